@@ -1,0 +1,362 @@
+//! The keyspace: a facade over moka that adds Redis semantics.
+//!
+//! - [`entry`]: what one key holds and how much it weighs against the byte budget.
+//! - [`clock`]: wall-clock milliseconds that tests can advance.
+//! - [`stats`]: counters shared with INFO and LLMSTATS.
+//! - [`flight`]: single-flight leases and the followers waiting on them (LLMGET / LLMSETNX).
+//!
+//! # Invariants
+//! - A read never returns an expired entry: every read checks `expire_at` against the [`Clock`]
+//!   and removes what has expired (moka's own timer, on `Instant`, only reclaims memory sooner).
+//! - Every write goes through [`Store::write`], which holds the key's stripe lock while it reads
+//!   the current entry, decides, applies the change to moka and hands it to the [`Journal`]. So a
+//!   read-modify-write (INCR, SET NX, HSET, ...) is atomic, and the journal sees each key's changes
+//!   in the order they were applied.
+//! - moka never runs code of ours while holding its own locks except the removal listener, which
+//!   only touches atomics and the journal.
+
+pub mod clock;
+pub mod entry;
+pub mod flight;
+pub mod stats;
+
+pub use clock::Clock;
+pub use entry::{Entry, Value};
+pub use stats::Stats;
+
+use bytes::Bytes;
+use moka::notification::RemovalCause;
+use moka::policy::EvictionPolicy;
+use moka::Expiry;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How many stripe locks serialise writers; a power of two.
+const STRIPES: usize = 1024;
+
+/// Which entries moka evicts when the byte budget is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictionKind {
+    /// moka's TinyLFU: admission by frequency, so a burst of one-off keys cannot flush the hot
+    /// set. A brand-new key may be refused when the cache is full of keys used more often.
+    TinyLfu,
+    /// Plain least-recently-used: a new key always gets in.
+    Lru,
+}
+
+/// Where the store reports every change, so it can be made durable.
+///
+/// Called under the key's stripe lock, so per key the calls come in the order the changes were
+/// applied. Implementations must be cheap and never block on IO.
+pub trait Journal: Send + Sync {
+    /// `Err` with a reason while the journal refuses writes (fail-stop after an IO error).
+    fn check_writable(&self) -> Result<(), String>;
+    fn put(&self, key: &Bytes, entry: &Entry);
+    fn remove(&self, key: &Bytes);
+    fn flush_all(&self);
+}
+
+/// A write refused by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// Persistence failed and the store refuses writes rather than pretend they are durable.
+    NotDurable(String),
+}
+
+impl From<WriteError> for crate::protocol::Reply {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::NotDurable(why) => crate::protocol::Reply::error(format!(
+                "MISCONF Errors writing to the append only file: {why}. Commands that may modify the data set are disabled."
+            )),
+        }
+    }
+}
+
+/// What a write decided to do with the key.
+pub enum Write {
+    /// Leave the key as it is.
+    Keep,
+    /// Store this entry (replacing any other).
+    Put(Entry),
+    /// Remove the key.
+    Remove,
+}
+
+type Cache = moka::sync::Cache<Bytes, Arc<Entry>>;
+
+/// The keyspace. Cheap to share: clone the `Arc<Store>`.
+pub struct Store {
+    cache: Cache,
+    stripes: Box<[Mutex<()>]>,
+    clock: Clock,
+    stats: Arc<Stats>,
+    max_bytes: u64,
+    journal: Arc<OnceLock<Arc<dyn Journal>>>,
+    /// Seeded once per process: stripe choice and SCAN cursor positions.
+    hasher: RandomState,
+}
+
+struct TtlExpiry {
+    clock: Clock,
+}
+
+impl TtlExpiry {
+    fn remaining(&self, entry: &Entry) -> Option<Duration> {
+        entry
+            .expire_at
+            .map(|at| Duration::from_millis(at.saturating_sub(self.clock.now_ms())))
+    }
+}
+
+impl Expiry<Bytes, Arc<Entry>> for TtlExpiry {
+    fn expire_after_create(&self, _: &Bytes, v: &Arc<Entry>, _: Instant) -> Option<Duration> {
+        self.remaining(v)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &Bytes,
+        v: &Arc<Entry>,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        self.remaining(v)
+    }
+}
+
+impl Store {
+    /// A store bounded to `max_bytes` (keys, values and per-entry overhead).
+    pub fn new(max_bytes: u64, eviction: EvictionKind, clock: Clock) -> Store {
+        let stats = Arc::new(Stats::default());
+        let journal: Arc<OnceLock<Arc<dyn Journal>>> = Arc::new(OnceLock::new());
+        let listener_stats = stats.clone();
+        let listener_journal = journal.clone();
+        let policy = match eviction {
+            EvictionKind::TinyLfu => EvictionPolicy::tiny_lfu(),
+            EvictionKind::Lru => EvictionPolicy::lru(),
+        };
+        let cache = moka::sync::Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|k: &Bytes, v: &Arc<Entry>| Entry::weight(k, v))
+            .eviction_policy(policy)
+            .expire_after(TtlExpiry {
+                clock: clock.clone(),
+            })
+            .eviction_listener(move |key: Arc<Bytes>, entry: Arc<Entry>, cause| {
+                on_removal(&listener_stats, &listener_journal, &key, &entry, cause)
+            })
+            .build();
+        let stripes = (0..STRIPES).map(|_| Mutex::new(())).collect();
+        Store {
+            cache,
+            stripes,
+            clock,
+            stats,
+            max_bytes,
+            journal,
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// Attaches the journal that every later change is reported to. Only the first call counts.
+    pub fn set_journal(&self, journal: Arc<dyn Journal>) {
+        let _ = self.journal.set(journal);
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// Bytes counted against the budget (after pending maintenance).
+    pub fn used_bytes(&self) -> u64 {
+        self.cache.weighted_size()
+    }
+
+    /// Number of keys, after moka's pending maintenance has run (so it is exact for what moka
+    /// holds; keys past their TTL that no read has touched yet still count, as in Redis).
+    pub fn len(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs moka's maintenance: evictions, expirations and their notifications.
+    pub fn run_maintenance(&self) {
+        self.cache.run_pending_tasks();
+    }
+
+    /// The live entry for `key`, if any.
+    pub fn get(&self, key: &[u8]) -> Option<Arc<Entry>> {
+        let entry = self.cache.get(key)?;
+        if entry.is_expired(self.clock.now_ms()) {
+            self.expire(key);
+            return None;
+        }
+        Some(entry)
+    }
+
+    /// Removes `key` if it is still expired, counting it as an expiration.
+    fn expire(&self, key: &[u8]) {
+        let _guard = self.lock(key);
+        if let Some(entry) = self.cache.get(key) {
+            if entry.is_expired(self.clock.now_ms()) {
+                self.cache.invalidate(key);
+                self.count_removed_by_expiry(&entry);
+                if let Some(j) = self.journal.get() {
+                    j.remove(&Bytes::copy_from_slice(key));
+                }
+            }
+        }
+    }
+
+    fn count_removed_by_expiry(&self, entry: &Entry) {
+        self.stats.expired_keys.incr();
+        if !entry.was_read() {
+            self.stats.expired_unread.incr();
+        }
+    }
+
+    fn lock(&self, key: &[u8]) -> std::sync::MutexGuard<'_, ()> {
+        let i = (self.scan_hash(key) as usize) & (STRIPES - 1);
+        // A poisoned stripe only means a writer panicked between two moka calls; the keyspace
+        // itself is consistent, so carry on.
+        match self.stripes[i].lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Reads, decides and applies one change to `key` atomically with respect to other writers.
+    ///
+    /// `decide` sees the live entry (expired ones are passed as `None`) and returns what to do and
+    /// the command's result.
+    pub fn write<R>(
+        &self,
+        key: &Bytes,
+        decide: impl FnOnce(Option<&Arc<Entry>>) -> (Write, R),
+    ) -> Result<R, WriteError> {
+        let journal = self.journal.get();
+        if let Some(j) = journal {
+            j.check_writable().map_err(WriteError::NotDurable)?;
+        }
+        let _guard = self.lock(key);
+        let current = self.cache.get(key.as_ref());
+        let now = self.clock.now_ms();
+        let live = match current {
+            Some(e) if e.is_expired(now) => {
+                self.count_removed_by_expiry(&e);
+                None
+            }
+            other => other,
+        };
+        let (write, result) = decide(live.as_ref());
+        match write {
+            Write::Keep => {
+                if live.is_none() && self.cache.contains_key(key.as_ref()) {
+                    // It had expired: drop it now that we hold the lock.
+                    self.cache.invalidate(key.as_ref());
+                    if let Some(j) = journal {
+                        j.remove(key);
+                    }
+                }
+            }
+            Write::Put(entry) => {
+                if entry.expire_at.is_some() {
+                    self.stats.expires.incr();
+                }
+                if let Some(j) = journal {
+                    j.put(key, &entry);
+                }
+                // Keys are copied so that a stored key never pins a connection's read buffer.
+                self.cache
+                    .insert(Bytes::copy_from_slice(key), Arc::new(entry));
+            }
+            Write::Remove => {
+                if self.cache.contains_key(key.as_ref()) {
+                    self.cache.invalidate(key.as_ref());
+                    if let Some(j) = journal {
+                        j.remove(key);
+                    }
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    /// Removes every key.
+    pub fn flush(&self) -> Result<(), WriteError> {
+        if let Some(j) = self.journal.get() {
+            j.check_writable().map_err(WriteError::NotDurable)?;
+            j.flush_all();
+        }
+        self.cache.invalidate_all();
+        self.cache.run_pending_tasks();
+        Ok(())
+    }
+
+    /// Loads an entry at start-up (from disk), bypassing the journal.
+    pub fn load(&self, key: Bytes, entry: Entry) {
+        if entry.expire_at.is_some() {
+            self.stats.expires.incr();
+        }
+        self.cache.insert(key, Arc::new(entry));
+    }
+
+    /// Every live key and entry, in no particular order. Iterates concurrently with writers:
+    /// a key changed during the walk may be seen in either state or not at all.
+    pub fn iter(&self) -> impl Iterator<Item = (Arc<Bytes>, Arc<Entry>)> + '_ {
+        let now = self.clock.now_ms();
+        self.cache.iter().filter(move |(_, e)| !e.is_expired(now))
+    }
+
+    /// A 64-bit hash of a key, stable for the life of the process: SCAN cursors are positions
+    /// in this hash space.
+    pub fn scan_hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+}
+
+fn on_removal(
+    stats: &Stats,
+    journal: &OnceLock<Arc<dyn Journal>>,
+    key: &Bytes,
+    entry: &Entry,
+    cause: RemovalCause,
+) {
+    if entry.expire_at.is_some() {
+        stats.expires.decr();
+    }
+    match cause {
+        RemovalCause::Expired => {
+            stats.expired_keys.incr();
+            if !entry.was_read() {
+                stats.expired_unread.incr();
+            }
+        }
+        RemovalCause::Size => {
+            stats.evicted_keys.incr();
+            if !entry.was_read() {
+                stats.evicted_unread.incr();
+            }
+            // What leaves memory leaves the disk too: this is a cache, not a disk tier.
+            if let Some(j) = journal.get() {
+                j.remove(key);
+            }
+        }
+        RemovalCause::Explicit | RemovalCause::Replaced => {}
+    }
+}

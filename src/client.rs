@@ -1,0 +1,162 @@
+//! Per-connection state, and the registry of connected clients (`CLIENT LIST`, `INFO clients`).
+
+use crate::protocol::Protocol;
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// What other connections may read about a client: shared through the registry.
+#[derive(Debug)]
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub created: Instant,
+    /// Milliseconds since `created` of the last command.
+    last_active_ms: AtomicU64,
+    /// Index in the command table of the last command, `usize::MAX` for none.
+    last_cmd: AtomicUsize,
+    meta: Mutex<ClientMeta>,
+}
+
+/// Names a client gave itself, and its protocol.
+#[derive(Debug, Default, Clone)]
+pub struct ClientMeta {
+    pub name: String,
+    pub lib_name: String,
+    pub lib_ver: String,
+    pub resp: i64,
+    /// Commands queued in MULTI, -1 outside a transaction.
+    pub multi: i64,
+    /// True while the client is blocked in LLMGET.
+    pub blocked: bool,
+}
+
+impl ClientInfo {
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr) -> Self {
+        ClientInfo {
+            id,
+            addr,
+            laddr,
+            created: Instant::now(),
+            last_active_ms: AtomicU64::new(0),
+            last_cmd: AtomicUsize::new(usize::MAX),
+            meta: Mutex::new(ClientMeta {
+                resp: 2,
+                multi: -1,
+                ..ClientMeta::default()
+            }),
+        }
+    }
+
+    pub fn touch(&self, cmd_index: usize) {
+        self.last_cmd.store(cmd_index, Ordering::Relaxed);
+        self.last_active_ms
+            .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    pub fn last_cmd(&self) -> Option<usize> {
+        match self.last_cmd.load(Ordering::Relaxed) {
+            usize::MAX => None,
+            i => Some(i),
+        }
+    }
+
+    pub fn idle_secs(&self) -> u64 {
+        let now = self.created.elapsed().as_millis() as u64;
+        now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000
+    }
+
+    /// Reads or changes the client's names and flags.
+    pub fn meta<R>(&self, f: impl FnOnce(&mut ClientMeta) -> R) -> R {
+        let mut guard = match self.meta.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut guard)
+    }
+}
+
+/// A transaction being queued between MULTI and EXEC.
+#[derive(Debug, Default)]
+pub struct Multi {
+    /// Command table index and arguments of each queued command.
+    pub queued: Vec<(usize, Vec<Bytes>)>,
+    /// Set when a command could not be queued (unknown, wrong arity): EXEC then aborts.
+    pub dirty: bool,
+}
+
+/// The state a connection carries between commands. Owned by the connection task.
+#[derive(Debug)]
+pub struct Client {
+    pub info: Arc<ClientInfo>,
+    pub protocol: Protocol,
+    pub authenticated: bool,
+    pub multi: Option<Multi>,
+    /// Close the connection once the replies written so far are sent (QUIT, protocol error).
+    pub close_after_reply: bool,
+    /// True while EXEC runs queued commands: handlers must not block.
+    pub in_exec: bool,
+    /// A write command ran since the last flush: its durability must be awaited before replying.
+    pub wrote: bool,
+    /// This client used LLMGET: on disconnect, leases it may hold are handed on.
+    pub used_leases: bool,
+}
+
+impl Client {
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
+        Client {
+            info,
+            protocol: Protocol::Resp2,
+            authenticated,
+            multi: None,
+            close_after_reply: false,
+            in_exec: false,
+            wrote: false,
+            used_leases: false,
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.info.id
+    }
+}
+
+/// Every connected client, by id.
+#[derive(Debug, Default)]
+pub struct Clients {
+    next_id: AtomicU64,
+    map: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+}
+
+impl Clients {
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn register(&self, info: Arc<ClientInfo>) {
+        if let Ok(mut m) = self.map.lock() {
+            m.insert(info.id, info);
+        }
+    }
+
+    pub fn unregister(&self, id: u64) {
+        if let Ok(mut m) = self.map.lock() {
+            m.remove(&id);
+        }
+    }
+
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        match self.map.lock() {
+            Ok(m) => m.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}

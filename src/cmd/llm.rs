@@ -1,0 +1,309 @@
+//! LLM answer commands: LLMGET, LLMSETNX, LLMABORT, LLMSTATS.
+//!
+//! # Format
+//! ```text
+//! LLMGET key [WAIT ms]
+//!     -> value            a stored answer (a hit)
+//!     -> nil              a miss: this caller now holds the fill lease and should call the model,
+//!                         then LLMSETNX (or LLMABORT on failure). nil always and only means this.
+//!     -> (blocks)         another caller holds the lease: waits in the server, then returns the
+//!                         value, or nil if the lease passed to this caller, or
+//!     -> -TRYAGAIN ...    the wait ran out (WAIT ms, or the server's default), or was cancelled.
+//!                         WAIT 0 never blocks.
+//! LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]
+//!     -> 1 stored, 0 an answer was already there (it stays). Either way the key's lease ends and
+//!        every follower is woken with the stored answer. Without EX/PX the default TTL applies.
+//! LLMABORT key            -> 1 if this caller's lease was released (the next follower is
+//!                            promoted), else 0.
+//! LLMSTATS [RESET]        -> map of counters (flat name/value array in RESP2).
+//! ```
+//! Answers live in the ordinary keyspace: GET, TTL, DEL and SCAN see them.
+
+use super::string::{owned, wrongtype};
+use super::{Ctx, Flow};
+use crate::cache::flight::{Begin, Outcome};
+use crate::cache::{Entry, Value, Write};
+use crate::protocol::args;
+use crate::protocol::Reply;
+use crate::server::Shared;
+use bytes::Bytes;
+use std::time::{Duration, Instant};
+
+/// Parses `[WAIT ms]`.
+fn parse_wait(a: &[Bytes], default: Duration) -> Result<Duration, Reply> {
+    match a.len() {
+        2 => Ok(default),
+        4 if args::is(&a[2], "WAIT") => args::uint(&a[3]).map(Duration::from_millis),
+        _ => Err(args::syntax_error()),
+    }
+}
+
+fn tryagain_timeout(wait: Duration) -> Reply {
+    Reply::error(format!(
+        "TRYAGAIN no answer after waiting {} ms: another client is still filling this key",
+        wait.as_millis()
+    ))
+}
+
+/// `LLMGET key [WAIT ms]`
+pub fn llmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
+    let wait = match parse_wait(a, ctx.shared.config.llm_wait) {
+        Ok(w) => w,
+        Err(e) => return Flow::Reply(e),
+    };
+    ctx.client.used_leases = true;
+    let shared = ctx.shared;
+    let stats = shared.store.stats();
+    let key = &a[1];
+    match shared
+        .flights
+        .begin(key, ctx.client.id(), || shared.store.get(key))
+    {
+        Begin::Hit(entry) => {
+            let Some(v) = entry.as_str() else {
+                return Flow::Reply(wrongtype());
+            };
+            entry.mark_read();
+            stats.llm_hits.incr();
+            stats.tokens_saved.add(entry.tokens);
+            stats.record_model(key, true, entry.tokens);
+            Flow::Reply(Reply::Bulk(v.clone()))
+        }
+        Begin::Lead { new_flight } => {
+            if let Some(id) = new_flight {
+                stats.llm_misses.incr();
+                stats.record_model(key, false, 0);
+                spawn_lease_timer(shared, owned(key), id);
+            }
+            Flow::Reply(Reply::Nil)
+        }
+        Begin::Follow(mut guard) => {
+            if ctx.client.in_exec || wait.is_zero() {
+                stats.wait_timeouts.incr();
+                return Flow::Reply(tryagain_timeout(wait));
+            }
+            let stats = stats.clone();
+            let key = owned(key);
+            Flow::Wait(Box::pin(async move {
+                match tokio::time::timeout(wait, guard.wait()).await {
+                    Ok(Outcome::Value { value, tokens }) => {
+                        stats.coalesced.incr();
+                        stats.tokens_saved.add(tokens);
+                        stats.record_model(&key, true, tokens);
+                        Reply::Bulk(value)
+                    }
+                    Ok(Outcome::Lead) => Reply::Nil,
+                    Ok(Outcome::Cancelled(msg)) => Reply::Error(msg),
+                    Err(_) => {
+                        stats.wait_timeouts.incr();
+                        tryagain_timeout(wait)
+                    }
+                }
+            }))
+        }
+    }
+}
+
+/// Ends the flight's lease when its time is up, and each later holder's too, until the flight
+/// ends. One task per flight.
+fn spawn_lease_timer(shared: &Shared, key: Bytes, flight_id: u64) {
+    let flights = shared.flights.clone();
+    tokio::spawn(async move {
+        while let Some(deadline) = flights.deadline(&key, flight_id) {
+            tokio::time::sleep_until(deadline.into()).await;
+            flights.expire_due(&key, flight_id, Instant::now());
+        }
+    });
+}
+
+/// A parsed `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`.
+struct SetNx {
+    ttl: Option<Option<Duration>>,
+    tokens: u64,
+}
+
+impl SetNx {
+    fn parse(a: &[Bytes]) -> Result<SetNx, Reply> {
+        let mut s = SetNx {
+            ttl: None,
+            tokens: 0,
+        };
+        let mut i = 3;
+        let mut saw_tokens = false;
+        while i < a.len() {
+            let opt = &a[i];
+            let Some(val) = a.get(i + 1) else {
+                return Err(args::syntax_error());
+            };
+            if (args::is(opt, "EX") || args::is(opt, "PX")) && s.ttl.is_none() {
+                let n = args::int(val)?;
+                if n <= 0 {
+                    return Err(Reply::err("invalid expire time in 'llmsetnx' command"));
+                }
+                let ms = if args::is(opt, "EX") {
+                    n.checked_mul(1000)
+                        .ok_or_else(|| Reply::err("invalid expire time in 'llmsetnx' command"))?
+                } else {
+                    n
+                };
+                s.ttl = Some(Some(Duration::from_millis(ms as u64)));
+            } else if args::is(opt, "TOKENS") && !saw_tokens {
+                s.tokens = args::uint(val)?;
+                saw_tokens = true;
+            } else {
+                return Err(args::syntax_error());
+            }
+            i += 2;
+        }
+        Ok(s)
+    }
+}
+
+/// `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`
+pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+    let s = match SetNx::parse(a) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let shared = ctx.shared;
+    let ttl = s.ttl.unwrap_or(shared.config.llm_default_ttl);
+    let now = shared.store.clock().now_ms();
+    let expire_at = ttl.map(|d| now.saturating_add(d.as_millis() as u64));
+    let value = owned(&a[2]);
+    let key = &a[1];
+    let result = shared.store.write(key, |cur| match cur {
+        Some(e) => match e.as_str() {
+            Some(v) => (Write::Keep, Ok((0, v.clone(), e.tokens))),
+            None => (Write::Keep, Err(wrongtype())),
+        },
+        None => (
+            Write::Put(Entry::new(Value::Str(value.clone()), expire_at).with_tokens(s.tokens)),
+            Ok((1, value.clone(), s.tokens)),
+        ),
+    });
+    match result {
+        Err(e) => e.into(),
+        Ok(Err(reply)) => reply,
+        Ok(Ok((stored, answer, tokens))) => {
+            let stats = shared.store.stats();
+            if stored == 1 {
+                stats.sets.incr();
+            } else {
+                stats.sets_existing.incr();
+            }
+            shared.flights.complete(key, &answer, tokens);
+            Reply::Int(stored)
+        }
+    }
+}
+
+/// `LLMABORT key`
+pub fn llmabort(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+    if ctx.shared.flights.abort(&a[1], ctx.client.id()) {
+        ctx.shared.store.stats().aborts.incr();
+        Reply::Int(1)
+    } else {
+        Reply::Int(0)
+    }
+}
+
+/// One LLMSTATS figure.
+pub enum Stat {
+    Int(u64),
+    Ratio(f64),
+}
+
+impl std::fmt::Display for Stat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stat::Int(n) => write!(f, "{n}"),
+            Stat::Ratio(r) => write!(f, "{r:.4}"),
+        }
+    }
+}
+
+fn ratio(num: u64, den: u64) -> f64 {
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+/// Every LLMSTATS figure, in order. `hit_rate` is answers served from the cache (hits and
+/// coalesced waits) over lookups that ended in an answer or a model call (those plus misses and
+/// promotions); `stampede_rate` is coalesced waits per miss.
+pub fn stats_fields(shared: &Shared) -> Vec<(&'static str, Stat)> {
+    let s = shared.store.stats();
+    let f = &shared.flights;
+    let (hits, misses, coalesced) = (s.llm_hits.get(), s.llm_misses.get(), s.coalesced.get());
+    let served = hits + coalesced;
+    let lookups = served + misses + f.promotions();
+    vec![
+        ("entries", Stat::Int(shared.store.len())),
+        ("used_bytes", Stat::Int(shared.store.used_bytes())),
+        ("max_bytes", Stat::Int(shared.store.max_bytes())),
+        ("hits", Stat::Int(hits)),
+        ("misses", Stat::Int(misses)),
+        ("hit_rate", Stat::Ratio(ratio(served, lookups))),
+        ("coalesced", Stat::Int(coalesced)),
+        ("wait_timeouts", Stat::Int(s.wait_timeouts.get())),
+        ("lease_promotions", Stat::Int(f.promotions())),
+        ("lease_expirations", Stat::Int(f.lease_expirations())),
+        ("aborts", Stat::Int(s.aborts.get())),
+        ("stampede_rate", Stat::Ratio(ratio(coalesced, misses))),
+        ("sets", Stat::Int(s.sets.get())),
+        ("sets_existing", Stat::Int(s.sets_existing.get())),
+        ("evictions", Stat::Int(s.evicted_keys.get())),
+        ("expirations", Stat::Int(s.expired_keys.get())),
+        ("evicted_unread", Stat::Int(s.evicted_unread.get())),
+        ("expired_unread", Stat::Int(s.expired_unread.get())),
+        ("tokens_saved", Stat::Int(s.tokens_saved.get())),
+        ("leases_active", Stat::Int(f.leases_active())),
+        ("followers_waiting", Stat::Int(f.followers_waiting())),
+    ]
+}
+
+/// `LLMSTATS [RESET]`
+pub fn llmstats(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+    match a.len() {
+        1 => {}
+        2 if args::is(&a[1], "RESET") => {
+            ctx.shared.store.stats().reset();
+            ctx.shared.flights.reset_counters();
+            return Reply::Ok;
+        }
+        _ => return args::syntax_error(),
+    }
+    ctx.shared.store.run_maintenance();
+    let mut pairs: Vec<(Reply, Reply)> = stats_fields(ctx.shared)
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Stat::Int(n) => Reply::Int(n as i64),
+                Stat::Ratio(r) => Reply::Double((r * 10_000.0).round() / 10_000.0),
+            };
+            (Reply::from_static(k), v)
+        })
+        .collect();
+    let models = ctx.shared.store.stats().models();
+    pairs.push((
+        Reply::from_static("models"),
+        Reply::Map(
+            models
+                .into_iter()
+                .map(|(m, s)| {
+                    (
+                        Reply::text(m),
+                        Reply::map([
+                            ("hits", Reply::Int(s.hits as i64)),
+                            ("misses", Reply::Int(s.misses as i64)),
+                            ("tokens_saved", Reply::Int(s.tokens_saved as i64)),
+                        ]),
+                    )
+                })
+                .collect(),
+        ),
+    ));
+    Reply::Map(pairs)
+}

@@ -1,0 +1,100 @@
+//! The llmcached binary: flags -> config, logging, bind, run until shutdown.
+
+use clap::Parser;
+use llmcached::config::{Config, Flags};
+use llmcached::server::Server;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use tracing::{error, info};
+
+fn main() -> ExitCode {
+    let flags = Flags::parse();
+    let config = match Config::from_flags(&flags) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("llmcached: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(config.tracing_filter()));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let addr = std::net::SocketAddr::new(config.bind, config.port);
+    let server = Server::bind(config.clone())
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = server.local_addr()?;
+    info!(
+        "llmcached {} listening on {local} (maxmemory {} bytes, maxclients {}, persistence {})",
+        env!("CARGO_PKG_VERSION"),
+        config.maxmemory,
+        config.maxclients,
+        persistence_summary(&config),
+    );
+    let shared = server.shared();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("signal received, shutting down");
+        shared.request_shutdown(None);
+    });
+    server.run().await?;
+    Ok(())
+}
+
+fn persistence_summary(c: &Config) -> String {
+    match (c.appendonly, c.save.is_empty()) {
+        (false, true) => "off".into(),
+        (true, _) => format!(
+            "aof appendfsync {} in {}",
+            c.appendfsync.name(),
+            c.dir.display()
+        ),
+        (false, false) => format!("snapshots '{}' in {}", c.save_string(), c.dir.display()),
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

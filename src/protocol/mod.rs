@@ -1,0 +1,12 @@
+//! The RESP wire protocol: requests in, replies out.
+//!
+//! - [`parse`]: a request parser with Redis's limits (RESP multibulk and inline commands).
+//! - [`reply`]: typed replies and their RESP2 / RESP3 encodings.
+//! - [`args`]: helpers that turn raw arguments into typed values with Redis's error texts.
+
+pub mod args;
+pub mod parse;
+pub mod reply;
+
+pub use parse::{Limits, ParseError, RequestParser};
+pub use reply::{Protocol, Reply};

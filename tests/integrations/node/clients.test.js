@@ -1,0 +1,155 @@
+'use strict';
+// ioredis 6 and 5 and node-redis 6 and 4, each with its default options, against the server
+// whose address the runner passes in INTEGRATION_HOST / INTEGRATION_PORT.
+//
+// What the defaults exercise on connect: ioredis 6 sends `hello 3` (lower case), `client SETINFO`
+// twice and then `info` as a ready check, reconnecting forever if INFO fails or waiting while it
+// reports `loading:1`; ioredis 5 skips HELLO. node-redis 6 sends `HELLO 3`; node-redis 4 does not.
+// A server that breaks the handshake shows up here as a test timeout, not a hang: every client is
+// torn down in `finally`.
+
+const { test, describe } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+
+const host = process.env.INTEGRATION_HOST;
+const port = Number(process.env.INTEGRATION_PORT);
+if (!host || !port) {
+  throw new Error('INTEGRATION_HOST / INTEGRATION_PORT are not set: run scripts/test-integrations.sh');
+}
+
+const TEST_TIMEOUT_MS = 15000;
+const unique = () => crypto.randomUUID();
+
+/** Adapters give each client library the same small interface, so one suite covers all four. */
+const ioredisAdapter = (pkg) => ({
+  connect: async () => {
+    const Redis = require(pkg);
+    const client = new Redis({ host, port });
+    // Commands wait in the offline queue until the handshake and INFO ready check succeed.
+    await new Promise((resolve, reject) => {
+      client.once('ready', resolve);
+      client.once('end', () => reject(new Error('connection ended before ready')));
+    });
+    return client;
+  },
+  setEx: (c, k, v, s) => c.set(k, v, 'EX', s),
+  get: (c, k) => c.get(k),
+  ttl: (c, k) => c.ttl(k),
+  hset: (c, k, obj) => c.hset(k, obj),
+  hgetall: (c, k) => c.hgetall(k),
+  pipeline: async (c, k) => {
+    const replies = await c.pipeline().set(k, 'p').get(k).incr(`${k}:n`).exec();
+    return replies.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+  },
+  multi: async (c, k) => {
+    const replies = await c.multi().set(k, 'm').get(k).exec();
+    return replies.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+  },
+  call: (c, ...args) => c.call(...args),
+  quit: (c) => c.quit(),
+  teardown: (c) => c.disconnect(),
+});
+
+const nodeRedisAdapter = (pkg) => ({
+  connect: async () => {
+    const { createClient } = require(pkg);
+    const client = createClient({ socket: { host, port, reconnectStrategy: false } });
+    client.on('error', () => {}); // surfaced through the rejected promises instead
+    await client.connect();
+    return client;
+  },
+  setEx: (c, k, v, s) => c.set(k, v, { EX: s }),
+  get: (c, k) => c.get(k),
+  ttl: (c, k) => c.ttl(k),
+  hset: (c, k, obj) => c.hSet(k, obj),
+  hgetall: async (c, k) => ({ ...(await c.hGetAll(k)) }),
+  pipeline: (c, k) => c.multi().set(k, 'p').get(k).incr(`${k}:n`).execAsPipeline(),
+  multi: (c, k) => c.multi().set(k, 'm').get(k).exec(),
+  call: (c, ...args) => c.sendCommand(args),
+  quit: (c) => c.quit(),
+  teardown: (c) => {
+    if (c.isOpen) c.destroy ? c.destroy() : c.disconnect();
+  },
+});
+
+const clients = [
+  ['ioredis 6', ioredisAdapter('ioredis6')],
+  ['ioredis 5', ioredisAdapter('ioredis5')],
+  ['node-redis 6', nodeRedisAdapter('redis6')],
+  ['node-redis 4', nodeRedisAdapter('redis4')],
+];
+
+for (const [name, a] of clients) {
+  describe(name, () => {
+    /** Runs `body` with a connected client and always closes the client afterwards. */
+    const withClient = async (body) => {
+      const c = await a.connect();
+      try {
+        await body(c);
+      } finally {
+        a.teardown(c);
+      }
+    };
+
+    test('connects with default options and answers PING', { timeout: TEST_TIMEOUT_MS }, () =>
+      withClient(async (c) => {
+        assert.equal(await a.call(c, 'PING'), 'PONG');
+      }));
+
+    test('SET EX, GET and TTL', { timeout: TEST_TIMEOUT_MS }, () =>
+      withClient(async (c) => {
+        const k = `node:${unique()}`;
+        assert.equal(await a.setEx(c, k, 'value', 100), 'OK');
+        assert.equal(await a.get(c, k), 'value');
+        const ttl = await a.ttl(c, k);
+        assert.ok(ttl > 0 && ttl <= 100, `TTL was ${ttl}`);
+        assert.equal(await a.get(c, `${k}:missing`), null);
+      }));
+
+    test('HSET and HGETALL', { timeout: TEST_TIMEOUT_MS }, () =>
+      withClient(async (c) => {
+        const k = `node:h:${unique()}`;
+        assert.equal(await a.hset(c, k, { 0: 'zero', 1: 'one' }), 2);
+        assert.deepEqual(await a.hgetall(c, k), { 0: 'zero', 1: 'one' });
+        assert.deepEqual(await a.hgetall(c, `${k}:missing`), {});
+      }));
+
+    test('pipeline', { timeout: TEST_TIMEOUT_MS }, () =>
+      withClient(async (c) => {
+        const k = `node:p:${unique()}`;
+        assert.deepEqual(await a.pipeline(c, k), ['OK', 'p', 1]);
+      }));
+
+    test('MULTI / EXEC', { timeout: TEST_TIMEOUT_MS }, () =>
+      withClient(async (c) => {
+        const k = `node:m:${unique()}`;
+        assert.deepEqual(await a.multi(c, k), ['OK', 'm']);
+      }));
+
+    test('generic command call', { timeout: TEST_TIMEOUT_MS }, () =>
+      withClient(async (c) => {
+        const k = `node:g:${unique()}`;
+        assert.equal(await a.call(c, 'SET', k, 'generic'), 'OK');
+        assert.equal(await a.call(c, 'GET', k), 'generic');
+        assert.equal(await a.call(c, 'ECHO', 'hello'), 'hello');
+        await assert.rejects(a.call(c, 'NO-SUCH-COMMAND'), /unknown command/i);
+        assert.equal(await a.call(c, 'PING'), 'PONG', 'connection unusable after an error');
+      }));
+
+    test('QUIT closes cleanly', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const c = await a.connect();
+      try {
+        assert.equal(await a.quit(c), 'OK');
+      } finally {
+        a.teardown(c);
+      }
+    });
+  });
+}
