@@ -203,7 +203,10 @@ impl Config {
             ("save", &flags.save),
             ("aof-load-corrupt", &flags.aof_load_corrupt),
             ("proto-max-bulk-len", &flags.proto_max_bulk_len),
-            ("client-query-buffer-limit", &flags.client_query_buffer_limit),
+            (
+                "client-query-buffer-limit",
+                &flags.client_query_buffer_limit,
+            ),
         ];
         for (name, value) in pairs {
             if let Some(v) = value {
@@ -258,7 +261,11 @@ impl Config {
             "maxmemory" => {
                 let n = parse_memory(value).ok_or_else(|| bad("not a size"))?;
                 // 0 means "no limit" in Redis; a cache needs a bound, so use the default budget.
-                self.maxmemory = if n == 0 { Config::default().maxmemory } else { n };
+                self.maxmemory = if n == 0 {
+                    Config::default().maxmemory
+                } else {
+                    n
+                };
             }
             "maxmemory-policy" => {
                 self.eviction = match value.to_ascii_lowercase().as_str() {
@@ -289,7 +296,9 @@ impl Config {
                 self.loglevel = l;
             }
             "dir" => self.dir = PathBuf::from(value),
-            "appendonly" => self.appendonly = parse_yes_no(value).ok_or_else(|| bad("yes or no"))?,
+            "appendonly" => {
+                self.appendonly = parse_yes_no(value).ok_or_else(|| bad("yes or no"))?
+            }
             "aof-load-corrupt" => {
                 self.aof_load_corrupt = parse_yes_no(value).ok_or_else(|| bad("yes or no"))?
             }
@@ -301,7 +310,9 @@ impl Config {
                     _ => return Err(bad("use always, everysec or no")),
                 }
             }
-            "save" => self.save = parse_save(value).ok_or_else(|| bad("pairs of seconds and changes"))?,
+            "save" => {
+                self.save = parse_save(value).ok_or_else(|| bad("pairs of seconds and changes"))?
+            }
             "proto-max-bulk-len" => {
                 let n = parse_memory(value).ok_or_else(|| bad("not a size"))?;
                 if n < 1024 * 1024 {
@@ -374,7 +385,7 @@ fn parse_yes_no(s: &str) -> Option<bool> {
 /// Parses Redis's `save` schedule: "" or pairs of `<seconds> <changes>`.
 pub fn parse_save(s: &str) -> Option<Vec<(u64, u64)>> {
     let parts: Vec<&str> = s.split_whitespace().collect();
-    if parts.len() % 2 != 0 {
+    if !parts.len().is_multiple_of(2) {
         return None;
     }
     parts
@@ -400,7 +411,10 @@ mod tests {
     #[test]
     fn save_schedule() {
         assert_eq!(parse_save(""), Some(vec![]));
-        assert_eq!(parse_save("3600 1 300 100"), Some(vec![(3600, 1), (300, 100)]));
+        assert_eq!(
+            parse_save("3600 1 300 100"),
+            Some(vec![(3600, 1), (300, 100)])
+        );
         assert_eq!(parse_save("3600"), None);
     }
 

@@ -14,8 +14,10 @@
 //! - [`cache`]: the keyspace on moka (TTL, byte budget, eviction), single-flight leases, counters.
 //! - [`glob`]: Redis glob patterns.
 //! - [`metrics`]: INFO rendering.
+//! - [`persistence`]: append-only log and base snapshots, recovery, background rewrite.
 
 #![deny(clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod cache;
 pub mod client;
@@ -24,5 +26,6 @@ pub mod config;
 pub mod connection;
 pub mod glob;
 pub mod metrics;
+pub mod persistence;
 pub mod protocol;
 pub mod server;

@@ -235,7 +235,10 @@ impl Server {
             .cancel_all("TRYAGAIN server is shutting down");
         // Connections finish their current batch and close; a stuck peer cannot hold us forever.
         let drain = async { while tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(Duration::from_secs(10), drain).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), drain)
+            .await
+            .is_err()
+        {
             warn!("some connections did not close within 10s; closing them");
             tasks.abort_all();
         }

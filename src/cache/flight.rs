@@ -136,7 +136,12 @@ impl Flights {
 
     /// LLMGET: checks the store (with `lookup`, under the shard lock) and either returns the hit,
     /// grants the lease to `client`, or queues `client` as a follower.
-    pub fn begin<T>(&self, key: &Bytes, client: u64, lookup: impl FnOnce() -> Option<T>) -> Begin<T> {
+    pub fn begin<T>(
+        &self,
+        key: &Bytes,
+        client: u64,
+        lookup: impl FnOnce() -> Option<T>,
+    ) -> Begin<T> {
         let mut shard = self.shard(key);
         if let Some(hit) = lookup() {
             return Begin::Hit(hit);
@@ -348,7 +353,9 @@ mod tests {
         let f = Flights::new(Duration::from_secs(60));
         assert!(matches!(
             f.begin::<()>(&key(), 1, || None),
-            Begin::Lead { new_flight: Some(_) }
+            Begin::Lead {
+                new_flight: Some(_)
+            }
         ));
         // The holder asking again is not made to wait on itself.
         assert!(matches!(
@@ -380,7 +387,11 @@ mod tests {
         assert!(!f.abort(b"k", 1), "no longer the holder");
         assert_eq!(a.wait().await, Outcome::Lead);
         assert_eq!(f.promotions(), 1);
-        assert_eq!(f.followers_waiting(), 2, "b still waits; a's guard not dropped yet");
+        assert_eq!(
+            f.followers_waiting(),
+            2,
+            "b still waits; a's guard not dropped yet"
+        );
         drop(a);
         assert_eq!(f.followers_waiting(), 1);
         // a holds the lease now: its abort promotes b.
@@ -406,7 +417,9 @@ mod tests {
     async fn expiry_and_abandon_promote_and_cancel_all_wakes_everyone() {
         let f = Flights::new(Duration::from_millis(0));
         let id = match f.begin::<()>(&key(), 1, || None) {
-            Begin::Lead { new_flight: Some(id) } => id,
+            Begin::Lead {
+                new_flight: Some(id),
+            } => id,
             _ => panic!(),
         };
         let mut a = follow(&f, 2);
@@ -418,7 +431,10 @@ mod tests {
         assert_eq!(b.wait().await, Outcome::Lead);
         let mut c = follow(&f, 4);
         f.cancel_all("TRYAGAIN flushed");
-        assert_eq!(c.wait().await, Outcome::Cancelled("TRYAGAIN flushed".into()));
+        assert_eq!(
+            c.wait().await,
+            Outcome::Cancelled("TRYAGAIN flushed".into())
+        );
         assert_eq!(f.leases_active(), 0);
     }
 

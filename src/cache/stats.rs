@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn model_is_read_from_llmkey_keys() {
         assert_eq!(model_of(b"llm:v1:gpt-4o:abcd"), Some("gpt-4o"));
-        assert_eq!(model_of(b"llm:v1:ft:gpt-4o:org:abcd"), Some("ft:gpt-4o:org"));
+        assert_eq!(
+            model_of(b"llm:v1:ft:gpt-4o:org:abcd"),
+            Some("ft:gpt-4o:org")
+        );
         assert_eq!(model_of(b"user:1"), None);
         assert_eq!(model_of(b"llm:vx:m:abcd"), None);
     }

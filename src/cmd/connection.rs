@@ -91,7 +91,10 @@ pub fn hello(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
         } else if args::is(opt, "SETNAME") && args.remaining() >= 1 {
             name = args.next_bytes().ok();
         } else {
-            return Reply::err(format!("Syntax error in HELLO option '{}'", lossy(opt, 128)));
+            return Reply::err(format!(
+                "Syntax error in HELLO option '{}'",
+                lossy(opt, 128)
+            ));
         }
     }
     if let Some((user, pass)) = creds {
@@ -105,7 +108,9 @@ pub fn hello(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
     }
     if let Some(n) = name {
         if !valid_name(n) {
-            return Reply::err("Client names cannot contain spaces, newlines or special characters.");
+            return Reply::err(
+                "Client names cannot contain spaces, newlines or special characters.",
+            );
         }
         let n = String::from_utf8_lossy(n).into_owned();
         ctx.client.info.meta(|m| m.name = n);
@@ -206,10 +211,7 @@ pub fn client(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
             Reply::Ok
         }),
         "info" => arity(2, true).map(|_| {
-            Reply::Verbatim(crate::metrics::info::client_line(
-                ctx.shared,
-                &ctx.client.info,
-            ) + "\n")
+            Reply::Verbatim(crate::metrics::info::client_line(ctx.shared, &ctx.client.info) + "\n")
         }),
         "list" => arity(2, false).map(|_| client_list(ctx, a)),
         "no-evict" | "no-touch" => arity(3, true).map(|_| {
@@ -222,13 +224,20 @@ pub fn client(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
         "help" => Ok(Reply::Array(
             [
                 "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GETNAME", "    Return the name of the current connection.",
-                "ID", "    Return the ID of the current connection.",
-                "INFO", "    Return information about the current client connection.",
-                "LIST [TYPE normal] [ID <id> [<id> ...]]", "    Return information about client connections.",
-                "SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
-                "SETNAME <name>", "    Assign the name <name> to the current connection.",
-                "HELP", "    Print this help.",
+                "GETNAME",
+                "    Return the name of the current connection.",
+                "ID",
+                "    Return the ID of the current connection.",
+                "INFO",
+                "    Return information about the current client connection.",
+                "LIST [TYPE normal] [ID <id> [<id> ...]]",
+                "    Return information about client connections.",
+                "SETINFO <option> <value>",
+                "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+                "SETNAME <name>",
+                "    Assign the name <name> to the current connection.",
+                "HELP",
+                "    Print this help.",
             ]
             .iter()
             .map(|s| Reply::Simple(s))

@@ -80,7 +80,13 @@ fn parse_expire_condition(rest: &[Bytes]) -> Result<ExpireIf, Reply> {
 }
 
 /// The EXPIRE family: `n` in `unit_ms` milliseconds, relative to now unless `absolute`.
-fn expire_generic(ctx: &mut Ctx<'_>, a: &[Bytes], unit_ms: i64, absolute: bool, name: &str) -> Reply {
+fn expire_generic(
+    ctx: &mut Ctx<'_>,
+    a: &[Bytes],
+    unit_ms: i64,
+    absolute: bool,
+    name: &str,
+) -> Reply {
     let n = match args::int(&a[2]) {
         Ok(n) => n,
         Err(e) => return e,
@@ -95,7 +101,11 @@ fn expire_generic(ctx: &mut Ctx<'_>, a: &[Bytes], unit_ms: i64, absolute: bool, 
     let Some(ms) = n.checked_mul(unit_ms) else {
         return invalid();
     };
-    let at = if absolute { Some(ms) } else { now.checked_add(ms) };
+    let at = if absolute {
+        Some(ms)
+    } else {
+        now.checked_add(ms)
+    };
     let Some(at) = at else {
         return invalid();
     };
@@ -229,7 +239,10 @@ pub fn keys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
 /// whole iteration, and a key is returned once (two keys of one hash, odds about n/2^64, could
 /// be split across a call boundary). Each call walks the whole keyspace, so it costs O(n).
 pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    let Some(cursor) = std::str::from_utf8(&a[1]).ok().and_then(|s| s.parse::<u64>().ok()) else {
+    let Some(cursor) = std::str::from_utf8(&a[1])
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
         return Reply::err("invalid cursor");
     };
     let mut args = Args::new(a);
@@ -286,7 +299,9 @@ pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
     };
     picked.retain(|(_, k, t)| {
         pattern.is_none_or(|p| glob::matches(p, k, false))
-            && type_filter.as_deref().is_none_or(|f| f.eq_ignore_ascii_case(t))
+            && type_filter
+                .as_deref()
+                .is_none_or(|f| f.eq_ignore_ascii_case(t))
     });
     Reply::Array(vec![
         Reply::text(next.to_string()),

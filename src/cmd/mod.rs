@@ -116,7 +116,17 @@ impl CommandSpec {
 
 macro_rules! cmd {
     ($name:literal, $arity:expr, $flags:expr, $keys:expr, $group:literal, $since:literal, $summary:literal, $h:expr) => {
-        cmd!($name, $arity, $flags, $keys, $group, $since, $summary, $h, &[])
+        cmd!(
+            $name,
+            $arity,
+            $flags,
+            $keys,
+            $group,
+            $since,
+            $summary,
+            $h,
+            &[]
+        )
     };
     ($name:literal, $arity:expr, $flags:expr, $keys:expr, $group:literal, $since:literal, $summary:literal, $h:expr, $subs:expr) => {
         CommandSpec {

@@ -98,7 +98,12 @@ pub fn command(_: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
     }
     match sub_name(a).as_str() {
         "count" if a.len() == 2 => Reply::Int(COMMANDS.len() as i64),
-        "list" => Reply::Array(COMMANDS.iter().map(|c| Reply::from_static(c.name)).collect()),
+        "list" => Reply::Array(
+            COMMANDS
+                .iter()
+                .map(|c| Reply::from_static(c.name))
+                .collect(),
+        ),
         "info" if a.len() == 2 => Reply::Array(COMMANDS.iter().map(info_entry).collect()),
         "info" => Reply::Array(
             a[2..]
@@ -121,12 +126,18 @@ pub fn command(_: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
         "help" => Reply::Array(
             [
                 "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "(no subcommand)", "    Return details about all commands.",
-                "COUNT", "    Return the total number of commands in this server.",
-                "LIST", "    Return a list of all commands in this server.",
-                "INFO [<command-name> ...]", "    Return details about multiple commands.",
-                "DOCS [<command-name> ...]", "    Return documentation details about multiple commands.",
-                "HELP", "    Print this help.",
+                "(no subcommand)",
+                "    Return details about all commands.",
+                "COUNT",
+                "    Return the total number of commands in this server.",
+                "LIST",
+                "    Return a list of all commands in this server.",
+                "INFO [<command-name> ...]",
+                "    Return details about multiple commands.",
+                "DOCS [<command-name> ...]",
+                "    Return documentation details about multiple commands.",
+                "HELP",
+                "    Print this help.",
             ]
             .iter()
             .map(|s| Reply::Simple(s))
@@ -165,7 +176,10 @@ fn config_values(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
         ("aof-load-corrupt", yes_no(c.aof_load_corrupt)),
         ("databases", "1".to_string()),
         ("proto-max-bulk-len", c.proto_max_bulk_len.to_string()),
-        ("client-query-buffer-limit", c.client_query_buffer_limit.to_string()),
+        (
+            "client-query-buffer-limit",
+            c.client_query_buffer_limit.to_string(),
+        ),
         ("protected-mode", "no".to_string()),
         ("llm-lease-ms", c.llm_lease.as_millis().to_string()),
         ("llm-wait-ms", c.llm_wait.as_millis().to_string()),
@@ -188,13 +202,16 @@ pub fn config(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
             let values = config_values(ctx);
             let mut out = Vec::new();
             for (name, value) in values {
-                if a[2..].iter().any(|p| glob::matches(p, name.as_bytes(), true)) {
+                if a[2..]
+                    .iter()
+                    .any(|p| glob::matches(p, name.as_bytes(), true))
+                {
                     out.push((Reply::from_static(name), Reply::text(value)));
                 }
             }
             Reply::Map(out)
         }
-        "set" if a.len() >= 4 && a.len() % 2 == 0 => {
+        "set" if a.len() >= 4 && a.len().is_multiple_of(2) => {
             let name = String::from_utf8_lossy(&a[2]).to_ascii_lowercase();
             if config_values(ctx).iter().any(|(n, _)| *n == name) {
                 Reply::err(format!(
@@ -214,9 +231,12 @@ pub fn config(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
         "help" => Reply::Array(
             [
                 "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
-                "RESETSTAT", "    Reset statistics reported by the INFO command.",
-                "HELP", "    Print this help.",
+                "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
+                "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
+                "HELP",
+                "    Print this help.",
             ]
             .iter()
             .map(|s| Reply::Simple(s))

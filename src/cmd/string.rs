@@ -68,7 +68,9 @@ impl Ttl {
         };
         match at {
             Some(at) if at > 0 => Ok(at as u64),
-            _ => Err(Reply::err(format!("invalid expire time in '{name}' command"))),
+            _ => Err(Reply::err(format!(
+                "invalid expire time in '{name}' command"
+            ))),
         }
     }
 }
@@ -180,7 +182,10 @@ fn put_string(store: &Store, key: &Bytes, value: &Bytes, expire_at: Option<u64>)
     let value = owned(value);
     store
         .write(key, |_| {
-            (Write::Put(Entry::new(Value::Str(value), expire_at)), Reply::Ok)
+            (
+                Write::Put(Entry::new(Value::Str(value), expire_at)),
+                Reply::Ok,
+            )
         })
         .unwrap_or_else(Reply::from)
 }
@@ -192,7 +197,10 @@ pub fn setnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
         .store
         .write(&a[1], |cur| match cur {
             Some(_) => (Write::Keep, Reply::Int(0)),
-            None => (Write::Put(Entry::new(Value::Str(value), None)), Reply::Int(1)),
+            None => (
+                Write::Put(Entry::new(Value::Str(value), None)),
+                Reply::Int(1),
+            ),
         })
         .unwrap_or_else(Reply::from)
 }
@@ -287,7 +295,7 @@ pub fn mget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
 
 /// `MSET key value [key value ...]`
 pub fn mset(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return wrong_arity("mset");
     }
     for pair in a[1..].chunks(2) {

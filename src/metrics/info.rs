@@ -84,7 +84,10 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             line!(out, "connected_slaves:0");
             line!(out, "master_failover_state:no-failover");
             line!(out, "master_replid:{}", shared.run_id);
-            line!(out, "master_replid2:0000000000000000000000000000000000000000");
+            line!(
+                out,
+                "master_replid2:0000000000000000000000000000000000000000"
+            );
             line!(out, "master_repl_offset:0");
             line!(out, "second_repl_offset:-1");
             line!(out, "repl_backlog_active:0");
@@ -118,7 +121,11 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
                     continue;
                 }
                 let usec = s.usec.load(Ordering::Relaxed);
-                let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
+                let per = if calls > 0 {
+                    usec as f64 / calls as f64
+                } else {
+                    0.0
+                };
                 line!(
                     out,
                     "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={}",
@@ -146,7 +153,12 @@ fn server(shared: &Shared, out: &mut String) {
     line!(out, "redis_build_id:0");
     line!(out, "redis_mode:standalone");
     line!(out, "llmcached_version:{}", env!("CARGO_PKG_VERSION"));
-    line!(out, "os:{} {}", std::env::consts::OS, std::env::consts::ARCH);
+    line!(
+        out,
+        "os:{} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
     line!(out, "arch_bits:{}", usize::BITS);
     line!(out, "multiplexing_api:epoll");
     line!(out, "process_id:{}", std::process::id());
@@ -174,9 +186,17 @@ fn clients(shared: &Shared, out: &mut String) {
     line!(out, "maxclients:{}", shared.config.maxclients);
     line!(out, "client_recent_max_input_buffer:0");
     line!(out, "client_recent_max_output_buffer:0");
-    line!(out, "blocked_clients:{}", shared.flights.followers_waiting());
+    line!(
+        out,
+        "blocked_clients:{}",
+        shared.flights.followers_waiting()
+    );
     line!(out, "tracking_clients:0");
-    line!(out, "clients_in_timeout_table:{}", shared.flights.followers_waiting());
+    line!(
+        out,
+        "clients_in_timeout_table:{}",
+        shared.flights.followers_waiting()
+    );
 }
 
 fn memory(shared: &Shared, out: &mut String) {
@@ -199,7 +219,11 @@ fn memory(shared: &Shared, out: &mut String) {
             crate::cache::EvictionKind::Lru => "allkeys-lru",
         }
     );
-    let frag = if used > 0 { rss as f64 / used as f64 } else { 1.0 };
+    let frag = if used > 0 {
+        rss as f64 / used as f64
+    } else {
+        1.0
+    };
     line!(out, "mem_fragmentation_ratio:{frag:.2}");
     line!(out, "mem_allocator:libc");
 }
@@ -209,8 +233,16 @@ fn stats(shared: &Shared, out: &mut String) {
     let c = shared.store.stats();
     let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     line!(out, "# Stats");
-    line!(out, "total_connections_received:{}", get(&s.total_connections_received));
-    line!(out, "total_commands_processed:{}", get(&s.total_commands_processed));
+    line!(
+        out,
+        "total_connections_received:{}",
+        get(&s.total_connections_received)
+    );
+    line!(
+        out,
+        "total_commands_processed:{}",
+        get(&s.total_commands_processed)
+    );
     line!(out, "instantaneous_ops_per_sec:0");
     line!(out, "total_net_input_bytes:{}", get(&s.net_input_bytes));
     line!(out, "total_net_output_bytes:{}", get(&s.net_output_bytes));
@@ -221,7 +253,11 @@ fn stats(shared: &Shared, out: &mut String) {
     line!(out, "keyspace_misses:{}", c.keyspace_misses.get());
     line!(out, "pubsub_channels:0");
     line!(out, "pubsub_patterns:0");
-    line!(out, "total_blocking_keys:{}", shared.flights.leases_active());
+    line!(
+        out,
+        "total_blocking_keys:{}",
+        shared.flights.leases_active()
+    );
 }
 
 /// One `CLIENT LIST` / `CLIENT INFO` line, with Redis's fields.

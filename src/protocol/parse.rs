@@ -211,7 +211,11 @@ impl RequestParser {
 /// end of the line's content.
 fn find_line(buf: &[u8]) -> Option<(usize, usize)> {
     let nl = memchr(b'\n', buf)?;
-    let end = if nl > 0 && buf[nl - 1] == b'\r' { nl - 1 } else { nl };
+    let end = if nl > 0 && buf[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    };
     Some((nl + 1, end))
 }
 
@@ -309,7 +313,9 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Bytes>, ParseError> {
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        // NUL separates too (Redis reads the line as a C string); skipping it here is what keeps
+        // a NUL from producing empty arguments forever.
+        while i < n && (line[i].is_ascii_whitespace() || line[i] == 0) {
             i += 1;
         }
         if i >= n {
@@ -481,6 +487,15 @@ mod tests {
         assert_eq!(
             parse_all(b"set k \"abc\"x\r\n"),
             Err(ParseError::UnbalancedQuotes)
+        );
+    }
+
+    #[test]
+    fn nul_bytes_inline_terminate_instead_of_looping() {
+        let cmds = parse_all(b"\x00\x01garbage\x00x\r\n").unwrap();
+        assert_eq!(
+            cmds[0],
+            vec![Bytes::from_static(b"\x01garbage"), Bytes::from("x")]
         );
     }
 

@@ -225,10 +225,7 @@ mod tests {
 
     #[test]
     fn error_lines_stay_on_one_line() {
-        assert_eq!(
-            enc(&Reply::err("a\r\nb"), Protocol::Resp2),
-            "-ERR a  b\r\n"
-        );
+        assert_eq!(enc(&Reply::err("a\r\nb"), Protocol::Resp2), "-ERR a  b\r\n");
     }
 
     #[test]

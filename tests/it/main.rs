@@ -1,0 +1,8 @@
+//! Integration tests: the real server on an ephemeral loopback port, driven by real clients
+//! (the `redis` crate, RESP2 and RESP3) and by raw bytes.
+
+mod coalescing;
+mod commands;
+mod protocol;
+mod server;
+mod support;
