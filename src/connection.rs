@@ -257,7 +257,7 @@ impl Connection {
                 // rather than acknowledge them.
                 warn!("persistence failed: {e}");
                 self.wbuf.clear();
-                Reply::error(format!("MISCONF {e}")).encode(self.client.protocol, &mut self.wbuf);
+                Reply::error(e).encode(self.client.protocol, &mut self.wbuf);
                 self.client.close_after_reply = true;
             }
         }

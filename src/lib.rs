@@ -14,6 +14,7 @@
 //! - [`cache`]: the keyspace on moka (TTL, byte budget, eviction), single-flight leases, counters.
 //! - [`glob`]: Redis glob patterns.
 //! - [`metrics`]: INFO rendering.
+//! - [`durability`]: the store's journal, loading at start, SAVE / BGSAVE / rewrites.
 //! - [`persistence`]: append-only log and base snapshots, recovery, background rewrite.
 
 #![deny(clippy::unwrap_used)]
@@ -24,6 +25,7 @@ pub mod client;
 pub mod cmd;
 pub mod config;
 pub mod connection;
+pub mod durability;
 pub mod glob;
 pub mod metrics;
 pub mod persistence;

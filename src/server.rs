@@ -11,10 +11,11 @@ use crate::client::{ClientInfo, Clients};
 use crate::cmd::{CmdStat, COMMANDS};
 use crate::config::Config;
 use crate::connection;
+use crate::durability::{self, Durability};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -48,6 +49,10 @@ pub struct Shared {
     pub run_id: String,
     /// True while the data set is loading: most commands answer `-LOADING`.
     pub loading: AtomicBool,
+    /// The persistence engine, once the data set is loaded (none when purely in memory).
+    pub durability: OnceLock<Arc<Durability>>,
+    /// Unix seconds at start (LASTSAVE without persistence).
+    pub started_unix_secs: u64,
     port: AtomicU16,
     shutdown: watch::Sender<bool>,
     shutdown_save: Mutex<Option<bool>>,
@@ -55,7 +60,7 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: Config, clock: Clock) -> Shared {
-        let store = Store::new(config.maxmemory, config.eviction, clock);
+        let store = Store::new(config.maxmemory, config.eviction, clock.clone());
         let flights = Flights::new(config.llm_lease);
         let (shutdown, _) = watch::channel(false);
         Shared {
@@ -66,7 +71,10 @@ impl Shared {
             stats: ServerStats::default(),
             started: Instant::now(),
             run_id: run_id(),
-            loading: AtomicBool::new(false),
+            // A server that persists starts out loading, until its data set is in memory.
+            loading: AtomicBool::new(matches!(durability::options(&config), Ok(Some(_)) | Err(_))),
+            durability: OnceLock::new(),
+            started_unix_secs: clock.now_ms() / 1000,
             port: AtomicU16::new(config.port),
             shutdown,
             shutdown_save: Mutex::new(None),
@@ -125,12 +133,19 @@ impl Shared {
     }
 
     /// Resolves once every write applied so far is as durable as the fsync policy promises.
+    /// The error is the whole Redis error line to send instead of the batch's replies.
     pub async fn durable(&self) -> Result<(), String> {
-        Ok(())
+        match self.durability.get() {
+            Some(d) => d.durable().await,
+            None => Ok(()),
+        }
     }
 
     /// The `INFO persistence` fields after `loading`.
     pub fn persistence_status(&self) -> Vec<(&'static str, String)> {
+        if let Some(d) = self.durability.get() {
+            return d.status_fields(self.store.clock().now_ms());
+        }
         vec![
             ("rdb_changes_since_last_save", "0".into()),
             ("rdb_bgsave_in_progress", "0".into()),
@@ -192,9 +207,27 @@ impl Server {
         let limit = Arc::new(Semaphore::new(shared.config.maxclients));
         let mut shutdown = shared.shutdown_receiver();
         let mut tasks = JoinSet::new();
+        // Clients are accepted while the data set loads; they get -LOADING until it is done.
+        let persistent = shared.is_loading();
+        let loader_shared = shared.clone();
+        let mut loading = tokio::task::spawn_blocking(move || {
+            let r = durability::open_and_load(&loader_shared);
+            loader_shared.loading.store(false, Ordering::Relaxed);
+            r
+        });
+        let mut loaded = !persistent;
         let maintenance = tokio::spawn(maintenance(shared.clone()));
+        let mut failure = None;
         loop {
             tokio::select! {
+                done = &mut loading, if !loaded => {
+                    loaded = true;
+                    match done {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => { failure = Some(e); break; }
+                        Err(e) => { failure = Some(format!("loading failed: {e}")); break; }
+                    }
+                }
                 accepted = listener.accept() => {
                     let (mut socket, addr) = match accepted {
                         Ok(a) => a,
@@ -244,6 +277,24 @@ impl Server {
         }
         maintenance.abort();
         shared.store.run_maintenance();
+        if let Some(d) = shared.durability.get() {
+            let save = shared.shutdown_save.lock().ok().and_then(|s| *s);
+            // As Redis: a snapshot on the way out when save points are configured (or SAVE was
+            // asked for), unless NOSAVE. With the log on, flushing it is what matters.
+            let snapshot =
+                save.unwrap_or(!shared.config.save.is_empty() && !shared.config.appendonly);
+            if snapshot {
+                if let Err(e) = d.rewrite(&shared.store) {
+                    warn!("final snapshot failed: {e}");
+                }
+            }
+            if let Err(e) = d.shutdown() {
+                warn!("persistence shutdown: {e}");
+            }
+        }
+        if let Some(e) = failure {
+            return Err(io::Error::other(e));
+        }
         info!("bye");
         Ok(())
     }
@@ -259,5 +310,10 @@ async fn maintenance(shared: Arc<Shared>) {
         let s = shared.clone();
         // moka's maintenance can take a while on a big cache: keep it off the async workers.
         let _ = tokio::task::spawn_blocking(move || s.store.run_maintenance()).await;
+        if let Some(d) = shared.durability.get() {
+            if d.rewrite_due(shared.store.clock().now_ms()) {
+                durability::spawn_rewrite(&shared);
+            }
+        }
     }
 }

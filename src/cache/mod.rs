@@ -68,9 +68,8 @@ pub enum WriteError {
 impl From<WriteError> for crate::protocol::Reply {
     fn from(e: WriteError) -> Self {
         match e {
-            WriteError::NotDurable(why) => crate::protocol::Reply::error(format!(
-                "MISCONF Errors writing to the append only file: {why}. Commands that may modify the data set are disabled."
-            )),
+            // The journal words the whole error line (MISCONF ..., LOADING ...).
+            WriteError::NotDurable(line) => crate::protocol::Reply::error(line),
         }
     }
 }
@@ -95,6 +94,8 @@ pub struct Store {
     stats: Arc<Stats>,
     max_bytes: u64,
     journal: Arc<OnceLock<Arc<dyn Journal>>>,
+    /// Keys moka evicted, waiting to be journaled as deletions (see [`Store::run_maintenance`]).
+    evicted: Arc<Mutex<Vec<Bytes>>>,
     /// Seeded once per process: stripe choice and SCAN cursor positions.
     hasher: RandomState,
 }
@@ -133,7 +134,9 @@ impl Store {
         let stats = Arc::new(Stats::default());
         let journal: Arc<OnceLock<Arc<dyn Journal>>> = Arc::new(OnceLock::new());
         let listener_stats = stats.clone();
+        let evicted: Arc<Mutex<Vec<Bytes>>> = Arc::new(Mutex::new(Vec::new()));
         let listener_journal = journal.clone();
+        let listener_evicted = evicted.clone();
         let policy = match eviction {
             EvictionKind::TinyLfu => EvictionPolicy::tiny_lfu(),
             EvictionKind::Lru => EvictionPolicy::lru(),
@@ -146,7 +149,14 @@ impl Store {
                 clock: clock.clone(),
             })
             .eviction_listener(move |key: Arc<Bytes>, entry: Arc<Entry>, cause| {
-                on_removal(&listener_stats, &listener_journal, &key, &entry, cause)
+                on_removal(
+                    &listener_stats,
+                    &listener_journal,
+                    &listener_evicted,
+                    &key,
+                    &entry,
+                    cause,
+                )
             })
             .build();
         let stripes = (0..STRIPES).map(|_| Mutex::new(())).collect();
@@ -157,6 +167,7 @@ impl Store {
             stats,
             max_bytes,
             journal,
+            evicted,
             hasher: RandomState::new(),
         }
     }
@@ -194,9 +205,28 @@ impl Store {
         self.len() == 0
     }
 
-    /// Runs moka's maintenance: evictions, expirations and their notifications.
+    /// Runs moka's maintenance (evictions, expirations and their notifications), then
+    /// journals the evictions as deletions.
+    ///
+    /// An eviction is journaled under the key's stripe lock and only if the key is still absent:
+    /// a value written between the eviction and now must not be deleted on disk. (The removal
+    /// listener cannot take the lock itself: moka may call it from inside a writer's insert,
+    /// while that writer holds a stripe.)
     pub fn run_maintenance(&self) {
         self.cache.run_pending_tasks();
+        let Some(journal) = self.journal.get() else {
+            return;
+        };
+        let keys = match self.evicted.lock() {
+            Ok(mut v) => std::mem::take(&mut *v),
+            Err(_) => return,
+        };
+        for key in keys {
+            let _guard = self.lock(&key);
+            if !self.cache.contains_key(key.as_ref()) {
+                journal.remove(&key);
+            }
+        }
     }
 
     /// The live entry for `key`, if any.
@@ -297,15 +327,39 @@ impl Store {
         Ok(result)
     }
 
-    /// Removes every key.
+    /// Removes every key. Holds every stripe while it clears and journals, so no write can land
+    /// between the two and be ordered differently in memory and on disk.
     pub fn flush(&self) -> Result<(), WriteError> {
         if let Some(j) = self.journal.get() {
             j.check_writable().map_err(WriteError::NotDurable)?;
-            j.flush_all();
         }
-        self.cache.invalidate_all();
+        {
+            let _all: Vec<_> = self
+                .stripes
+                .iter()
+                .map(|m| match m.lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                })
+                .collect();
+            if let Some(j) = self.journal.get() {
+                j.flush_all();
+            }
+            self.cache.invalidate_all();
+        }
         self.cache.run_pending_tasks();
         Ok(())
+    }
+
+    /// Removes a key at start-up (a logged deletion), bypassing the journal.
+    pub fn load_remove(&self, key: &[u8]) {
+        self.cache.invalidate(key);
+    }
+
+    /// Removes every key at start-up (a logged flush), bypassing the journal.
+    pub fn load_clear(&self) {
+        self.cache.invalidate_all();
+        self.cache.run_pending_tasks();
     }
 
     /// Loads an entry at start-up (from disk), bypassing the journal.
@@ -333,6 +387,7 @@ impl Store {
 fn on_removal(
     stats: &Stats,
     journal: &OnceLock<Arc<dyn Journal>>,
+    evicted: &Mutex<Vec<Bytes>>,
     key: &Bytes,
     entry: &Entry,
     cause: RemovalCause,
@@ -353,8 +408,10 @@ fn on_removal(
                 stats.evicted_unread.incr();
             }
             // What leaves memory leaves the disk too: this is a cache, not a disk tier.
-            if let Some(j) = journal.get() {
-                j.remove(key);
+            if journal.get().is_some() {
+                if let Ok(mut v) = evicted.lock() {
+                    v.push(key.clone());
+                }
             }
         }
         RemovalCause::Explicit | RemovalCause::Replaced => {}

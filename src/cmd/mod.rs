@@ -169,6 +169,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("flushdb", -1, WRITE, NOKEY, "server", "1.0.0", "Removes all keys from the database.", S(server::flushdb)),
     cmd!("flushall", -1, WRITE, NOKEY, "server", "1.0.0", "Removes all keys from all databases.", S(server::flushdb)),
     cmd!("time", 1, FAST | LOADING | STALE, NOKEY, "server", "2.6.0", "Returns the server time.", S(server::time)),
+    cmd!("save", 1, ADMIN | NO_MULTI, NOKEY, "server", "1.0.0", "Synchronously saves the database to disk.", F(crate::durability::save)),
+    cmd!("bgsave", -1, ADMIN, NOKEY, "server", "1.0.0", "Asynchronously saves the database to disk.", S(crate::durability::bgsave)),
+    cmd!("bgrewriteaof", 1, ADMIN, NOKEY, "server", "1.0.0", "Asynchronously rewrites the append-only file to disk.", S(crate::durability::bgrewriteaof)),
+    cmd!("lastsave", 1, FAST | LOADING | STALE, NOKEY, "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", S(crate::durability::lastsave)),
     cmd!("shutdown", -1, ADMIN | NO_MULTI | LOADING | STALE, NOKEY, "server", "1.0.0", "Stops the server after in-flight commands have replied.", F(server::shutdown)),
     // strings
     cmd!("get", 2, READONLY | FAST, KEY1, "string", "1.0.0", "Returns the string value of a key.", S(string::get)),

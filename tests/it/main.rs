@@ -3,6 +3,7 @@
 
 mod coalescing;
 mod commands;
+mod durability;
 mod protocol;
 mod server;
 mod support;

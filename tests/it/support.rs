@@ -192,3 +192,81 @@ impl Raw {
         }
     }
 }
+
+/// The real binary, started with `args` (plus `--port 0`), once it is ready to accept
+/// connections. Killed (SIGKILL) when dropped unless stopped.
+pub struct Proc {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl Proc {
+    pub fn start(args: &[&str]) -> Proc {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llmcached"))
+            .args(["--port", "0", "--bind", "127.0.0.1"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn llmcached");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            let mut addr = None;
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    addr = rest
+                        .split_whitespace()
+                        .next()
+                        .and_then(|a| a.parse::<SocketAddr>().ok());
+                }
+                if line.contains("Ready to accept connections") {
+                    let _ = tx.send(addr);
+                }
+                log2.lock().unwrap().push(line);
+            }
+            let _ = tx.send(None);
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("llmcached did not become ready: {:?}", log.lock().unwrap()));
+        Proc { child, addr }
+    }
+
+    pub async fn conn(&self) -> MultiplexedConnection {
+        let client = Client::open(format!("redis://{}/", self.addr)).expect("client");
+        client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect")
+    }
+
+    /// kill -9
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

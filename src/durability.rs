@@ -1,0 +1,271 @@
+//! Connects the keyspace to the persistence engine: the journal the store writes through,
+//! loading at start (while clients get `-LOADING`), background rewrites and snapshots, and the
+//! SAVE / BGSAVE / BGREWRITEAOF / LASTSAVE commands.
+//!
+//! # Promises
+//! - A write is journaled under its key's stripe lock, in the order it was applied.
+//! - With `appendfsync always`, a connection sends no reply to a batch containing writes until
+//!   everything journaled so far is fsynced ([`Durability::durable`]): an acknowledged write
+//!   survives a kill -9 or a power cut.
+//! - After a journal failure the store refuses writes (`-MISCONF ...`) rather than pretend.
+
+use crate::cache::{Entry, Journal, Store, Value};
+use crate::cmd::{Ctx, Flow};
+use crate::config::Config;
+use crate::persistence::{
+    self, FsyncPolicy, Options, PersistError, Persistence, Record, SaveSchedule,
+};
+use crate::protocol::Reply;
+use crate::server::Shared;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::{info, warn};
+
+/// The engine plus the highest sequence number the store appended.
+pub struct Durability {
+    engine: Persistence,
+    last_lsn: AtomicU64,
+}
+
+/// The engine options a config asks for, or `None` for a purely in-memory server.
+pub fn options(config: &Config) -> Result<Option<Options>, String> {
+    let mut o = Options::new(&config.dir);
+    o.appendonly = config.appendonly;
+    o.fsync = match config.appendfsync {
+        crate::config::AppendFsync::Always => FsyncPolicy::Always,
+        crate::config::AppendFsync::EverySec => FsyncPolicy::EverySec,
+        crate::config::AppendFsync::No => FsyncPolicy::No,
+    };
+    o.save = SaveSchedule::parse(&config.save_string()).map_err(|e| e.to_string())?;
+    o.load_corrupt = config.aof_load_corrupt;
+    Ok((!o.in_memory()).then_some(o))
+}
+
+fn to_record(key: Bytes, entry: &Entry) -> Record {
+    let value = match &entry.value {
+        Value::Str(b) => persistence::Value::Str(b.clone()),
+        Value::Json(b) => persistence::Value::Json(b.clone()),
+        Value::Hash(h) => {
+            persistence::Value::Hash(h.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        }
+    };
+    Record::Set {
+        key,
+        value,
+        expire_at_ms: entry.expire_at,
+    }
+}
+
+fn from_value(v: persistence::Value) -> Value {
+    match v {
+        persistence::Value::Str(b) => Value::Str(b),
+        persistence::Value::Json(b) => Value::Json(b),
+        persistence::Value::Hash(pairs) => {
+            Value::Hash(Arc::new(pairs.into_iter().collect::<HashMap<_, _>>()))
+        }
+    }
+}
+
+impl Durability {
+    fn append(&self, rec: &Record) {
+        match self.engine.append(rec) {
+            Ok(lsn) => {
+                self.last_lsn.fetch_max(lsn, Ordering::AcqRel);
+            }
+            // The engine is now in fail-stop: `durable` and `check_writable` report it.
+            Err(e) => warn!("journal append failed: {e}"),
+        }
+    }
+
+    /// Resolves once everything journaled so far is as durable as the policy promises. The
+    /// error is the full Redis error line to send instead of the replies.
+    pub async fn durable(&self) -> Result<(), String> {
+        let lsn = self.last_lsn.load(Ordering::Acquire);
+        if lsn == 0 {
+            return self.engine.check_writable().map_err(|e| e.reply_text());
+        }
+        self.engine.durable(lsn).await.map_err(|e| e.reply_text())
+    }
+
+    pub fn status_fields(&self, now_ms: u64) -> Vec<(&'static str, String)> {
+        self.engine
+            .status()
+            .info_fields(now_ms)
+            .into_iter()
+            .filter(|(k, _)| *k != "loading" && *k != "async_loading")
+            .collect()
+    }
+
+    pub fn last_save_secs(&self) -> u64 {
+        self.engine.status().last_save_ms / 1000
+    }
+
+    /// Writes a new base from the live keyspace (blocking: call off the async workers).
+    pub fn rewrite(&self, store: &Store) -> Result<(), PersistError> {
+        let now = store.clock().now_ms();
+        self.engine
+            .rewrite(now, || {
+                store.iter().map(|(k, e)| to_record((*k).clone(), &e))
+            })
+            .map(|_| ())
+    }
+
+    pub fn rewrite_due(&self, now_ms: u64) -> bool {
+        self.engine.needs_rewrite() || self.engine.snapshot_due(now_ms)
+    }
+
+    pub fn shutdown(&self) -> Result<(), PersistError> {
+        self.engine.shutdown()
+    }
+}
+
+impl Journal for Durability {
+    fn check_writable(&self) -> Result<(), String> {
+        self.engine.check_writable().map_err(|e| e.reply_text())
+    }
+
+    fn put(&self, key: &Bytes, entry: &Entry) {
+        self.append(&to_record(key.clone(), entry));
+    }
+
+    fn remove(&self, key: &Bytes) {
+        self.append(&Record::Del { key: key.clone() });
+    }
+
+    fn flush_all(&self) {
+        self.append(&Record::FlushAll);
+    }
+}
+
+/// Opens the data directory and loads it into the store, blocking. The server answers
+/// `-LOADING` meanwhile; progress is logged every second. On success the store journals every
+/// later write.
+pub fn open_and_load(shared: &Arc<Shared>) -> Result<(), String> {
+    let Some(opts) = options(&shared.config)? else {
+        info!("Ready to accept connections (in memory: persistence is off)");
+        return Ok(());
+    };
+    let dir = opts.dir.display().to_string();
+    let started = Instant::now();
+    let now = shared.store.clock().now_ms();
+    let (engine, mut loader) =
+        Persistence::open(opts, now).map_err(|e| format!("cannot open {dir}: {e}"))?;
+    let mut last_log = Instant::now();
+    while let Some(rec) = loader.next() {
+        match rec.map_err(|e| format!("cannot load {dir}: {e}"))? {
+            Record::Set {
+                key,
+                value,
+                expire_at_ms,
+            } => shared
+                .store
+                .load(key, Entry::new(from_value(value), expire_at_ms)),
+            Record::Del { key } => shared.store.load_remove(&key),
+            Record::FlushAll => shared.store.load_clear(),
+        }
+        if last_log.elapsed() >= Duration::from_secs(1) {
+            let p = loader.progress();
+            info!(
+                "loading: {} records, {} of {} bytes",
+                p.records, p.bytes_done, p.bytes_total
+            );
+            last_log = Instant::now();
+        }
+    }
+    let p = loader.progress();
+    let durability = Arc::new(Durability {
+        engine,
+        last_lsn: AtomicU64::new(0),
+    });
+    shared.store.set_journal(durability.clone());
+    let _ = shared.durability.set(durability);
+    info!(
+        "loaded {} records ({} bytes, {} keys expired while down) from {dir} in {:.3}s",
+        p.records,
+        p.bytes_done,
+        p.expired,
+        started.elapsed().as_secs_f64()
+    );
+    shared.loading.store(false, Ordering::Relaxed);
+    info!("Ready to accept connections");
+    Ok(())
+}
+
+/// Starts a background rewrite on its own thread unless one is running. Returns false if one
+/// was already running.
+pub fn spawn_rewrite(shared: &Arc<Shared>) -> bool {
+    let Some(d) = shared.durability.get().cloned() else {
+        return false;
+    };
+    if d.engine.status().rewrite_in_progress {
+        return false;
+    }
+    let s = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("llmcached-rewrite".into())
+        .spawn(move || match d.rewrite(&s.store) {
+            Ok(()) => info!("background rewrite finished"),
+            Err(PersistError::RewriteInProgress) => {}
+            Err(e) => warn!("background rewrite failed: {e}"),
+        });
+    spawned.is_ok()
+}
+
+fn persistence_off() -> Reply {
+    Reply::err("persistence is off (--appendonly no --save \"\"): nothing to save")
+}
+
+/// `SAVE`: writes a snapshot now; this connection waits, others go on.
+pub fn save(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Flow {
+    let Some(d) = ctx.shared.durability.get().cloned() else {
+        return Flow::Reply(persistence_off());
+    };
+    let shared = ctx.shared.clone();
+    Flow::Wait(Box::pin(async move {
+        let done = tokio::task::spawn_blocking(move || d.rewrite(&shared.store)).await;
+        match done {
+            Ok(Ok(())) => Reply::Ok,
+            Ok(Err(PersistError::RewriteInProgress)) => {
+                Reply::err("Background save already in progress")
+            }
+            Ok(Err(e)) => Reply::error(e.reply_text()),
+            Err(_) => Reply::err("the save task failed"),
+        }
+    }))
+}
+
+/// `BGSAVE [SCHEDULE]`
+pub fn bgsave(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Reply {
+    if ctx.shared.durability.get().is_none() {
+        return persistence_off();
+    }
+    if spawn_rewrite(ctx.shared) {
+        Reply::Simple("Background saving started")
+    } else {
+        Reply::err("Background save already in progress")
+    }
+}
+
+/// `BGREWRITEAOF`
+pub fn bgrewriteaof(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Reply {
+    if ctx.shared.durability.get().is_none() {
+        return persistence_off();
+    }
+    if spawn_rewrite(ctx.shared) {
+        Reply::Simple("Background append only file rewriting started")
+    } else {
+        Reply::err("Background append only file rewriting already in progress")
+    }
+}
+
+/// `LASTSAVE`
+pub fn lastsave(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Reply {
+    let secs = match ctx.shared.durability.get() {
+        Some(d) => d.last_save_secs(),
+        None => ctx.shared.started_unix_secs,
+    };
+    Reply::Int(secs as i64)
+}
