@@ -12,6 +12,7 @@
 //! - [`protocol`]: request parsing with limits (RESP and inline), typed replies (RESP2 / RESP3).
 //! - [`cmd`]: the command table and one file per family of commands.
 //! - [`cache`]: the keyspace on moka (TTL, byte budget, eviction), single-flight leases, counters.
+//! - [`keying`]: canonical request -> cache key (`LLMKEY`, `LLMLOOKUP`).
 //! - [`glob`]: Redis glob patterns.
 //! - [`metrics`]: INFO rendering.
 //! - [`durability`]: the store's journal, loading at start, SAVE / BGSAVE / rewrites.
@@ -27,6 +28,7 @@ pub mod config;
 pub mod connection;
 pub mod durability;
 pub mod glob;
+pub mod keying;
 pub mod metrics;
 pub mod persistence;
 pub mod protocol;

@@ -47,14 +47,18 @@ fn tryagain_timeout(wait: Duration) -> Reply {
 
 /// `LLMGET key [WAIT ms]`
 pub fn llmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
-    let wait = match parse_wait(a, ctx.shared.config.llm_wait) {
-        Ok(w) => w,
-        Err(e) => return Flow::Reply(e),
-    };
+    match parse_wait(a, ctx.shared.config.llm_wait) {
+        Ok(wait) => lookup(ctx, &a[1], wait),
+        Err(e) => Flow::Reply(e),
+    }
+}
+
+/// The single-flight lookup behind LLMGET and LLMLOOKUP: a hit, a granted lease (nil), or a
+/// wait for another caller's fill.
+pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
     ctx.client.used_leases = true;
     let shared = ctx.shared;
     let stats = shared.store.stats();
-    let key = &a[1];
     match shared
         .flights
         .begin(key, ctx.client.id(), || shared.store.get(key))

@@ -11,8 +11,11 @@
 //! both counting the name.
 
 pub mod connection;
+pub mod hash;
+pub mod json;
 pub mod keys;
 pub mod llm;
+pub mod llmkey;
 pub mod multi;
 pub mod server;
 pub mod string;
@@ -210,10 +213,34 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("multi", 1, FAST | LOADING | STALE | NO_MULTI, NOKEY, "transactions", "1.2.0", "Starts a transaction.", S(multi::multi)),
     cmd!("exec", 1, LOADING | STALE | NO_MULTI, NOKEY, "transactions", "1.2.0", "Executes all commands in a transaction.", F(multi::exec)),
     cmd!("discard", 1, FAST | LOADING | STALE | NO_MULTI, NOKEY, "transactions", "2.0.0", "Discards a transaction.", S(multi::discard)),
+    // hashes
+    cmd!("hset", -4, WRITE | DENY_OOM | FAST, KEY1, "hash", "2.0.0", "Creates or modifies the value of a field in a hash.", S(hash::hset)),
+    cmd!("hmset", -4, WRITE | DENY_OOM | FAST, KEY1, "hash", "2.0.0", "Sets the values of multiple fields.", S(hash::hmset)),
+    cmd!("hsetnx", 4, WRITE | DENY_OOM | FAST, KEY1, "hash", "2.0.0", "Sets the value of a field in a hash only when the field doesn't exist.", S(hash::hsetnx)),
+    cmd!("hget", 3, READONLY | FAST, KEY1, "hash", "2.0.0", "Returns the value of a field in a hash.", S(hash::hget)),
+    cmd!("hmget", -3, READONLY | FAST, KEY1, "hash", "2.0.0", "Returns the values of the given fields of a hash.", S(hash::hmget)),
+    cmd!("hgetall", 2, READONLY, KEY1, "hash", "2.0.0", "Returns all fields and values in a hash.", S(hash::hgetall)),
+    cmd!("hkeys", 2, READONLY, KEY1, "hash", "2.0.0", "Returns all fields in a hash.", S(hash::hkeys)),
+    cmd!("hvals", 2, READONLY, KEY1, "hash", "2.0.0", "Returns all values in a hash.", S(hash::hvals)),
+    cmd!("hdel", -3, WRITE | FAST, KEY1, "hash", "2.0.0", "Deletes one or more fields from a hash; deletes the hash when no field remains.", S(hash::hdel)),
+    cmd!("hexists", 3, READONLY | FAST, KEY1, "hash", "2.0.0", "Determines whether a field exists in a hash.", S(hash::hexists)),
+    cmd!("hlen", 2, READONLY | FAST, KEY1, "hash", "2.0.0", "Returns the number of fields in a hash.", S(hash::hlen)),
+    cmd!("hstrlen", 3, READONLY | FAST, KEY1, "hash", "3.2.0", "Returns the length of the value of a field.", S(hash::hstrlen)),
+    cmd!("hincrby", 4, WRITE | DENY_OOM | FAST, KEY1, "hash", "2.0.0", "Increments the integer value of a field in a hash by a number; a missing field counts as 0.", S(hash::hincrby)),
+    // JSON documents (RedisJSON, root path only)
+    cmd!("json.set", -4, WRITE | DENY_OOM, KEY1, "json", "1.0.0", "Sets the JSON document at a key (root path only), with NX / XX conditions.", S(json::set)),
+    cmd!("json.get", -2, READONLY, KEY1, "json", "1.0.0", "Returns the JSON document at a key (root path only), optionally laid out.", S(json::get)),
+    cmd!("json.mget", -3, READONLY, (1, -2, 1), "json", "1.0.0", "Returns the JSON documents at several keys (root path only).", S(json::mget)),
+    cmd!("json.del", -2, WRITE, KEY1, "json", "1.0.0", "Deletes the JSON document at a key (root path only).", S(json::del)),
+    cmd!("json.forget", -2, WRITE, KEY1, "json", "1.0.0", "Deletes the JSON document at a key (root path only); an alias of JSON.DEL.", S(json::del)),
+    cmd!("json.type", -2, READONLY | FAST, KEY1, "json", "1.0.0", "Returns the type of the JSON document at a key (root path only).", S(json::type_)),
     // LLM answers
     cmd!("llmget", -2, READONLY | BLOCKING, KEY1, "llm", "0.1.0", "Returns a cached answer; on a miss grants the fill lease, or waits for another caller's fill.", F(llm::llmget)),
     cmd!("llmsetnx", -3, WRITE | DENY_OOM, KEY1, "llm", "0.1.0", "Stores an answer if none is there, ends the key's lease and wakes its waiters.", S(llm::llmsetnx)),
     cmd!("llmabort", 2, WRITE | FAST, KEY1, "llm", "0.1.0", "Gives up the fill lease; the longest-waiting caller is promoted.", S(llm::llmabort)),
+    cmd!("llmkey", -2, FAST | LOADING | STALE, NOKEY, "llm", "0.1.0", "Returns the canonical cache key of an LLM request body.", S(llmkey::llmkey)),
+    cmd!("llmlookup", -2, READONLY | BLOCKING, NOKEY, "llm", "0.1.0", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics.", F(llmkey::llmlookup)),
+    cmd!("llmpurge", 2, WRITE, NOKEY, "llm", "0.1.0", "Deletes every answer whose key matches a glob pattern.", F(llmkey::llmpurge)),
     cmd!("llmstats", -1, LOADING | STALE, NOKEY, "llm", "0.1.0", "Returns hit rate, stampede rate, evicted/expired-unread and tokens saved.", S(llm::llmstats)),
 ];
 

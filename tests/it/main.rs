@@ -4,6 +4,7 @@
 mod coalescing;
 mod commands;
 mod durability;
+mod keyed;
 mod protocol;
 mod server;
 mod support;

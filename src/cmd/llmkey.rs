@@ -1,0 +1,118 @@
+//! Keyed lookups: LLMKEY, LLMLOOKUP, LLMPURGE.
+//!
+//! # Format
+//! ```text
+//! LLMKEY request-json [DIALECT name] [MODEL name] [SAMPLED]
+//!     -> "llm:v1:<model>:<sha256>"   the canonical key of the request body (see crate::keying)
+//!     -> -NOTCACHEABLE ...           sampling could change the answer and SAMPLED was not given
+//! LLMLOOKUP request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED]
+//!     -> [key, value]                a hit, in one round trip
+//!     -> [key, nil]                  a miss: this caller holds the lease; store with LLMSETNX key
+//!     (blocks / -TRYAGAIN)           exactly as LLMGET
+//! LLMPURGE pattern
+//!     -> count of keys deleted that match the glob (e.g. llm:v1:gpt-4o:*)
+//! ```
+
+use super::llm::lookup;
+use super::{Ctx, Flow};
+use crate::cache::Write;
+use crate::glob;
+use crate::keying::{cache_key, KeyOptions};
+use crate::protocol::args;
+use crate::protocol::Reply;
+use bytes::Bytes;
+use std::time::Duration;
+
+/// Keys deleted per batch by LLMPURGE before it yields to other work.
+const PURGE_BATCH: usize = 1024;
+
+/// Computes the key, or the error reply.
+fn key_of(body: &Bytes, options: &[Bytes]) -> Result<Bytes, Reply> {
+    let opts = KeyOptions::parse_args(options).map_err(|e| Reply::error(e.to_string()))?;
+    let key = cache_key(body, &opts).map_err(|e| Reply::error(e.to_string()))?;
+    Ok(Bytes::from(key.key))
+}
+
+/// `LLMKEY request-json [DIALECT name] [MODEL name] [SAMPLED]`
+pub fn llmkey(_: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+    match key_of(&a[1], &a[2..]) {
+        Ok(k) => Reply::Bulk(k),
+        Err(e) => e,
+    }
+}
+
+/// `LLMLOOKUP request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED]`
+pub fn llmlookup(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
+    let mut wait = ctx.shared.config.llm_wait;
+    let mut rest: Vec<Bytes> = Vec::with_capacity(a.len());
+    let mut i = 2;
+    while i < a.len() {
+        if args::is(&a[i], "WAIT") {
+            let Some(ms) = a.get(i + 1) else {
+                return Flow::Reply(args::syntax_error());
+            };
+            match args::uint(ms) {
+                Ok(ms) => wait = Duration::from_millis(ms),
+                Err(e) => return Flow::Reply(e),
+            }
+            i += 2;
+        } else {
+            rest.push(a[i].clone());
+            i += 1;
+        }
+    }
+    let key = match key_of(&a[1], &rest) {
+        Ok(k) => k,
+        Err(e) => return Flow::Reply(e),
+    };
+    let pair = move |key: Bytes, r: Reply| {
+        if r.is_error() {
+            r
+        } else {
+            Reply::Array(vec![Reply::Bulk(key), r])
+        }
+    };
+    match lookup(ctx, &key, wait) {
+        Flow::Reply(r) => Flow::Reply(pair(key, r)),
+        Flow::Wait(w) => Flow::Wait(Box::pin(async move { pair(key, w.await) })),
+        Flow::Close => Flow::Close,
+    }
+}
+
+/// `LLMPURGE pattern`: walks the keyspace off the async workers and deletes matching keys one
+/// by one (each under its own lock), so other clients are never held up for long.
+pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
+    let pattern = a[1].clone();
+    let shared = ctx.shared.clone();
+    ctx.client.wrote = true;
+    Flow::Wait(Box::pin(async move {
+        let done = tokio::task::spawn_blocking(move || {
+            let store = &shared.store;
+            let keys: Vec<Bytes> = store
+                .iter()
+                .filter(|(k, _)| glob::matches(&pattern, k, false))
+                .map(|(k, _)| (*k).clone())
+                .collect();
+            let mut deleted = 0i64;
+            for batch in keys.chunks(PURGE_BATCH) {
+                for k in batch {
+                    match store.write(k, |cur| match cur {
+                        Some(_) => (Write::Remove, 1),
+                        None => (Write::Keep, 0),
+                    }) {
+                        Ok(n) => deleted += n,
+                        Err(e) => return Err(Reply::from(e)),
+                    }
+                }
+                std::thread::yield_now();
+            }
+            Ok(deleted)
+        })
+        .await;
+        match done {
+            Ok(Ok(n)) => Reply::Int(n),
+            Ok(Err(e)) => e,
+            Err(_) => Reply::err("the purge task failed"),
+        }
+    }))
+}
