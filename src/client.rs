@@ -52,10 +52,11 @@ impl ClientInfo {
         }
     }
 
-    pub fn touch(&self, cmd_index: usize) {
+    /// Records the last command and when it ran (`now`, read once by the caller).
+    pub fn touch(&self, cmd_index: usize, now: Instant) {
         self.last_cmd.store(cmd_index, Ordering::Relaxed);
-        self.last_active_ms
-            .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+        let ms = now.saturating_duration_since(self.created).as_millis() as u64;
+        self.last_active_ms.store(ms, Ordering::Relaxed);
     }
 
     pub fn last_cmd(&self) -> Option<usize> {

@@ -41,6 +41,7 @@ pub const SETTINGS: &[&str] = &[
     "aof-load-corrupt",
     "proto-max-bulk-len",
     "client-query-buffer-limit",
+    "io-threads",
     "llm-lease-ms",
     "llm-wait-ms",
     "llm-default-ttl",
@@ -82,7 +83,6 @@ pub const IGNORED: &[&str] = &[
     "hash-max-ziplist-value",
     "hll-sparse-max-bytes",
     "hz",
-    "io-threads",
     "io-threads-do-reads",
     "jemalloc-bg-thread",
     "latency-monitor-threshold",
@@ -190,9 +190,8 @@ impl<'c> Loader<'c> {
     }
 
     fn file(&mut self, path: &Path, depth: usize) -> Result<(), ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError(format!("cannot read config file {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
         self.text(&text, &path.display().to_string(), depth)
     }
 
@@ -252,8 +251,10 @@ impl<'c> Loader<'c> {
                 if depth >= MAX_INCLUDE_DEPTH {
                     return Err(at.error("include nested too deeply"));
                 }
-                self.file(Path::new(path), depth + 1)
-                    .map_err(|e| at.error(&e.0))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| at.error(&format!("cannot read {path}: {e}")))?;
+                // Errors inside name the included file and its line.
+                self.text(&text, path, depth + 1)?;
             }
             "user" | "aclfile" => {
                 return Err(at.error(
@@ -319,72 +320,85 @@ impl At<'_> {
 
 /// Splits a line into arguments as Redis's `sdssplitargs` does.
 ///
-/// Whitespace separates arguments; `"..."` takes the escapes `\n \r \t \b \a \\ \"` and `\xHH`
-/// (any other `\c` is `c`); `'...'` takes `\'`; a closing quote must be followed by whitespace or
-/// the end of the line.
+/// Whitespace separates arguments. A quote opens a quoted part, also in the middle of a word
+/// (`a"b c"` is `ab c`): `"..."` takes the escapes `\n \r \t \b \a \\ \"` and `\xHH` (any
+/// other `\c` is `c`); `'...'` takes `\'`. A closing quote ends the argument and must be followed
+/// by whitespace or the end of the line.
 pub fn split_args(line: &str) -> Result<Vec<String>, &'static str> {
     let mut out = Vec::new();
     let mut chars = line.chars().peekable();
     loop {
         while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let Some(&first) = chars.peek() else {
+        if chars.peek().is_none() {
             return Ok(out);
-        };
+        }
         let mut word = String::new();
-        match first {
-            '"' => {
-                chars.next();
-                loop {
-                    match chars.next() {
-                        None => return Err("unbalanced quotes"),
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            None => return Err("unbalanced quotes"),
-                            Some('x') => {
-                                let hex: String = chars.clone().take(2).collect();
-                                match u8::from_str_radix(&hex, 16) {
-                                    Ok(b) if hex.len() == 2 && hex.is_ascii() => {
-                                        chars.next();
-                                        chars.next();
-                                        word.push(char::from(b));
-                                    }
-                                    _ => word.push('x'),
-                                }
-                            }
-                            Some('n') => word.push('\n'),
-                            Some('r') => word.push('\r'),
-                            Some('t') => word.push('\t'),
-                            Some('b') => word.push('\u{8}'),
-                            Some('a') => word.push('\u{7}'),
-                            Some(c) => word.push(c),
-                        },
-                        Some(c) => word.push(c),
-                    }
+        loop {
+            match chars.next() {
+                None => break,
+                Some(c) if c.is_whitespace() => break,
+                Some('"') => {
+                    double_quoted(&mut chars, &mut word)?;
+                    closing_quote_ends_word(chars.peek())?;
+                    break;
                 }
-                closing_quote_ends_word(chars.peek())?;
-            }
-            '\'' => {
-                chars.next();
-                loop {
-                    match chars.next() {
-                        None => return Err("unbalanced quotes"),
-                        Some('\\') if chars.peek() == Some(&'\'') => {
-                            chars.next();
-                            word.push('\'');
-                        }
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                    }
+                Some('\'') => {
+                    single_quoted(&mut chars, &mut word)?;
+                    closing_quote_ends_word(chars.peek())?;
+                    break;
                 }
-                closing_quote_ends_word(chars.peek())?;
-            }
-            _ => {
-                while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
-                    word.push(c);
-                }
+                Some(c) => word.push(c),
             }
         }
         out.push(word);
+    }
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
+/// Reads up to the closing `"`, resolving escapes.
+fn double_quoted(chars: &mut Chars<'_>, word: &mut String) -> Result<(), &'static str> {
+    loop {
+        match chars.next() {
+            None => return Err("unbalanced quotes"),
+            Some('"') => return Ok(()),
+            Some('\\') => match chars.next() {
+                None => return Err("unbalanced quotes"),
+                Some('x') => {
+                    let hex: String = chars.clone().take(2).collect();
+                    match u8::from_str_radix(&hex, 16) {
+                        Ok(b) if hex.len() == 2 && hex.is_ascii() => {
+                            chars.next();
+                            chars.next();
+                            word.push(char::from(b));
+                        }
+                        _ => word.push('x'),
+                    }
+                }
+                Some('n') => word.push('\n'),
+                Some('r') => word.push('\r'),
+                Some('t') => word.push('\t'),
+                Some('b') => word.push('\u{8}'),
+                Some('a') => word.push('\u{7}'),
+                Some(c) => word.push(c),
+            },
+            Some(c) => word.push(c),
+        }
+    }
+}
+
+/// Reads up to the closing `'`; only `\'` is an escape.
+fn single_quoted(chars: &mut Chars<'_>, word: &mut String) -> Result<(), &'static str> {
+    loop {
+        match chars.next() {
+            None => return Err("unbalanced quotes"),
+            Some('\\') if chars.peek() == Some(&'\'') => {
+                chars.next();
+                word.push('\'');
+            }
+            Some('\'') => return Ok(()),
+            Some(c) => word.push(c),
+        }
     }
 }
 
@@ -417,6 +431,10 @@ mod tests {
         );
         assert_eq!(split_args(r"x 'it\'s' '\n'").unwrap(), ["x", "it's", "\\n"]);
         assert_eq!(split_args(r#"x "\xZZ""#).unwrap(), ["x", "xZZ"]);
+        assert_eq!(
+            split_args(r#"dir /a"b c" x"#).unwrap(),
+            ["dir", "/ab c", "x"]
+        );
         assert!(split_args(r#"x "open"#).is_err());
         assert!(split_args("x 'open").is_err());
         assert!(split_args(r#"x "a"b"#).is_err());
@@ -438,7 +456,8 @@ mod tests {
              appendfsync always\n\
              loglevel warning\n\
              llm-lease-ms 5000\n\
-             llm-default-ttl 0\n",
+             llm-default-ttl 0\n\
+             io-threads 4\n",
         )
         .unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
@@ -455,6 +474,16 @@ mod tests {
         assert_eq!(c.loglevel, "warning");
         assert_eq!(c.llm_lease, Duration::from_millis(5000));
         assert_eq!(c.llm_default_ttl, None);
+        assert_eq!(c.io_threads, 4);
+    }
+
+    #[test]
+    fn every_listed_setting_is_known_to_config_set() {
+        for name in SETTINGS {
+            let err = Config::default().set(name, "\u{1}").err();
+            let unknown = ConfigError(format!("unknown setting '{name}'"));
+            assert_ne!(err, Some(unknown), "{name}");
+        }
     }
 
     #[test]
@@ -466,7 +495,11 @@ mod tests {
         let (c, _) = load_str("save \"\"\nsave 10 1\n").unwrap();
         assert_eq!(c.save, vec![(10, 1)]);
         let (c, _) = load_str("port 1\n").unwrap();
-        assert_eq!(c.save, Config::default().save, "no save line keeps the default");
+        assert_eq!(
+            c.save,
+            Config::default().save,
+            "no save line keeps the default"
+        );
         let e = load_str("port 1\nsave 900\n").unwrap_err();
         assert!(e.0.starts_with("test.conf:2:"), "{e}");
     }
@@ -490,16 +523,25 @@ mod tests {
             warnings[0],
             "unknown directive 'frobnicate' at line 2 of test.conf: ignored"
         );
-        assert!(warnings[1].contains("'daemonize yes' at line 3"), "{warnings:?}");
+        assert!(
+            warnings[1].contains("'daemonize yes' at line 3"),
+            "{warnings:?}"
+        );
         assert_eq!(warnings.len(), 2);
     }
 
     #[test]
     fn bad_values_name_the_file_and_line() {
         let e = load_str("port 1\n\nappendfsync sometimes\n").unwrap_err();
-        assert!(e.0.starts_with("test.conf:3: invalid appendfsync 'sometimes'"), "{e}");
+        assert!(
+            e.0.starts_with("test.conf:3: invalid appendfsync 'sometimes'"),
+            "{e}"
+        );
         let e = load_str("port 1 2\n").unwrap_err();
-        assert!(e.0.contains("test.conf:1: wrong number of arguments"), "{e}");
+        assert!(
+            e.0.contains("test.conf:1: wrong number of arguments"),
+            "{e}"
+        );
         let e = load_str("requirepass \"unclosed\n").unwrap_err();
         assert!(e.0.contains("test.conf:1: unbalanced quotes"), "{e}");
     }

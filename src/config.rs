@@ -1,9 +1,10 @@
-//! Raw flags -> a validated [`Config`].
+//! Raw flags and a redis.conf file -> a validated [`Config`].
 //!
 //! Flags carry the names a Redis operator already knows (`--port`, `--maxmemory 1gb`, ...) and each
 //! may also come from an environment variable (`LLMCACHED_PORT`, ...). Parsing is in two steps, as
 //! in ripgrep: clap reads [`Flags`], and [`Config::from_flags`] validates them into the typed
-//! settings the server runs on, so every mistake is reported before anything starts.
+//! settings the server runs on, so every mistake is reported before anything starts. A config
+//! file given as the first argument is read first ([`crate::conffile`]); flags override it.
 
 use crate::cache::EvictionKind;
 use clap::Parser;
@@ -89,6 +90,11 @@ pub struct Flags {
     #[arg(long = "client-query-buffer-limit")]
     pub client_query_buffer_limit: Option<String>,
 
+    /// Threads that serve clients (Redis's io-threads). 1 (the default) runs every connection
+    /// on one event loop, as Redis does; more spread connections over that many threads.
+    #[arg(long = "io-threads", env = "LLMCACHED_IO_THREADS")]
+    pub io_threads: Option<usize>,
+
     /// How long an LLMGET leader holds the fill lease before a waiting follower is promoted, in
     /// milliseconds (default 120000: model calls take seconds to minutes).
     #[arg(long = "llm-lease-ms", env = "LLMCACHED_LLM_LEASE_MS")]
@@ -142,6 +148,7 @@ pub struct Config {
     pub aof_load_corrupt: bool,
     pub proto_max_bulk_len: usize,
     pub client_query_buffer_limit: usize,
+    pub io_threads: usize,
     pub llm_lease: Duration,
     pub llm_wait: Duration,
     pub llm_default_ttl: Option<Duration>,
@@ -177,6 +184,7 @@ impl Default for Config {
             aof_load_corrupt: false,
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
+            io_threads: 1,
             llm_lease: Duration::from_secs(120),
             llm_wait: Duration::from_secs(60),
             llm_default_ttl: Some(Duration::from_secs(86_400)),
@@ -185,9 +193,13 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Validates flags on top of the defaults.
-    pub fn from_flags(flags: &Flags) -> Result<Config, ConfigError> {
-        let mut c = Config::default();
+    /// Validates flags on top of the config file, if one is given, on top of the defaults.
+    /// Returns the settings and the warnings the file produced (for the log).
+    pub fn from_flags(flags: &Flags) -> Result<(Config, Vec<String>), ConfigError> {
+        let (mut c, warnings) = match &flags.config_file {
+            Some(path) => crate::conffile::load(path)?,
+            None => (Config::default(), Vec::new()),
+        };
         if let Some(p) = flags.port {
             c.port = p;
         }
@@ -228,6 +240,9 @@ impl Config {
         if let Some(d) = &flags.dir {
             c.dir = d.clone();
         }
+        if let Some(n) = flags.io_threads {
+            c.set("io-threads", &n.to_string())?;
+        }
         if let Some(ms) = flags.llm_lease_ms {
             if ms == 0 {
                 return Err(ConfigError("llm-lease-ms must be at least 1".into()));
@@ -240,7 +255,7 @@ impl Config {
         if let Some(s) = flags.llm_default_ttl {
             c.llm_default_ttl = (s > 0).then(|| Duration::from_secs(s));
         }
-        Ok(c)
+        Ok((c, warnings))
     }
 
     /// Sets one setting from its redis.conf / CONFIG SET spelling.
@@ -296,6 +311,12 @@ impl Config {
                 self.loglevel = l;
             }
             "dir" => self.dir = PathBuf::from(value),
+            "io-threads" => {
+                self.io_threads = match value.parse() {
+                    Ok(n) if (1..=128).contains(&n) => n,
+                    _ => return Err(bad("a number from 1 to 128")),
+                }
+            }
             "appendonly" => {
                 self.appendonly = parse_yes_no(value).ok_or_else(|| bad("yes or no"))?
             }
@@ -327,6 +348,20 @@ impl Config {
                 }
                 self.client_query_buffer_limit =
                     usize::try_from(n).map_err(|_| bad("too large"))?;
+            }
+            "llm-lease-ms" => {
+                self.llm_lease = match value.parse() {
+                    Ok(ms) if ms > 0 => Duration::from_millis(ms),
+                    _ => return Err(bad("a positive number of milliseconds")),
+                }
+            }
+            "llm-wait-ms" => {
+                let ms = value.parse().map_err(|_| bad("a number of milliseconds"))?;
+                self.llm_wait = Duration::from_millis(ms);
+            }
+            "llm-default-ttl" => {
+                let s: u64 = value.parse().map_err(|_| bad("a number of seconds"))?;
+                self.llm_default_ttl = (s > 0).then(|| Duration::from_secs(s));
             }
             _ => return Err(ConfigError(format!("unknown setting '{name}'"))),
         }
@@ -431,7 +466,8 @@ mod tests {
             "--save",
             "",
         ]);
-        let c = Config::from_flags(&flags).unwrap();
+        let (c, warnings) = Config::from_flags(&flags).unwrap();
+        assert!(warnings.is_empty());
         assert_eq!(c.port, 0);
         assert_eq!(c.maxmemory, 64 << 20);
         assert!(!c.appendonly);

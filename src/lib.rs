@@ -6,6 +6,7 @@
 //!
 //! # Layout
 //! - [`config`]: flags (and environment variables) -> a validated [`config::Config`].
+//! - [`conffile`]: redis.conf files, read under the flags.
 //! - [`server`]: the accept loop, the client limit, graceful shutdown, and [`server::Shared`].
 //! - [`connection`]: one client: read, parse, check, execute, batched replies (pipelining).
 //! - [`client`]: per-connection state and the registry behind `CLIENT LIST`.
@@ -24,6 +25,7 @@
 pub mod cache;
 pub mod client;
 pub mod cmd;
+pub mod conffile;
 pub mod config;
 pub mod connection;
 pub mod durability;

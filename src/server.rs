@@ -121,6 +121,7 @@ impl Shared {
         if let Ok(mut s) = self.shutdown_save.lock() {
             *s = save;
         }
+        self.flights.close("TRYAGAIN server is shutting down");
         self.shutdown.send_replace(true);
     }
 
@@ -263,9 +264,7 @@ impl Server {
         }
         drop(listener);
         info!("shutting down: draining {} connections", tasks.len());
-        shared
-            .flights
-            .cancel_all("TRYAGAIN server is shutting down");
+        shared.flights.close("TRYAGAIN server is shutting down");
         // Connections finish their current batch and close; a stuck peer cannot hold us forever.
         let drain = async { while tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(Duration::from_secs(10), drain)

@@ -19,7 +19,6 @@
 
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -64,13 +63,15 @@ struct Flight {
 
 struct Inner {
     shards: Box<[Mutex<HashMap<Bytes, Flight>>]>,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: ahash::RandomState,
     lease: Duration,
     next_id: AtomicU64,
     leases_active: AtomicU64,
     followers_waiting: AtomicU64,
     promotions: AtomicU64,
     lease_expirations: AtomicU64,
+    /// Set by [`Flights::close`]: a lease that ends is no longer handed on.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 /// The table of flights. Cheap to clone (shared inside).
@@ -92,6 +93,7 @@ impl Flights {
                 followers_waiting: AtomicU64::new(0),
                 promotions: AtomicU64::new(0),
                 lease_expirations: AtomicU64::new(0),
+                closing: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -213,6 +215,14 @@ impl Flights {
         let Some(flight) = shard.get_mut(key) else {
             return;
         };
+        if self.inner.closing.load(Ordering::Acquire) {
+            // Shutting down: a follower promoted now could never store its answer.
+            for w in flight.waiters.drain(..) {
+                let _ = w.tx.send(Outcome::Cancelled(
+                    "TRYAGAIN server is shutting down".into(),
+                ));
+            }
+        }
         while let Some(w) = flight.waiters.pop_front() {
             if w.tx.send(Outcome::Lead).is_ok() {
                 flight.holder = w.client;
@@ -259,6 +269,13 @@ impl Flights {
                 self.hand_on(&mut shard, &key);
             }
         }
+    }
+
+    /// Shutdown: ends every flight, answers every follower with `reply`, and from now on a lease
+    /// that ends (its holder disconnecting as the server closes) is not handed on.
+    pub fn close(&self, reply: &str) {
+        self.inner.closing.store(true, Ordering::Release);
+        self.cancel_all(reply);
     }
 
     /// Ends every flight and answers every follower with `reply` (FLUSHDB, shutdown).

@@ -24,12 +24,11 @@ pub use clock::Clock;
 pub use entry::{Entry, Value};
 pub use stats::Stats;
 
+use ahash::RandomState;
 use bytes::Bytes;
 use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
 use moka::Expiry;
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -84,7 +83,9 @@ pub enum Write {
     Remove,
 }
 
-type Cache = moka::sync::Cache<Bytes, Arc<Entry>>;
+/// moka's table hashed with ahash: keeps hash-flooding resistance (random keys per process)
+/// at a fraction of SipHash's cost on every lookup.
+type Cache = moka::sync::Cache<Bytes, Arc<Entry>, RandomState>;
 
 /// The keyspace. Cheap to share: clone the `Arc<Store>`.
 pub struct Store {
@@ -158,7 +159,7 @@ impl Store {
                     cause,
                 )
             })
-            .build();
+            .build_with_hasher(RandomState::new());
         let stripes = (0..STRIPES).map(|_| Mutex::new(())).collect();
         Store {
             cache,
@@ -325,6 +326,25 @@ impl Store {
             }
         }
         Ok(result)
+    }
+
+    /// Stores `entry` under `key` whatever was there (SET without conditions, SETEX, MSET): the
+    /// same as a [`Store::write`] that always puts, without reading the current entry first.
+    pub fn put(&self, key: &Bytes, entry: Entry) -> Result<(), WriteError> {
+        let journal = self.journal.get();
+        if let Some(j) = journal {
+            j.check_writable().map_err(WriteError::NotDurable)?;
+        }
+        if entry.expire_at.is_some() {
+            self.stats.expires.incr();
+        }
+        let _guard = self.lock(key);
+        if let Some(j) = journal {
+            j.put(key, &entry);
+        }
+        self.cache
+            .insert(Bytes::copy_from_slice(key), Arc::new(entry));
+        Ok(())
     }
 
     /// Removes every key. Holds every stripe while it clears and journals, so no write can land

@@ -88,7 +88,7 @@ pub fn hmset(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
 }
 
 fn set_fields(ctx: &mut Ctx<'_>, a: &[Bytes], name: &str) -> Result<i64, Reply> {
-    if a.len() < 4 || a.len().is_multiple_of(2) {
+    if a.len() < 4 || !a.len().is_multiple_of(2) {
         return Err(wrong_arity(name));
     }
     let mut added = 0;

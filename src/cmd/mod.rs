@@ -272,7 +272,8 @@ pub fn call(ctx: &mut Ctx<'_>, index: usize, args: &[Bytes]) -> Flow {
         Handler::Sync(f) => Flow::Reply(f(ctx, args)),
         Handler::Flow(f) => f(ctx, args),
     };
-    let usec = start.elapsed().as_micros() as u64;
+    let end = Instant::now();
+    let usec = end.saturating_duration_since(start).as_micros() as u64;
     if let Some(stat) = ctx.shared.cmdstats.get(index) {
         stat.calls.fetch_add(1, Ordering::Relaxed);
         stat.usec.fetch_add(usec, Ordering::Relaxed);
@@ -280,7 +281,7 @@ pub fn call(ctx: &mut Ctx<'_>, index: usize, args: &[Bytes]) -> Flow {
             stat.failed.fetch_add(1, Ordering::Relaxed);
         }
     }
-    ctx.client.info.touch(index);
+    ctx.client.info.touch(index, end);
     flow
 }
 

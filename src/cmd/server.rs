@@ -53,6 +53,7 @@ fn acl_category(group: &str) -> &'static str {
         "connection" => "@connection",
         "transactions" => "@transaction",
         "hash" => "@hash",
+        "json" => "@json",
         "llm" => "@llm",
         _ => "@admin",
     }
@@ -181,6 +182,7 @@ fn config_values(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
             c.client_query_buffer_limit.to_string(),
         ),
         ("protected-mode", "no".to_string()),
+        ("io-threads", c.io_threads.to_string()),
         ("llm-lease-ms", c.llm_lease.as_millis().to_string()),
         ("llm-wait-ms", c.llm_wait.as_millis().to_string()),
         (

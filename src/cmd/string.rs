@@ -149,6 +149,9 @@ pub fn set(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
         Some(Ok(at)) => Some(at),
         None => None,
     };
+    if s.condition == Condition::Always && !s.get && !s.keepttl {
+        return put_string(store, &a[1], &a[2], expire_at);
+    }
     let value = owned(&a[2]);
     let r = store.write(&a[1], |cur| {
         if s.get && cur.is_some_and(|e| e.as_str().is_none()) {

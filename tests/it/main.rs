@@ -8,3 +8,4 @@ mod keyed;
 mod protocol;
 mod server;
 mod support;
+mod types;
