@@ -532,4 +532,56 @@ mod tests {
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
         assert_eq!(parse_i64(b" 1"), None);
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn encode(args: &[Vec<u8>]) -> Vec<u8> {
+            let mut out = format!("*{}\r\n", args.len()).into_bytes();
+            for a in args {
+                out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                out.extend_from_slice(a);
+                out.extend_from_slice(b"\r\n");
+            }
+            out
+        }
+
+        proptest! {
+            /// Nothing a client sends makes the parser panic or loop: it yields commands, asks
+            /// for more, or reports a protocol error.
+            #[test]
+            fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+                let mut p = RequestParser::new();
+                let mut buf = BytesMut::from(&data[..]);
+                let limits = Limits::default();
+                for _ in 0..data.len() + 1 {
+                    match p.next(&mut buf, &limits) {
+                        Ok(Some(_)) => continue,
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+            }
+
+            /// A command split at any point across two reads parses to the same arguments.
+            #[test]
+            fn split_reads_give_the_same_command(
+                args in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 1..6),
+                cut in 0usize..10_000,
+            ) {
+                let wire = encode(&args);
+                let cut = cut % (wire.len() + 1);
+                let mut p = RequestParser::new();
+                let mut buf = BytesMut::from(&wire[..cut]);
+                let mut got = p.next(&mut buf, &Limits::default()).unwrap();
+                if got.is_none() {
+                    buf.extend_from_slice(&wire[cut..]);
+                    got = p.next(&mut buf, &Limits::default()).unwrap();
+                }
+                let got: Vec<Vec<u8>> = got.unwrap().iter().map(|b| b.to_vec()).collect();
+                prop_assert_eq!(got, args);
+                prop_assert!(buf.is_empty());
+            }
+        }
+    }
 }
