@@ -24,7 +24,7 @@ use crate::client::Client;
 use crate::protocol::Reply;
 use crate::server::Shared;
 use bytes::Bytes;
-use std::collections::HashMap;
+use ahash::AHashMap as HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
