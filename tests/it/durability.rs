@@ -182,3 +182,68 @@ async fn kill_9_with_always_loses_no_acknowledged_write() {
     assert!(acked.len() >= 20 * 50);
     assert_eq!(proc.terminate().code(), Some(0));
 }
+
+/// With `appendfsync everysec`, kill -9 loses at most about the last second of acknowledged
+/// writes (a process kill leaves the OS's page cache, so in practice nothing older is lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_with_everysec_loses_at_most_the_last_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let args = [
+        "--dir",
+        &d,
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",
+    ];
+    for cycle in 0..3 {
+        let proc = Proc::start(&args);
+        let acked = Arc::new(Mutex::new(Vec::<(String, std::time::Instant)>::new()));
+        let stop = std::time::Instant::now() + Duration::from_millis(1500);
+        let mut writers = Vec::new();
+        for w in 0..4 {
+            let mut c = proc.conn().await;
+            let acked = acked.clone();
+            writers.push(tokio::spawn(async move {
+                let mut i = 0;
+                while std::time::Instant::now() < stop {
+                    let k = format!("e{cycle}w{w}i{i}");
+                    let r: redis::RedisResult<()> =
+                        redis::cmd("SET").arg(&k).arg("v").query_async(&mut c).await;
+                    if r.is_err() {
+                        return;
+                    }
+                    acked.lock().unwrap().push((k, std::time::Instant::now()));
+                    i += 1;
+                }
+            }));
+        }
+        for w in writers {
+            w.await.unwrap();
+        }
+        let killed_at = std::time::Instant::now();
+        proc.kill();
+        let proc = Proc::start(&args);
+        let mut check = proc.conn().await;
+        let acked = acked.lock().unwrap().clone();
+        assert!(
+            acked.len() > 100,
+            "too few writes to judge: {}",
+            acked.len()
+        );
+        for (k, at) in &acked {
+            if killed_at.duration_since(*at) > Duration::from_secs(1) {
+                assert_eq!(
+                    cmd(&mut check, &["GET", k]).await,
+                    "v",
+                    "{k}, acknowledged over 1 s before the kill, was lost"
+                );
+            }
+        }
+        drop(check);
+        assert_eq!(proc.terminate().code(), Some(0));
+    }
+}
