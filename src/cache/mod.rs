@@ -21,7 +21,7 @@ pub mod flight;
 pub mod stats;
 
 pub use clock::Clock;
-pub use entry::{Entry, Value};
+pub use entry::{Entry, Slot, Value};
 pub use stats::Stats;
 
 use ahash::RandomState;
@@ -85,7 +85,7 @@ pub enum Write {
 
 /// moka's table hashed with ahash: keeps hash-flooding resistance (random keys per process)
 /// at a fraction of SipHash's cost on every lookup.
-type Cache = moka::sync::Cache<Bytes, Arc<Entry>, RandomState>;
+type Cache = moka::sync::Cache<Bytes, Arc<Slot>, RandomState>;
 
 /// The keyspace. Cheap to share: clone the `Arc<Store>`.
 pub struct Store {
@@ -113,19 +113,19 @@ impl TtlExpiry {
     }
 }
 
-impl Expiry<Bytes, Arc<Entry>> for TtlExpiry {
-    fn expire_after_create(&self, _: &Bytes, v: &Arc<Entry>, _: Instant) -> Option<Duration> {
-        self.remaining(v)
+impl Expiry<Bytes, Arc<Slot>> for TtlExpiry {
+    fn expire_after_create(&self, _: &Bytes, v: &Arc<Slot>, _: Instant) -> Option<Duration> {
+        self.remaining(&v.load())
     }
 
     fn expire_after_update(
         &self,
         _: &Bytes,
-        v: &Arc<Entry>,
+        v: &Arc<Slot>,
         _: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        self.remaining(v)
+        self.remaining(&v.load())
     }
 }
 
@@ -144,12 +144,13 @@ impl Store {
         };
         let cache = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|k: &Bytes, v: &Arc<Entry>| Entry::weight(k, v))
+            .weigher(|k: &Bytes, v: &Arc<Slot>| Entry::weight(k, &v.load()))
             .eviction_policy(policy)
             .expire_after(TtlExpiry {
                 clock: clock.clone(),
             })
-            .eviction_listener(move |key: Arc<Bytes>, entry: Arc<Entry>, cause| {
+            .eviction_listener(move |key: Arc<Bytes>, slot: Arc<Slot>, cause| {
+                let entry = slot.load();
                 on_removal(
                     &listener_stats,
                     &listener_journal,
@@ -232,7 +233,7 @@ impl Store {
 
     /// The live entry for `key`, if any.
     pub fn get(&self, key: &[u8]) -> Option<Arc<Entry>> {
-        let entry = self.cache.get(key)?;
+        let entry = self.cache.get(key)?.load();
         if entry.is_expired(self.clock.now_ms()) {
             self.expire(key);
             return None;
@@ -243,7 +244,7 @@ impl Store {
     /// Removes `key` if it is still expired, counting it as an expiration.
     fn expire(&self, key: &[u8]) {
         let _guard = self.lock(key);
-        if let Some(entry) = self.cache.get(key) {
+        if let Some(entry) = self.cache.get(key).map(|s| s.load()) {
             if entry.is_expired(self.clock.now_ms()) {
                 self.cache.invalidate(key);
                 self.count_removed_by_expiry(&entry);
@@ -285,7 +286,8 @@ impl Store {
             j.check_writable().map_err(WriteError::NotDurable)?;
         }
         let _guard = self.lock(key);
-        let current = self.cache.get(key.as_ref());
+        let slot = self.cache.get(key.as_ref());
+        let current = slot.as_ref().map(|s| s.load());
         let now = self.clock.now_ms();
         let live = match current {
             Some(e) if e.is_expired(now) => {
@@ -306,15 +308,10 @@ impl Store {
                 }
             }
             Write::Put(entry) => {
-                if entry.expire_at.is_some() {
-                    self.stats.expires.incr();
-                }
                 if let Some(j) = journal {
                     j.put(key, &entry);
                 }
-                // Keys are copied so that a stored key never pins a connection's read buffer.
-                self.cache
-                    .insert(Bytes::copy_from_slice(key), Arc::new(entry));
+                self.install(key, slot.filter(|_| live.is_some()), entry);
             }
             Write::Remove => {
                 if self.cache.contains_key(key.as_ref()) {
@@ -335,16 +332,36 @@ impl Store {
         if let Some(j) = journal {
             j.check_writable().map_err(WriteError::NotDurable)?;
         }
-        if entry.expire_at.is_some() {
-            self.stats.expires.incr();
-        }
         let _guard = self.lock(key);
         if let Some(j) = journal {
             j.put(key, &entry);
         }
-        self.cache
-            .insert(Bytes::copy_from_slice(key), Arc::new(entry));
+        let slot = self.cache.get(key.as_ref());
+        self.install(key, slot, entry);
         Ok(())
+    }
+
+    /// Makes `entry` the value of `key`, under the key's stripe lock. `slot` is the key's current
+    /// cell, if it holds a live entry.
+    ///
+    /// Overwriting in place is safe against a concurrent eviction because every insert of this
+    /// key holds the stripe we hold: if the key is still in moka after the swap, the cell we
+    /// swapped is the one moka holds; if moka dropped it meanwhile, we insert a new cell.
+    fn install(&self, key: &Bytes, slot: Option<Arc<Slot>>, entry: Entry) {
+        let entry = match slot {
+            Some(slot) => match slot.try_replace(key, entry) {
+                Ok(()) if self.cache.contains_key(key.as_ref()) => return,
+                Ok(()) => Entry::clone_of(&slot.load()),
+                Err(entry) => entry,
+            },
+            None => entry,
+        };
+        if entry.expire_at.is_some() {
+            self.stats.expires.incr();
+        }
+        // Keys are copied so that a stored key never pins a connection's read buffer.
+        self.cache
+            .insert(Bytes::copy_from_slice(key), Arc::new(Slot::new(entry)));
     }
 
     /// Removes every key. Holds every stripe while it clears and journals, so no write can land
@@ -387,14 +404,17 @@ impl Store {
         if entry.expire_at.is_some() {
             self.stats.expires.incr();
         }
-        self.cache.insert(key, Arc::new(entry));
+        self.cache.insert(key, Arc::new(Slot::new(entry)));
     }
 
     /// Every live key and entry, in no particular order. Iterates concurrently with writers:
     /// a key changed during the walk may be seen in either state or not at all.
     pub fn iter(&self) -> impl Iterator<Item = (Arc<Bytes>, Arc<Entry>)> + '_ {
         let now = self.clock.now_ms();
-        self.cache.iter().filter(move |(_, e)| !e.is_expired(now))
+        self.cache
+            .iter()
+            .map(|(k, s)| (k, s.load()))
+            .filter(move |(_, e)| !e.is_expired(now))
     }
 
     /// A 64-bit hash of a key, stable for the life of the process: SCAN cursors are positions
@@ -435,5 +455,39 @@ fn on_removal(
             }
         }
         RemovalCause::Explicit | RemovalCause::Replaced => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(Bytes::from(v.to_string()))
+    }
+
+    #[test]
+    fn overwrites_in_place_or_insert_and_the_budget_stays_exact() {
+        let store = Store::new(1 << 20, EvictionKind::TinyLfu, Clock::new());
+        let k = Bytes::from_static(b"k");
+        store.put(&k, Entry::new(s("aaaa"), None)).unwrap();
+        store.run_maintenance();
+        let w = store.used_bytes();
+        // Same weight, same expiry: swapped in place.
+        store.put(&k, Entry::new(s("bbbb"), None)).unwrap();
+        store.run_maintenance();
+        assert_eq!(store.get(b"k").unwrap().as_str().unwrap().as_ref(), b"bbbb");
+        assert_eq!(store.used_bytes(), w);
+        // Another size or another expiry: a real insert, so moka's weight and timer follow.
+        store.put(&k, Entry::new(s("cccccccc"), None)).unwrap();
+        store.run_maintenance();
+        assert_eq!(store.used_bytes(), w + 4);
+        let at = store.clock().now_ms() + 1000;
+        store.put(&k, Entry::new(s("dddddddd"), Some(at))).unwrap();
+        assert_eq!(store.get(b"k").unwrap().expire_at, Some(at));
+        assert_eq!(store.len(), 1);
+        assert_eq!(store.stats().expires.get(), 1);
+        store.clock().advance(1000);
+        assert!(store.get(b"k").is_none());
     }
 }
