@@ -6,6 +6,9 @@
 //! holds the fill lease: call the model, then `LLMSETNX key answer [EX s] [TOKENS n]`, or
 //! `LLMABORT key` if the model failed. While another client holds the lease the server blocks the
 //! lookup and replies once the answer is stored; a wait that runs out is a `TRYAGAIN` error.
+//! Only requests whose answer sampling cannot change (temperature 0, one choice) get a key; others
+//! get a `NOTCACHEABLE` error, and this wrapper then calls the model uncached. The `sampled` flag
+//! (`SAMPLED`) caches one sampled answer and serves it to everyone.
 //!
 //! The `redis` crate gives up on a reply after 500 ms by default, which would cut every blocked
 //! lookup short: the connection here waits a little longer than the server-side `WAIT`.
@@ -80,10 +83,12 @@ impl LlmCache {
             .await
     }
 
-    /// The cached answer to `request`; `model` runs only on a miss.
+    /// The cached answer to `request`; `model` runs only on a miss, or every time for a request
+    /// the server will not key (sampled, without `sampled`).
     async fn call<F, Fut, E>(
         &mut self,
         request: &serde_json::Value,
+        sampled: bool,
         model: F,
     ) -> Result<String, CallError<E>>
     where
@@ -94,13 +99,17 @@ impl LlmCache {
         let wait_ms = u64::try_from(self.wait.as_millis()).unwrap_or(u64::MAX);
         let mut attempt = 1;
         let (key, answer) = loop {
-            let reply: redis::RedisResult<(String, Option<String>)> = redis::cmd("LLMLOOKUP")
-                .arg(&body)
-                .arg("WAIT")
-                .arg(wait_ms)
-                .query_async(&mut self.conn)
-                .await;
+            let mut cmd = redis::cmd("LLMLOOKUP");
+            cmd.arg(&body).arg("WAIT").arg(wait_ms);
+            if sampled {
+                cmd.arg("SAMPLED");
+            }
+            let reply: redis::RedisResult<(String, Option<String>)> =
+                cmd.query_async(&mut self.conn).await;
             match reply {
+                Err(err) if err.code() == Some("NOTCACHEABLE") => {
+                    return model(request.clone()).await.map_err(CallError::Model);
+                }
                 // The lease holder is slow or gone: look up again (wait more or take over).
                 Err(err)
                     if err.kind() == ErrorKind::Server(ServerErrorKind::TryAgain)
@@ -177,8 +186,13 @@ impl FakeModel {
     }
 }
 
-fn request(content: &str) -> serde_json::Value {
-    serde_json::json!({"model": "fake-1", "messages": [{"role": "user", "content": content}]})
+/// An OpenAI-style chat request; temperature 0 makes it cacheable.
+fn chat(content: &str, temperature: f64) -> serde_json::Value {
+    serde_json::json!({
+        "model": "fake-1",
+        "temperature": temperature,
+        "messages": [{"role": "user", "content": content}],
+    })
 }
 
 async fn self_test(url: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
@@ -187,7 +201,7 @@ async fn self_test(url: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let (sec, usec): (u64, u64) = redis::cmd("TIME").query_async(&mut cache.conn).await?;
     let nonce = format!("{sec}.{usec}");
 
-    let hello = request(&format!("hello {nonce}"));
+    let hello = chat(&format!("hello {nonce}"), 0.0);
     let key = match cache.key(&hello).await {
         Ok(key) => key,
         Err(err) if err.to_string().to_lowercase().contains("unknown command") => {
@@ -197,13 +211,15 @@ async fn self_test(url: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Err(err) => return Err(err.into()),
     };
 
+    check(key.starts_with("llm:v1:fake-1:"), "unexpected key format")?;
+
     let model = FakeModel::default();
     let first = cache
-        .call(&hello, |r| model.answer(r, false))
+        .call(&hello, false, |r| model.answer(r, false))
         .await
         .map_err(|e| e.to_string())?;
     let second = cache
-        .call(&hello, |r| model.answer(r, false))
+        .call(&hello, false, |r| model.answer(r, false))
         .await
         .map_err(|e| e.to_string())?;
     let expected = format!("echo: hello {nonce}");
@@ -223,14 +239,18 @@ async fn self_test(url: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
 
     // Concurrent identical requests on separate connections: one model call.
     let model = FakeModel::default();
-    let burst = request(&format!("burst {nonce}"));
+    let burst = chat(&format!("burst {nonce}"), 0.0);
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let (model, burst) = (model.clone(), burst.clone());
         let mut own = LlmCache::connect(url, wait, Some(60)).await?;
         tasks.push(tokio::spawn(async move {
-            own.call(&burst, |r| async move { model.answer(r, true).await })
-                .await
+            own.call(
+                &burst,
+                false,
+                |r| async move { model.answer(r, true).await },
+            )
+            .await
         }));
     }
     // Open the gate once the lease holder is inside the model; the rest wait in the server.
@@ -251,9 +271,9 @@ async fn self_test(url: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
     )?;
 
     // A failed model call releases the lease; the next caller fills the key.
-    let flaky = request(&format!("flaky {nonce}"));
+    let flaky = chat(&format!("flaky {nonce}"), 0.0);
     let failed = cache
-        .call(&flaky, |_| async {
+        .call(&flaky, false, |_| async {
             Err::<String, _>("provider unavailable")
         })
         .await;
@@ -263,12 +283,26 @@ async fn self_test(url: &str) -> Result<ExitCode, Box<dyn std::error::Error>> {
     )?;
     let model = FakeModel::default();
     let refilled = cache
-        .call(&flaky, |r| model.answer(r, false))
+        .call(&flaky, false, |r| model.answer(r, false))
         .await
         .map_err(|e| e.to_string())?;
     check(
         refilled == format!("echo: flaky {nonce}"),
         "no refill after an abort",
+    )?;
+
+    // A sampled request is not cached unless asked for with SAMPLED.
+    let model = FakeModel::default();
+    let creative = chat(&format!("a poem {nonce}"), 0.9);
+    for sampled in [false, false, true, true] {
+        cache
+            .call(&creative, sampled, |r| model.answer(r, false))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    check(
+        model.calls() == 3,
+        "SAMPLED alone should cache a sampled request",
     )?;
 
     println!("rust_llm_cache: all checks passed");

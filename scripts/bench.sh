@@ -64,7 +64,7 @@ report=$(
     echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr)"
     echo "llmcached: $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)" \
-        "(commit $(git rev-parse --short HEAD 2>/dev/null || echo none)) --maxmemory 512mb --appendonly no --save \"\""
+        "(commit $(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet HEAD -- 2>/dev/null || echo " with uncommitted changes")) --maxmemory 512mb --appendonly no --save \"\""
     echo "redis:     $(redis-server --version | cut -d' ' -f1-3) --save \"\" --appendonly no"
     echo "commands (PORT = each server's):"
     echo "  redis-benchmark -h 127.0.0.1 -p PORT ${COMMON[*]} -P 1 -n $N_P1"

@@ -11,7 +11,9 @@
 # $INTEGRATIONS_VENV (default target/integrations-venv), rebuilt when
 # tests/integrations/requirements.txt changes, and node_modules in tests/integrations/node and
 # examples/node, from their package-lock.json through `npm ci`.
-# INTEGRATIONS_SKIP_RUST_EXAMPLE=1 skips compiling the Rust example. Ends with the line `N passed, N failed, N skipped`; exits non-zero on a failure.
+# INTEGRATIONS_SKIP_RUST_EXAMPLE=1 skips compiling the Rust example.
+#
+# Ends with the line `N passed, N failed, N skipped`; exits non-zero on a failure.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --against) AGAINST=${2:?--against needs llmcached or redis}; shift 2 ;;
         --against=*) AGAINST=${1#--against=}; shift ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -71,8 +73,10 @@ ensure_node_modules() {
     if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
         return 0
     fi
-    command -v node >/dev/null && command -v npm >/dev/null \
-        || { echo "node and npm (Node.js 20 or later) are required" >&2; return 1; }
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        echo "node and npm (Node.js 20 or later) are required" >&2
+        return 1
+    fi
     local start=$SECONDS
     log "npm ci in $dir"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
@@ -126,7 +130,7 @@ start_server() {
     else
         local bin=${LLMCACHED_BIN:-$ROOT/target/release/llmcached}
         [ -x "$bin" ] || { echo "no server binary at $bin (build with cargo build --release)" >&2; exit 1; }
-        "$bin" --port 0 --bind 127.0.0.1 --appendonly no --save "" 2>"$SERVER_LOG" >&2 &
+        "$bin" --port 0 --bind 127.0.0.1 --appendonly no --save "" >"$SERVER_LOG" 2>&1 &
         SERVER_PID=$!
         wait_for_log "listening on 127.0.0.1:"
         PORT=$(grep -o 'listening on 127\.0\.0\.1:[0-9]*' "$SERVER_LOG" | head -1 | sed 's/.*://')
@@ -137,6 +141,7 @@ start_server() {
 
 # ---------------------------------------------------------------------------------------------
 # Suites. Each leaves a JUnit XML file or a one-line .result file (pass/fail/skip) in $OUT.
+# Every test has its own time limit; `timeout` around each suite is the backstop for a hang.
 # ---------------------------------------------------------------------------------------------
 
 SUITE_ERRORS=0
@@ -145,7 +150,7 @@ run_python_suite() {
     log "Python suites (redis-py, LangChain, LiteLLM)"
     local rc=0
     (cd "$INTEG/python" && LITELLM_LOCAL_MODEL_COST_MAP=True \
-        "$VENV/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$OUT/python.xml" .) || rc=$?
+        timeout 600 "$VENV/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$OUT/python.xml" .) || rc=$?
     # 0 = all passed, 1 = some failed (counted from the XML); anything else is a broken run.
     if [ "$rc" -gt 1 ]; then
         echo "pytest exited with $rc" >&2
@@ -156,7 +161,7 @@ run_python_suite() {
 run_node_suite() {
     log "Node suites (ioredis 6/5, node-redis 6/4)"
     local rc=0
-    (cd "$INTEG/node" && node --test \
+    (cd "$INTEG/node" && timeout 300 node --test \
         --test-reporter=spec --test-reporter-destination=stderr \
         --test-reporter=junit --test-reporter-destination="$OUT/node.xml" \
         clients.test.js) || rc=$?
@@ -166,12 +171,13 @@ run_node_suite() {
     fi
 }
 
-# run_example NAME CMD...: an example is one test; exit 0 = pass, 77 = skipped, else failed.
+# run_example NAME SECONDS CMD...: an example is one test; exit 0 = pass, 77 = skipped, else
+# failed (124: it ran out of time).
 run_example() {
-    local name=$1 rc=0
-    shift
+    local name=$1 limit=$2 rc=0
+    shift 2
     log "example: $name"
-    "$@" >&2 || rc=$?
+    timeout "$limit" "$@" >&2 || rc=$?
     case "$rc" in
         0) echo pass >"$OUT/example-$name.result" ;;
         77) echo skip >"$OUT/example-$name.result" ;;
@@ -180,13 +186,13 @@ run_example() {
 }
 
 run_examples() {
-    run_example python "$VENV/bin/python" "$ROOT/examples/python/llm_cache.py" \
+    run_example python 120 "$VENV/bin/python" "$ROOT/examples/python/llm_cache.py" \
         --host "$INTEGRATION_HOST" --port "$INTEGRATION_PORT"
-    run_example node node "$ROOT/examples/node/llm-cache.js" --host "$INTEGRATION_HOST" --port "$INTEGRATION_PORT"
+    run_example node 120 node "$ROOT/examples/node/llm-cache.js" --host "$INTEGRATION_HOST" --port "$INTEGRATION_PORT"
     if [ "${INTEGRATIONS_SKIP_RUST_EXAMPLE:-0}" = 1 ]; then
         echo skip >"$OUT/example-rust.result"
     else
-        run_example rust cargo run --quiet --manifest-path "$ROOT/Cargo.toml" \
+        run_example rust 600 cargo run --quiet --manifest-path "$ROOT/Cargo.toml" \
             --example rust_llm_cache -- --host "$INTEGRATION_HOST" --port "$INTEGRATION_PORT"
     fi
 }
@@ -199,9 +205,23 @@ import xml.etree.ElementTree as ET
 out, broken = sys.argv[1], int(sys.argv[2])
 passed = failed = skipped = 0
 failures = []
+def cases(node, trail):
+    """Yields (name, testcase) pairs, naming each case by its file and enclosing suites."""
+    for child in node:
+        if child.tag == "testcase":
+            # pytest puts the module in classname; node's runner puts a constant "test" there.
+            cls = child.get("classname", "")
+            leaf = f"{cls}::{child.get('name')}" if cls and cls != "test" else child.get("name")
+            yield " > ".join(trail + [leaf]), child
+        elif child.tag == "testsuite":
+            # pytest names its one suite "pytest"; node names one suite per describe() block.
+            suite = child.get("name", "")
+            yield from cases(child, trail + ([suite] if suite and suite != "pytest" else []))
+        else:
+            yield from cases(child, trail)
+
 for path in sorted(glob.glob(os.path.join(out, "*.xml"))):
-    for case in ET.parse(path).iter("testcase"):
-        name = f"{os.path.basename(path)[:-4]}: {case.get('classname', '')} {case.get('name')}".strip()
+    for name, case in cases(ET.parse(path).getroot(), [os.path.basename(path)[:-4]]):
         if case.find("failure") is not None or case.find("error") is not None:
             failed += 1
             failures.append(name)
@@ -227,6 +247,17 @@ sys.exit(1 if failed else 0)
 EOF
 }
 
+# A server that died under the clients fails the run even if every client coped.
+check_server_alive() {
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo pass >"$OUT/server-alive.result"
+    else
+        echo fail >"$OUT/server-alive.result"
+        echo "the server exited during the run; the end of its log:" >&2
+        tail -n 30 "$SERVER_LOG" >&2
+    fi
+}
+
 ensure_venv
 ensure_node_modules "$INTEG/node"
 ensure_node_modules "$ROOT/examples/node"
@@ -234,4 +265,5 @@ start_server
 run_python_suite
 run_node_suite
 run_examples
+check_server_alive
 summarise

@@ -6,6 +6,9 @@
 // holds the fill lease: call the model, then LLMSETNX key answer [EX s] [TOKENS n], or LLMABORT key
 // if the model failed. While someone else holds the lease the server blocks the lookup and replies
 // with the answer once it is stored; a wait that runs out is an error starting with TRYAGAIN.
+// Only requests whose answer sampling cannot change (temperature 0, one choice) get a key; others
+// get a NOTCACHEABLE error, and this wrapper then calls the model uncached. `sampled: true` (the
+// SAMPLED flag) caches one sampled answer and serves it to everyone.
 //
 // Run it as a self-test: node llm-cache.js --host 127.0.0.1 --port 6379
 // Exit status: 0 all checks passed, 1 a check failed, 77 the server lacks the LLM commands.
@@ -31,7 +34,10 @@ class LLMCache {
     return this.client.call('LLMKEY', ...args);
   }
 
-  /** The cached answer to `request`; `model(request)` runs only on a miss. */
+  /**
+   * The cached answer to `request`; `model(request)` runs only on a miss, or every time for a
+   * request the server will not key (sampled, without `sampled: true`).
+   */
   async call(request, model, { sampled = false } = {}) {
     const args = [JSON.stringify(request), 'WAIT', String(this.waitMs)];
     if (sampled) args.push('SAMPLED');
@@ -40,8 +46,10 @@ class LLMCache {
       try {
         reply = await this.client.call('LLMLOOKUP', ...args);
       } catch (err) {
+        const message = String(err.message);
         // TRYAGAIN: the lease holder is slow or gone; look up again (wait or take over).
-        if (String(err.message).startsWith('TRYAGAIN') && attempt < this.maxTries) continue;
+        if (message.startsWith('TRYAGAIN') && attempt < this.maxTries) continue;
+        if (message.startsWith('NOTCACHEABLE')) return model(request);
         throw err;
       }
       const [key, answer] = reply;
@@ -85,6 +93,11 @@ function fakeModel() {
   return model;
 }
 
+/** An OpenAI-style chat request; temperature 0 makes it cacheable. */
+function chat(content, temperature = 0) {
+  return { model: 'fake-1', temperature, messages: [{ role: 'user', content }] };
+}
+
 function check(cond, message) {
   if (!cond) throw new Error(`check failed: ${message}`);
 }
@@ -100,7 +113,7 @@ async function selfTest(host, port) {
     const cache = new LLMCache(connect(), { ttl: 60, waitMs: 10000 });
     const [sec, usec] = await cache.client.time();
     const nonce = `${sec}.${usec}`;
-    const request = { model: 'fake-1', messages: [{ role: 'user', content: `hello ${nonce}` }] };
+    const request = chat(`hello ${nonce}`);
 
     let key;
     try {
@@ -112,7 +125,8 @@ async function selfTest(host, port) {
       }
       throw err;
     }
-    const reordered = { messages: request.messages, model: request.model };
+    check(key.startsWith('llm:v1:fake-1:'), `key ${key}`);
+    const reordered = { messages: request.messages, temperature: 0, model: request.model };
     check((await cache.key(reordered)) === key, 'field order changed the key');
 
     let model = fakeModel();
@@ -125,7 +139,7 @@ async function selfTest(host, port) {
 
     // Concurrent identical requests, each on its own connection: one model call.
     model = fakeModel();
-    const burst = { model: 'fake-1', messages: [{ role: 'user', content: `burst ${nonce}` }] };
+    const burst = chat(`burst ${nonce}`);
     const pending = [1, 2, 3, 4].map(() => new LLMCache(connect(), { waitMs: 10000 }).call(burst, model));
     model.release();
     const answers = await Promise.all(pending);
@@ -136,12 +150,23 @@ async function selfTest(host, port) {
     model = fakeModel();
     model.release();
     model.failNext = true;
-    const flaky = { model: 'fake-1', messages: [{ role: 'user', content: `flaky ${nonce}` }] };
+    const flaky = chat(`flaky ${nonce}`);
     let failed = false;
     await cache.call(flaky, model).catch(() => (failed = true));
     check(failed, "the model's error was swallowed");
     check((await cache.call(flaky, model)) === `echo: flaky ${nonce}`, 'refill after abort');
     check(model.calls === 2, `${model.calls} model calls around an abort`);
+
+    // A sampled request is not cached unless asked for with SAMPLED.
+    model = fakeModel();
+    model.release();
+    const creative = chat(`a poem ${nonce}`, 0.9);
+    await cache.call(creative, model);
+    await cache.call(creative, model);
+    check(model.calls === 2, 'a sampled request was cached without SAMPLED');
+    await cache.call(creative, model, { sampled: true });
+    await cache.call(creative, model, { sampled: true });
+    check(model.calls === 3, 'SAMPLED did not cache the sampled request');
 
     console.log('llm-cache.js: all checks passed');
     return 0;

@@ -10,8 +10,11 @@ How the commands fit together:
   with the answer as soon as it is stored, so concurrent identical requests cost one model call.
 - A wait that runs out is an error starting with `TRYAGAIN`: the lease holder is slow or gone,
   and looking up again either waits some more or takes over the lease.
-- `LLMKEY request-json [SAMPLED]` only computes the key, and `LLMGET key [WAIT ms]` looks up a key
-  computed earlier.
+- Only requests whose answer sampling cannot change (temperature 0, one choice) get a key. Others
+  get an error starting with `NOTCACHEABLE`; this wrapper then calls the model uncached. Pass
+  `sampled=True` (the `SAMPLED` flag) to cache one sampled answer and serve it to everyone.
+- `LLMKEY request-json [SAMPLED]` only computes the key (`llm:v1:<model>:<sha256>`), and
+  `LLMGET key [WAIT ms]` looks up a key computed earlier.
 
 Run it as a self-test against a server: `python llm_cache.py --host 127.0.0.1 --port 6379`.
 It exits 0 when every check passes, 1 when one fails, and 77 (skipped) when the server does not
@@ -58,7 +61,11 @@ class LLMCache:
         return _text(self.client.execute_command(*args))
 
     def call(self, request: dict, model: Model, *, sampled: bool = False) -> str:
-        """Returns the cached answer to `request`, calling `model` only on a miss."""
+        """Returns the cached answer to `request`, calling `model` only on a miss.
+
+        A request the server will not key (sampled, without `sampled=True`) goes to the model
+        every time.
+        """
         body = json.dumps(request)
         for attempt in range(1, self.max_tries + 1):
             args: list[Any] = ["LLMLOOKUP", body, "WAIT", self.wait_ms]
@@ -72,6 +79,10 @@ class LLMCache:
                 if attempt == self.max_tries:
                     raise
                 continue
+            except ResponseError as err:
+                if not str(err).startswith("NOTCACHEABLE"):
+                    raise
+                return model(request)
             if answer is not None:
                 return _text(answer)
             return self._fill(_text(key), request, model)
@@ -116,11 +127,20 @@ class FakeModel:
         return "echo: " + request["messages"][-1]["content"]
 
 
+def chat(content: str, temperature: float = 0) -> dict:
+    """An OpenAI-style chat request; temperature 0 makes it cacheable."""
+    return {
+        "model": "fake-1",
+        "temperature": temperature,
+        "messages": [{"role": "user", "content": content}],
+    }
+
+
 def self_test(host: str, port: int) -> int:
     client = redis.Redis(host=host, port=port, decode_responses=True)
     cache = LLMCache(client, ttl=60, wait_ms=10_000)
     nonce = json.dumps(client.execute_command("TIME"))
-    request = {"model": "fake-1", "messages": [{"role": "user", "content": f"hello {nonce}"}]}
+    request = chat(f"hello {nonce}")
 
     try:
         key = cache.key(request)
@@ -131,6 +151,7 @@ def self_test(host: str, port: int) -> int:
         raise
 
     # Field order does not change the key.
+    assert key.startswith("llm:v1:fake-1:"), key
     assert cache.key(dict(reversed(list(request.items())))) == key
 
     model = FakeModel()
@@ -142,7 +163,7 @@ def self_test(host: str, port: int) -> int:
     # Concurrent identical requests: one model call, everyone gets its answer.
     model = FakeModel()
     model.release.clear()
-    burst = {"model": "fake-1", "messages": [{"role": "user", "content": f"burst {nonce}"}]}
+    burst = chat(f"burst {nonce}")
     started = threading.Barrier(5)
     answers: list[str] = []
 
@@ -164,7 +185,7 @@ def self_test(host: str, port: int) -> int:
     # A failed model call releases the lease: the next caller fills the key.
     model = FakeModel()
     model.fail_next = True
-    flaky = {"model": "fake-1", "messages": [{"role": "user", "content": f"flaky {nonce}"}]}
+    flaky = chat(f"flaky {nonce}")
     try:
         cache.call(flaky, model)
         raise AssertionError("the model's error was swallowed")
@@ -172,6 +193,16 @@ def self_test(host: str, port: int) -> int:
         pass
     assert cache.call(flaky, model) == f"echo: flaky {nonce}"
     assert model.calls == 2
+
+    # A sampled request is not cached unless asked for with SAMPLED.
+    model = FakeModel()
+    creative = chat(f"a poem {nonce}", temperature=0.9)
+    cache.call(creative, model)
+    cache.call(creative, model)
+    assert model.calls == 2, "a sampled request was cached without SAMPLED"
+    cache.call(creative, model, sampled=True)
+    cache.call(creative, model, sampled=True)
+    assert model.calls == 3, "SAMPLED did not cache the sampled request"
 
     print("llm_cache.py: all checks passed")
     return 0

@@ -140,7 +140,8 @@ impl Slot {
     /// the entry back otherwise.
     pub fn try_replace(&self, key: &[u8], entry: Entry) -> Result<(), Entry> {
         let cur = self.entry.load();
-        if cur.expire_at == entry.expire_at && Entry::weight(key, &cur) == Entry::weight(key, &entry)
+        if cur.expire_at == entry.expire_at
+            && Entry::weight(key, &cur) == Entry::weight(key, &entry)
         {
             self.entry.store(Arc::new(entry));
             Ok(())

@@ -41,9 +41,9 @@ pub enum Outcome {
 pub enum Begin<T> {
     /// The store had the key.
     Hit(T),
-    /// No one was filling: the caller now holds the lease. `new_flight` is the id of a new flight
-    /// whose lease timer the caller must start, or `None` if the caller already held the lease.
-    Lead { new_flight: Option<u64> },
+    /// No one was filling: the caller now holds the lease of a new flight, whose lease timer
+    /// the caller must start.
+    Lead { flight: u64 },
     /// Another client holds the lease: wait on this.
     Follow(WaitGuard),
 }
@@ -149,9 +149,9 @@ impl Flights {
             return Begin::Hit(hit);
         }
         if let Some(flight) = shard.get_mut(key.as_ref()) {
-            if flight.holder == client {
-                return Begin::Lead { new_flight: None };
-            }
+            // The holder's own connection asking again waits like anyone else: with a pooled
+            // client (redis-py, Jedis) that connection may now carry another thread's request,
+            // and answering it nil would start a second model call.
             let (tx, rx) = oneshot::channel();
             let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
             flight.waiters.push_back(Waiter { id, client, tx });
@@ -175,9 +175,7 @@ impl Flights {
             },
         );
         self.inner.leases_active.fetch_add(1, Ordering::Relaxed);
-        Begin::Lead {
-            new_flight: Some(id),
-        }
+        Begin::Lead { flight: id }
     }
 
     /// LLMSETNX: the answer is stored. Ends the flight, whoever holds it, and wakes every
@@ -197,15 +195,16 @@ impl Flights {
         woken
     }
 
-    /// LLMABORT: `client` gives up its lease. Returns false if it did not hold one.
-    pub fn abort(&self, key: &[u8], client: u64) -> bool {
+    /// LLMABORT: the key's lease is given up, whichever connection holds it (a pooled client
+    /// may abort over another connection than the one that was granted the lease, as it may
+    /// store the answer over another). Returns false if no lease was held.
+    pub fn abort(&self, key: &[u8]) -> bool {
         let mut shard = self.shard(key);
-        match shard.get(key) {
-            Some(f) if f.holder == client => {
-                self.hand_on(&mut shard, key);
-                true
-            }
-            _ => false,
+        if shard.contains_key(key) {
+            self.hand_on(&mut shard, key);
+            true
+        } else {
+            false
         }
     }
 
@@ -400,8 +399,7 @@ mod tests {
         let _ = f.begin::<()>(&key(), 1, || None);
         let mut a = follow(&f, 2);
         let b = follow(&f, 3);
-        assert!(f.abort(b"k", 1));
-        assert!(!f.abort(b"k", 1), "no longer the holder");
+        assert!(f.abort(b"k"));
         assert_eq!(a.wait().await, Outcome::Lead);
         assert_eq!(f.promotions(), 1);
         assert_eq!(
@@ -412,7 +410,7 @@ mod tests {
         drop(a);
         assert_eq!(f.followers_waiting(), 1);
         // a holds the lease now: its abort promotes b.
-        assert!(f.abort(b"k", 2));
+        assert!(f.abort(b"k"));
         let mut b = b;
         assert_eq!(b.wait().await, Outcome::Lead);
     }
@@ -423,7 +421,7 @@ mod tests {
         let _ = f.begin::<()>(&key(), 1, || None);
         let a = follow(&f, 2);
         let mut b = follow(&f, 3);
-        assert!(f.abort(b"k", 1));
+        assert!(f.abort(b"k"));
         // `a` was promoted but stops waiting without reading the outcome (disconnect).
         drop(a);
         assert_eq!(b.wait().await, Outcome::Lead);
@@ -453,6 +451,16 @@ mod tests {
             Outcome::Cancelled("TRYAGAIN flushed".into())
         );
         assert_eq!(f.leases_active(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_holders_connection_asking_again_waits_like_anyone() {
+        let f = Flights::new(Duration::from_secs(60));
+        let _ = f.begin::<()>(&key(), 1, || None);
+        let mut again = follow(&f, 1);
+        assert!(!f.abort(b"other"));
+        assert_eq!(f.complete(b"k", &Bytes::from_static(b"v"), 0), 1);
+        assert!(matches!(again.wait().await, Outcome::Value { .. }));
     }
 
     #[test]

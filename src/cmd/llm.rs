@@ -13,8 +13,10 @@
 //! LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]
 //!     -> 1 stored, 0 an answer was already there (it stays). Either way the key's lease ends and
 //!        every follower is woken with the stored answer. Without EX/PX the default TTL applies.
-//! LLMABORT key            -> 1 if this caller's lease was released (the next follower is
-//!                            promoted), else 0.
+//! LLMABORT key            -> 1 if the key's lease was released (the next follower is
+//!                            promoted), else 0. Like LLMSETNX it acts whichever connection
+//!                            holds the lease, so pooled clients work; call it only for a lease
+//!                            you were granted.
 //! LLMSTATS [RESET]        -> map of counters (flat name/value array in RESP2).
 //! ```
 //! Answers live in the ordinary keyspace: GET, TTL, DEL and SCAN see them.
@@ -73,12 +75,10 @@ pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
             stats.record_model(key, true, entry.tokens);
             Flow::Reply(Reply::Bulk(v.clone()))
         }
-        Begin::Lead { new_flight } => {
-            if let Some(id) = new_flight {
-                stats.llm_misses.incr();
-                stats.record_model(key, false, 0);
-                spawn_lease_timer(shared, owned(key), id);
-            }
+        Begin::Lead { flight } => {
+            stats.llm_misses.incr();
+            stats.record_model(key, false, 0);
+            spawn_lease_timer(shared, owned(key), flight);
             Flow::Reply(Reply::Nil)
         }
         Begin::Follow(mut guard) => {
@@ -203,7 +203,7 @@ pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
 
 /// `LLMABORT key`
 pub fn llmabort(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    if ctx.shared.flights.abort(&a[1], ctx.client.id()) {
+    if ctx.shared.flights.abort(&a[1]) {
         ctx.shared.store.stats().aborts.incr();
         Reply::Int(1)
     } else {

@@ -175,9 +175,10 @@ check "redis-cli -3 (RESP3) HELLO/PING/SET/GET" cli_resp3
 echo "==> redis-benchmark"
 check "redis-benchmark -t ping,set,get,incr -n 20000" benchmark
 
-if [[ $target == llmcached ]]; then pid=$LLMCACHED_PID; else pid=$REDIS_PID; fi
+if [[ $target == llmcached ]]; then pid=$LLMCACHED_PID log=$LLMCACHED_LOG; else pid=$REDIS_PID log=$REDIS_LOG; fi
 if ! kill -0 "$pid" 2>/dev/null; then
-    record FAIL "the $target server is still running after the pass"
+    record FAIL "the $target server stopped during the pass"
+    tail -n 40 "$log" | sed 's/^/      /'
 fi
 
 passed=$(tail -n +$((before + 1)) "$results" | grep -c '^PASS' || true)

@@ -18,21 +18,21 @@ if (!host || !port) {
   throw new Error('INTEGRATION_HOST / INTEGRATION_PORT are not set: run scripts/test-integrations.sh');
 }
 
-const TEST_TIMEOUT_MS = 15000;
+// A server that never answers must fail a test, not hang the run: each test gives up after
+// OP_TIMEOUT_MS and closes its client; node's own per-test timeout is the backstop.
+const OP_TIMEOUT_MS = 10000;
+const TEST_TIMEOUT_MS = 20000;
 const unique = () => crypto.randomUUID();
 
 /** Adapters give each client library the same small interface, so one suite covers all four. */
 const ioredisAdapter = (pkg) => ({
-  connect: async () => {
-    const Redis = require(pkg);
-    const client = new Redis({ host, port });
-    // Commands wait in the offline queue until the handshake and INFO ready check succeed.
-    await new Promise((resolve, reject) => {
+  create: () => new (require(pkg))({ host, port }),
+  // Commands would wait in the offline queue until the handshake and INFO ready check succeed.
+  ready: (client) =>
+    new Promise((resolve, reject) => {
       client.once('ready', resolve);
       client.once('end', () => reject(new Error('connection ended before ready')));
-    });
-    return client;
-  },
+    }),
   setEx: (c, k, v, s) => c.set(k, v, 'EX', s),
   get: (c, k) => c.get(k),
   ttl: (c, k) => c.ttl(k),
@@ -54,17 +54,18 @@ const ioredisAdapter = (pkg) => ({
   },
   call: (c, ...args) => c.call(...args),
   quit: (c) => c.quit(),
+  // Also stops the reconnect loop a failed handshake starts.
   teardown: (c) => c.disconnect(),
 });
 
 const nodeRedisAdapter = (pkg) => ({
-  connect: async () => {
+  create: () => {
     const { createClient } = require(pkg);
-    const client = createClient({ socket: { host, port, reconnectStrategy: false } });
+    const client = createClient({ socket: { host, port } });
     client.on('error', () => {}); // surfaced through the rejected promises instead
-    await client.connect();
     return client;
   },
+  ready: (client) => client.connect(),
   setEx: (c, k, v, s) => c.set(k, v, { EX: s }),
   get: (c, k) => c.get(k),
   ttl: (c, k) => c.ttl(k),
@@ -75,25 +76,40 @@ const nodeRedisAdapter = (pkg) => ({
   call: (c, ...args) => c.sendCommand(args),
   quit: (c) => c.quit(),
   teardown: (c) => {
-    if (c.isOpen) c.destroy ? c.destroy() : c.disconnect();
+    if (!c.isOpen) return;
+    // node-redis 5+ has destroy(); 4 has disconnect(), which returns a promise.
+    if (c.destroy) c.destroy();
+    else c.disconnect().catch(() => {});
   },
 });
 
+// [name, adapter, the protocol its defaults negotiate]
 const clients = [
-  ['ioredis 6', ioredisAdapter('ioredis6')],
-  ['ioredis 5', ioredisAdapter('ioredis5')],
-  ['node-redis 6', nodeRedisAdapter('redis6')],
-  ['node-redis 4', nodeRedisAdapter('redis4')],
+  ['ioredis 6', ioredisAdapter('ioredis6'), 3],
+  ['ioredis 5', ioredisAdapter('ioredis5'), 2],
+  ['node-redis 6', nodeRedisAdapter('redis6'), 3],
+  ['node-redis 4', nodeRedisAdapter('redis4'), 2],
 ];
 
-for (const [name, a] of clients) {
+for (const [name, a, protocol] of clients) {
   describe(name, () => {
-    /** Runs `body` with a connected client and always closes the client afterwards. */
+    /**
+     * Connects, runs `body`, and always closes the client afterwards, also when the server
+     * stops answering (the whole exchange has OP_TIMEOUT_MS).
+     */
     const withClient = async (body) => {
-      const c = await a.connect();
+      const c = a.create();
+      let timer;
+      const deadline = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${OP_TIMEOUT_MS} ms`)), OP_TIMEOUT_MS);
+      });
       try {
-        await body(c);
+        await Promise.race([(async () => {
+          await a.ready(c);
+          await body(c);
+        })(), deadline]);
       } finally {
+        clearTimeout(timer);
         a.teardown(c);
       }
     };
@@ -101,6 +117,12 @@ for (const [name, a] of clients) {
     test('connects with default options and answers PING', { timeout: TEST_TIMEOUT_MS }, () =>
       withClient(async (c) => {
         assert.equal(await a.call(c, 'PING'), 'PONG');
+      }));
+
+    test(`default options negotiate RESP${protocol}`, { timeout: TEST_TIMEOUT_MS }, () =>
+      withClient(async (c) => {
+        const info = String(await a.call(c, 'CLIENT', 'INFO'));
+        assert.match(info, new RegExp(`\\bresp=${protocol}\\b`), info);
       }));
 
     test('SET EX, GET and TTL', { timeout: TEST_TIMEOUT_MS }, () =>
@@ -143,13 +165,9 @@ for (const [name, a] of clients) {
         assert.equal(await a.call(c, 'PING'), 'PONG', 'connection unusable after an error');
       }));
 
-    test('QUIT closes cleanly', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const c = await a.connect();
-      try {
+    test('QUIT closes cleanly', { timeout: TEST_TIMEOUT_MS }, () =>
+      withClient(async (c) => {
         assert.equal(await a.quit(c), 'OK');
-      } finally {
-        a.teardown(c);
-      }
-    });
+      }));
   });
 }

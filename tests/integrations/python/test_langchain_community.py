@@ -60,13 +60,13 @@ def test_cache_is_shared_between_clients(sync_client, host, port, unique):
 
 
 def test_ttl_is_set_and_entry_expires(sync_client, admin, unique):
-    cache = SpyRedisCache(sync_client, ttl=1)
+    cache = SpyRedisCache(sync_client, ttl=2)
     model = CountingChatModel(cache=cache)
     model.invoke(f"short-lived {unique}")
     assert cache.last_key is not None
     assert admin.hgetall(cache.last_key), "the answer was not stored as a hash"
     ttl = admin.ttl(cache.last_key)
-    assert 0 <= ttl <= 1, f"TTL after EXPIRE 1 was {ttl}"
+    assert 0 <= ttl <= 2, f"TTL after EXPIRE 2 was {ttl}"
     wait_until(lambda: admin.exists(cache.last_key) == 0)
     model.invoke(f"short-lived {unique}")
     assert model.calls == 2, "an expired entry was still served"
@@ -89,11 +89,11 @@ async def test_async_cache_hit_and_miss(host, port, protocol, unique):
 async def test_async_cache_ttl(host, port, protocol, admin, unique):
     client = redis.asyncio.Redis(host=host, port=port, protocol=protocol)
     try:
-        cache = SpyAsyncRedisCache(client, ttl=1)
+        cache = SpyAsyncRedisCache(client, ttl=2)
         model = CountingChatModel(cache=cache)
         await model.ainvoke(f"async short-lived {unique}")
         assert cache.last_key is not None
-        assert 0 <= admin.ttl(cache.last_key) <= 1
+        assert 0 <= admin.ttl(cache.last_key) <= 2
         wait_until(lambda: admin.exists(cache.last_key) == 0)
         await model.ainvoke(f"async short-lived {unique}")
         assert model.calls == 2

@@ -41,11 +41,11 @@ def test_different_prompt_misses(redis_url, unique):
 
 
 def test_ttl_is_set_and_entry_expires(redis_url, admin, unique):
-    cache = SpyRedisCache(redis_url=redis_url, ttl=1, prefix=f"lc-{unique}")
+    cache = SpyRedisCache(redis_url=redis_url, ttl=2, prefix=f"lc-{unique}")
     model = CountingChatModel(cache=cache)
     model.invoke(f"short-lived {unique}")
     assert cache.last_key is not None and cache.last_key.startswith(f"lc-{unique}:")
-    assert 0 <= admin.ttl(cache.last_key) <= 1
+    assert 0 <= admin.ttl(cache.last_key) <= 2
     wait_until(lambda: admin.exists(cache.last_key) == 0)
     model.invoke(f"short-lived {unique}")
     assert model.calls == 2

@@ -58,12 +58,12 @@ def test_different_message_misses(cache, unique):
 
 def test_ttl_is_honoured(cache, admin, unique):
     request = {"model": MODEL, "messages": messages(f"ttl {unique}")}
-    litellm.completion(**request, mock_response="old", caching=True, cache={"ttl": 1})
+    litellm.completion(**request, mock_response="old", caching=True, cache={"ttl": 2})
     key = cache.get_cache_key(**request)
     assert admin.exists(key) == 1, f"LiteLLM did not store under {key!r}"
-    assert 0 <= admin.ttl(key) <= 1
+    assert 0 <= admin.ttl(key) <= 2
     wait_until(lambda: admin.exists(key) == 0)
-    again = litellm.completion(**request, mock_response="new", caching=True, cache={"ttl": 1})
+    again = litellm.completion(**request, mock_response="new", caching=True, cache={"ttl": 2})
     assert not is_hit(again)
     assert again.choices[0].message.content == "new"
 
@@ -87,13 +87,13 @@ async def test_async_repeat_hit_and_miss(cache, admin, unique):
 
 async def test_async_ttl_is_honoured(cache, admin, unique):
     request = {"model": MODEL, "messages": messages(f"async ttl {unique}")}
-    await litellm.acompletion(**request, mock_response="old", caching=True, cache={"ttl": 1})
+    await litellm.acompletion(**request, mock_response="old", caching=True, cache={"ttl": 2})
     key = cache.get_cache_key(**request)
     await async_wait_until(lambda: admin.exists(key) == 1)
-    assert 0 <= admin.ttl(key) <= 1
+    assert 0 <= admin.ttl(key) <= 2
     await async_wait_until(lambda: admin.exists(key) == 0)
     again = await litellm.acompletion(
-        **request, mock_response="new", caching=True, cache={"ttl": 1}
+        **request, mock_response="new", caching=True, cache={"ttl": 2}
     )
     assert not is_hit(again)
     assert again.choices[0].message.content == "new"

@@ -15,6 +15,8 @@ def test_connect_and_ping(sync_client, protocol):
         assert int(conn.protocol) == protocol
     finally:
         sync_client.connection_pool.release(conn)
+    # The server agrees on the protocol in use.
+    assert sync_client.client_info()["resp"] == str(protocol)
 
 
 def test_set_ex_get_ttl(sync_client, unique):

@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Checks deploy/ offline, without Docker or a cluster:
+#   - every YAML file parses;
+#   - the Kubernetes manifests validate strictly against the Kubernetes 1.37 schemas
+#     (kubernetes-validate), and a manifest with an unknown field is rejected (the check bites);
+#   - docker-compose.yml has the service, build file, health check and volume it should;
+#   - deploy/Dockerfile passes hadolint;
+#   - the ConfigMap's redis.conf says what deploy/redis.conf says;
+#   - deploy/redis.conf starts Debian's redis-server, and llmcached when a binary is there
+#     ($LLMCACHED_BIN or target/release/llmcached), with only port, bind and dir overridden.
+# Installs its checkers once into target/deploy-venv from deploy/check-requirements.txt.
+# Ends with `N passed, N failed`; exits non-zero on a failure.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DEPLOY="$ROOT/deploy"
+VENV=${DEPLOY_VENV:-$ROOT/target/deploy-venv}
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+pass() { PASSED=$((PASSED + 1)); echo "ok   $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
+skip() { SKIPPED=$((SKIPPED + 1)); echo "skip $*"; }
+
+ensure_venv() {
+    local want stamp="$VENV/.requirements.sha256"
+    want=$(sha256sum "$DEPLOY/check-requirements.txt" | cut -d' ' -f1)
+    if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+        return 0
+    fi
+    echo "==> installing checkers into $VENV" >&2
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" || {
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >&2
+        python3 -m venv "$VENV"
+    }
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        -r "$DEPLOY/check-requirements.txt" >&2
+    echo "$want" >"$stamp"
+}
+
+# run_check NAME CMD...: one check, passed when CMD exits 0 (its output shown on failure).
+run_check() {
+    local name=$1
+    shift
+    if "$@" >"$WORK/out" 2>&1; then
+        pass "$name"
+    else
+        fail "$name"
+        sed 's/^/     /' "$WORK/out"
+    fi
+}
+
+ensure_venv
+PY="$VENV/bin/python"
+mapfile -t YAMLS < <(find "$DEPLOY" -name '*.yaml' -o -name '*.yml' | sort)
+mapfile -t MANIFESTS < <(find "$DEPLOY/k8s" -name '*.yaml' ! -name 'kustomization.yaml' | sort)
+
+run_check "YAML parses: ${#YAMLS[@]} files" "$PY" -c '
+import sys, yaml
+for path in sys.argv[1:]:
+    docs = [d for d in yaml.safe_load_all(open(path)) if d is not None]
+    assert docs, f"{path}: no document"
+' "${YAMLS[@]}"
+
+run_check "Kubernetes manifests validate (strict, 1.37)" \
+    "$VENV/bin/kubernetes-validate" --strict --quiet "${MANIFESTS[@]}"
+
+# The validator must reject what Kubernetes would: a misspelt field in a copy of the StatefulSet.
+sed 's/readinessProbe:/readinesProbe:/' "$DEPLOY/k8s/statefulset.yaml" >"$WORK/broken.yaml"
+# shellcheck disable=SC2016 # the inner script expands its own arguments
+run_check "kubernetes-validate rejects a misspelt field" \
+    bash -c '! "$1" --strict --quiet "$2"' _ "$VENV/bin/kubernetes-validate" "$WORK/broken.yaml"
+
+run_check "kustomization lists every manifest" "$PY" -c '
+import os, sys, yaml
+k = yaml.safe_load(open(sys.argv[1]))
+listed = set(k["resources"])
+present = {os.path.basename(p) for p in sys.argv[2:]}
+assert listed == present, f"listed {sorted(listed)}, present {sorted(present)}"
+' "$DEPLOY/k8s/kustomization.yaml" "${MANIFESTS[@]}"
+
+run_check "StatefulSet: volumeClaimTemplate, probes, ConfigMap mounted and passed" "$PY" -c '
+import sys, yaml
+sts = yaml.safe_load(open(sys.argv[1]))
+spec = sts["spec"]
+pod = spec["template"]["spec"]
+c = pod["containers"][0]
+assert spec["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+assert c["command"][-1] == "/etc/llmcached/redis.conf", c["command"]
+mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+assert mounts == {"data": "/data", "config": "/etc/llmcached"}, mounts
+vols = {v["name"]: v for v in pod["volumes"]}
+assert vols["config"]["configMap"]["name"] == "llmcached-config"
+assert "readinessProbe" in c and "livenessProbe" in c
+assert pod["securityContext"]["runAsUser"] == 10001
+' "$DEPLOY/k8s/statefulset.yaml"
+
+run_check "ConfigMap redis.conf matches deploy/redis.conf" "$PY" -c '
+import sys, yaml
+def directives(text):
+    return [l.split() for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+cm = yaml.safe_load(open(sys.argv[1]))["data"]["redis.conf"]
+assert directives(cm) == directives(open(sys.argv[2]).read()), "the two configurations differ"
+' "$DEPLOY/k8s/configmap.yaml" "$DEPLOY/redis.conf"
+
+run_check "docker-compose.yml: build, health check, volume" "$PY" -c '
+import os, sys, yaml
+path = sys.argv[1]
+svc = yaml.safe_load(open(path))["services"]["llmcached"]
+base = os.path.join(os.path.dirname(path), svc["build"]["context"])
+assert os.path.isfile(os.path.join(base, svc["build"]["dockerfile"])), "Dockerfile not found"
+assert "redis-cli" in " ".join(svc["healthcheck"]["test"])
+assert any(v.endswith(":/data") for v in svc["volumes"])
+' "$DEPLOY/docker-compose.yml"
+
+run_check "hadolint deploy/Dockerfile" "$VENV/bin/hadolint" --no-color "$DEPLOY/Dockerfile"
+
+# shellcheck disable=SC2016 # the inner script expands its own arguments
+run_check "Dockerfile copies files that exist" bash -c '
+cd "$1" && grep -E "^COPY [^-]" deploy/Dockerfile | awk "{print \$2}" | while read -r src; do
+    [ "$src" = . ] || [ -e "$src" ] || { echo "missing: $src"; exit 1; }
+done' _ "$ROOT"
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# conf_mismatches PORT CONF: asks the server on PORT for every directive in CONF (except those the
+# command line overrides) with CONFIG GET, and prints each value that differs from the file's.
+conf_mismatches() {
+    python3 - "$1" "$2" <<'PY'
+import subprocess, sys
+port, conf = sys.argv[1], sys.argv[2]
+units = {"k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+def norm(name, value):
+    value = value.strip('"')
+    if name == "maxmemory":
+        for suffix in sorted(units, key=len, reverse=True):
+            if value.lower().endswith(suffix):
+                return str(int(value[: -len(suffix)]) * units[suffix])
+    return value
+for line in open(conf):
+    words = line.split()
+    if not words or words[0].startswith("#") or words[0] in ("port", "bind", "dir"):
+        continue
+    name, want = words[0], norm(words[0], " ".join(words[1:]))
+    out = subprocess.run(["redis-cli", "-p", port, "--raw", "CONFIG", "GET", name],
+                         capture_output=True, text=True, timeout=10).stdout.splitlines()
+    got = out[1] if len(out) >= 2 and out[0] == name else "(" + " | ".join(out) + ")"
+    if got != want:
+        print(f"{name}: file says {want!r}, CONFIG GET says {got!r}")
+PY
+}
+
+# starts_with_conf NAME READY-PATTERN CONF CMD...: starts a server in the background, waits
+# (bounded) for its ready line in the log, then checks that it runs with CONF's settings. The
+# server is stopped afterwards either way.
+starts_with_conf() {
+    local name=$1 pattern=$2 conf=$3 i ok=0 port
+    shift 3
+    : >"$WORK/server.log"
+    "$@" >"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    for ((i = 0; i < 200; i++)); do
+        if grep -q -- "$pattern" "$WORK/server.log"; then ok=1; break; fi
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ "$ok" = 1 ]; then
+        port=$(grep -o '127\.0\.0\.1:[0-9]*' "$WORK/server.log" | head -1 | cut -d: -f2 || true)
+        port=${port:-$LISTEN_PORT}
+        conf_mismatches "$port" "$conf" >"$WORK/mismatches" 2>&1 || true
+    fi
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+    if [ "$ok" = 1 ] && [ ! -s "$WORK/mismatches" ]; then
+        pass "$name"
+    elif [ "$ok" = 1 ]; then
+        fail "$name: started, but not with the file's settings"
+        sed 's/^/     /' "$WORK/mismatches"
+    else
+        fail "$name: did not start"
+        sed 's/^/     /' "$WORK/server.log"
+    fi
+}
+
+# A copy of deploy/redis.conf with one value changed from every default, so that a server which
+# ignored the file would be caught, and with `dir` made writable here: redis-server changes to
+# `dir` while it reads the file, before any command-line override applies.
+sed -e "s|^dir .*|dir $WORK/data|" -e 's|^maxclients .*|maxclients 123|' \
+    "$DEPLOY/redis.conf" >"$WORK/check.conf"
+mkdir -p "$WORK/data"
+
+if ! command -v redis-cli >/dev/null; then
+    skip "deploy/redis.conf with real servers (redis-cli not installed)"
+else
+    if command -v redis-server >/dev/null; then
+        LISTEN_PORT=$(free_port)
+        starts_with_conf "deploy/redis.conf starts redis-server with its settings" \
+            "Ready to accept connections" "$WORK/check.conf" \
+            redis-server "$WORK/check.conf" --port "$LISTEN_PORT" --bind 127.0.0.1
+    else
+        skip "deploy/redis.conf with redis-server (not installed)"
+    fi
+    BIN=${LLMCACHED_BIN:-$ROOT/target/release/llmcached}
+    if [ -x "$BIN" ]; then
+        starts_with_conf "deploy/redis.conf starts llmcached with its settings" \
+            "listening on 127.0.0.1:" "$WORK/check.conf" \
+            "$BIN" "$WORK/check.conf" --port 0 --bind 127.0.0.1 --dir "$WORK/data"
+    else
+        skip "deploy/redis.conf with llmcached (no binary at $BIN)"
+    fi
+fi
+
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ "$FAILED" -eq 0 ]
