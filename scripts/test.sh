@@ -168,33 +168,38 @@ for client_target in ${CLIENT_TARGETS:-llmcached}; do
     stage_done
 done
 
-# --- integrations ----------------------------------------------------------------------------------
-# Hook: scripts/test-integrations.sh (third-party clients, frameworks and the examples) runs here
-# when present, against the release binary. Its closing `N passed, N failed[, N skipped]` line is
-# added to the totals; without one, its exit status counts as one check.
-if [[ -f scripts/test-integrations.sh ]]; then
-    stage "integrations (scripts/test-integrations.sh)"
+# --- integrations and deployment checks ----------------------------------------------------------
+# External suites: scripts/test-integrations.sh (third-party clients, frameworks and the examples,
+# against the release binary) and scripts/check-deploy.sh (the Dockerfile, compose file and
+# Kubernetes manifests, checked offline). Each one's closing `N passed, N failed[, N skipped]` line
+# is added to the totals; without one, its exit status counts as one check.
+run_suite() { # run_suite SCRIPT NAME
+    local script=$1 name=$2 rc=0 counts n_pass n_fail n_skip k
+    stage "$name ($script)"
     if [[ $built == 0 ]]; then
-        record FAIL "integrations: not run, the release build failed"
-    else
-        rc=0
-        env -u TEST_RESULTS_FILE LLMCACHED_BIN="$ROOT/target/release/llmcached" \
-            bash scripts/test-integrations.sh </dev/null 2>&1 | tee "$logs/integrations.log" || rc=$?
-        counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logs/integrations.log" | tail -n1 || true)
-        if [[ -n $counts ]]; then
-            read -r n_pass n_fail n_skip < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/' <<<"$counts")
-            for ((k = 0; k < n_pass; k++)); do record PASS "integrations"; done
-            for ((k = 0; k < n_fail; k++)); do record FAIL "integrations (see scripts/test-integrations.sh output above)"; done
-            for ((k = 0; k < ${n_skip:-0}; k++)); do record SKIP "integrations"; done
-        fi
-        if ((rc != 0)) && [[ -z $counts || ${n_fail:-0} == 0 ]]; then
-            record FAIL "integrations: scripts/test-integrations.sh exited with status $rc"
-        elif ((rc == 0)) && [[ -z $counts ]]; then
-            record PASS "integrations (scripts/test-integrations.sh)"
-        fi
+        record FAIL "$name: not run, the release build failed"
+        stage_done
+        return
+    fi
+    env -u TEST_RESULTS_FILE LLMCACHED_BIN="$ROOT/target/release/llmcached" \
+        bash "$script" </dev/null 2>&1 | tee "$logs/$name.log" || rc=$?
+    counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logs/$name.log" | tail -n1 || true)
+    if [[ -n $counts ]]; then
+        read -r n_pass n_fail n_skip < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/' <<<"$counts")
+        for ((k = 0; k < n_pass; k++)); do record PASS "$name"; done
+        for ((k = 0; k < n_fail; k++)); do record FAIL "$name (see $script output above)"; done
+        for ((k = 0; k < ${n_skip:-0}; k++)); do record SKIP "$name"; done
+    fi
+    if ((rc != 0)) && [[ -z $counts || ${n_fail:-0} == 0 ]]; then
+        record FAIL "$name: $script exited with status $rc"
+    elif ((rc == 0)) && [[ -z $counts ]]; then
+        record PASS "$name ($script)"
     fi
     stage_done
-fi
+}
+
+run_suite scripts/test-integrations.sh integrations
+run_suite scripts/check-deploy.sh deploy
 
 # --- summary ---------------------------------------------------------------------------------------
 summarised=1
