@@ -229,7 +229,9 @@ pub fn config(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
             ctx.shared.reset_stats();
             Reply::Ok
         }
-        "rewrite" if a.len() == 2 => Reply::err("The server is running without a config file"),
+        "rewrite" if a.len() == 2 => Reply::err(
+            "CONFIG REWRITE is not supported: edit the config file or the flags and restart",
+        ),
         "help" => Reply::Array(
             [
                 "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

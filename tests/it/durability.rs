@@ -27,6 +27,21 @@ fn persistent(dir: &std::path::Path) -> impl FnOnce(&mut Config) + '_ {
     }
 }
 
+/// Flags for a server that logs every write to `dir` with the given `--appendfsync` policy and
+/// takes no scheduled snapshots, so the log alone carries the data across a kill.
+fn aof_args<'a>(dir: &'a str, appendfsync: &'a str) -> [&'a str; 8] {
+    [
+        "--dir",
+        dir,
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        appendfsync,
+        "--save",
+        "",
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_brings_back_keys_values_and_remaining_ttls() {
     let dir = tempfile::tempdir().unwrap();
@@ -113,16 +128,7 @@ async fn in_memory_mode_touches_no_disk() {
 async fn kill_9_with_always_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_string();
-    let args = [
-        "--dir",
-        &d,
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-    ];
+    let args = aof_args(&d, "always");
     let mut acked: BTreeMap<String, String> = BTreeMap::new();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for cycle in 0..20 {
@@ -189,16 +195,7 @@ async fn kill_9_with_always_loses_no_acknowledged_write() {
 async fn kill_9_with_everysec_loses_at_most_the_last_second() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_string();
-    let args = [
-        "--dir",
-        &d,
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "everysec",
-        "--save",
-        "",
-    ];
+    let args = aof_args(&d, "everysec");
     for cycle in 0..3 {
         let proc = Proc::start(&args);
         let acked = Arc::new(Mutex::new(Vec::<(String, std::time::Instant)>::new()));

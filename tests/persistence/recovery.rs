@@ -3,90 +3,15 @@
 //! Most run on `SimFs`, which knows which bytes were fsynced: a "crash" keeps exactly those
 //! (plus a torn part of the rest when a test asks for it), so every outcome is deterministic.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use llmcached::persistence::sim::SimFs;
-use llmcached::persistence::{FsyncPolicy, Lsn, Options, PersistError, Persistence, Record, Value};
-use tokio::runtime::Runtime;
+use llmcached::persistence::{FsyncPolicy, PersistError, Persistence, Record, Value};
 
-const NOW: u64 = 1_800_000_000_000;
-
-type Model = BTreeMap<Bytes, (Value, Option<u64>)>;
-
-fn apply(m: &mut Model, rec: Record) {
-    match rec {
-        Record::Set {
-            key,
-            value,
-            expire_at_ms,
-        } => {
-            m.insert(key, (value, expire_at_ms));
-        }
-        Record::Del { key } => {
-            m.remove(&key);
-        }
-        Record::FlushAll => m.clear(),
-    }
-}
-
-fn dir() -> PathBuf {
-    PathBuf::from("/data")
-}
-
-fn opts(fs: &SimFs, fsync: FsyncPolicy) -> Options {
-    let mut o = Options::new(dir());
-    o.fs = Arc::new(fs.clone());
-    o.fsync = fsync;
-    o
-}
-
-/// Opens and drives the loader to the end.
-fn load(o: Options, now: u64) -> Result<(Persistence, Model), PersistError> {
-    let (p, loader) = Persistence::open(o, now)?;
-    let mut m = Model::new();
-    for rec in loader {
-        apply(&mut m, rec?);
-    }
-    Ok((p, m))
-}
-
-fn set(k: &str, v: &str) -> Record {
-    Record::Set {
-        key: Bytes::copy_from_slice(k.as_bytes()),
-        value: Value::Str(Bytes::copy_from_slice(v.as_bytes())),
-        expire_at_ms: None,
-    }
-}
-
-fn del(k: &str) -> Record {
-    Record::Del {
-        key: Bytes::copy_from_slice(k.as_bytes()),
-    }
-}
-
-fn rt() -> Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-}
-
-/// Waits until `lsn` is durable. The bound turns a lost wake-up into a failure, not a hang.
-fn durable_on(rt: &Runtime, p: &Persistence, lsn: Lsn) -> Result<(), PersistError> {
-    rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(10), p.durable(lsn))
-            .await
-            .expect("durable() did not resolve within 10 s")
-    })
-}
-
-fn durable(p: &Persistence, lsn: Lsn) -> Result<(), PersistError> {
-    durable_on(&rt(), p, lsn)
-}
+use crate::support::{apply, del, dir, durable, load, opts, rt, set, Model, NOW};
 
 fn log_files(fs: &SimFs) -> Vec<String> {
     fs.files(&dir())

@@ -1,94 +1,18 @@
 //! Rewrite (compaction), snapshot-only and in-memory modes, the real file system, and the
 //! frozen version-1 format.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use llmcached::persistence::sim::SimFs;
 use llmcached::persistence::{
-    FsyncPolicy, Lsn, Options, PersistError, Persistence, Record, SaveSchedule, Value,
+    FsyncPolicy, Options, PersistError, Persistence, Record, SaveSchedule, Value,
 };
-use tokio::runtime::Runtime;
 
-const NOW: u64 = 1_800_000_000_000;
-
-type Model = BTreeMap<Bytes, (Value, Option<u64>)>;
-
-fn apply(m: &mut Model, rec: Record) {
-    match rec {
-        Record::Set {
-            key,
-            value,
-            expire_at_ms,
-        } => {
-            m.insert(key, (value, expire_at_ms));
-        }
-        Record::Del { key } => {
-            m.remove(&key);
-        }
-        Record::FlushAll => m.clear(),
-    }
-}
-
-fn load(o: Options, now: u64) -> Result<(Persistence, Model), PersistError> {
-    let (p, loader) = Persistence::open(o, now)?;
-    let mut m = Model::new();
-    for rec in loader {
-        apply(&mut m, rec?);
-    }
-    Ok((p, m))
-}
-
-fn dir() -> PathBuf {
-    PathBuf::from("/data")
-}
-
-fn opts(fs: &SimFs, fsync: FsyncPolicy) -> Options {
-    let mut o = Options::new(dir());
-    o.fs = Arc::new(fs.clone());
-    o.fsync = fsync;
-    o
-}
-
-fn set(k: &str, v: &str) -> Record {
-    Record::Set {
-        key: Bytes::copy_from_slice(k.as_bytes()),
-        value: Value::Str(Bytes::copy_from_slice(v.as_bytes())),
-        expire_at_ms: None,
-    }
-}
-
-fn as_records(m: &Model) -> impl Iterator<Item = Record> + '_ {
-    m.iter().map(|(k, (v, e))| Record::Set {
-        key: k.clone(),
-        value: v.clone(),
-        expire_at_ms: *e,
-    })
-}
-
-fn rt() -> Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-}
-
-/// Waits until `lsn` is durable. The bound turns a lost wake-up into a failure, not a hang.
-fn durable_on(rt: &Runtime, p: &Persistence, lsn: Lsn) -> Result<(), PersistError> {
-    rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(10), p.durable(lsn))
-            .await
-            .expect("durable() did not resolve within 10 s")
-    })
-}
-
-fn durable(p: &Persistence, lsn: Lsn) -> Result<(), PersistError> {
-    durable_on(&rt(), p, lsn)
-}
+use crate::support::{
+    apply, as_records, dir, durable, durable_on, load, opts, rt, set, Model, NOW,
+};
 
 /// A striped store: one lock per key, held around apply + append as the server does.
 struct Store {
