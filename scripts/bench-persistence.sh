@@ -14,7 +14,8 @@
 # more to compact its log with BGREWRITEAOF (both sizes are reported; the load time of the raw log
 # is measured by that restart). Then ROUNDS rounds restart llmcached / redis AOF / redis RDB in turn
 # and time each from process start until DBSIZE answers N (not LOADING); DBSIZE == N and a sample
-# GET are checked every time. The data files are in the page cache (warm restarts).
+# GET are checked every time. The page cache is left alone: whether a file is still cached when its
+# server restarts depends on the machine (the report prints the cache size after the restarts).
 #
 # Part 2, SET throughput per fsync policy. For each of always, everysec, no: a fresh llmcached
 # --appendfsync P and a fresh redis-server --appendonly yes --appendfsync P, run alternately
@@ -92,7 +93,7 @@ launch() { # launch SYSTEM DIR [FLAGS...]
         PID=$!
         _SERVER_PIDS+=("$PID")
         deadline=$((SECONDS + LOAD_TIMEOUT))
-        until grep -q 'listening on' "$log"; do
+        until grep -q 'listening on' "$log" 2>/dev/null; do
             kill -0 "$PID" 2>/dev/null || { sed 's/^/    /' "$log" >&2; fail "llmcached exited"; }
             ((SECONDS < deadline)) || fail "llmcached not listening after ${LOAD_TIMEOUT}s"
             sleep 0.01
@@ -250,6 +251,7 @@ for sys in llm aof rdb; do
     shutdown_server "${NAME[$sys]}"
     row fill "$sys" disk_after_fill "$(disk "${DIR[$sys]}")"
     echo "    disk after fill + SHUTDOWN: $(disk "${DIR[$sys]}") bytes: $(files "${DIR[$sys]}")"
+    echo "${NAME[$sys]}: $(files "${DIR[$sys]}")" >>"$work/files-after-fill"
 done
 rm -f -- "$work/fill.resp"
 
@@ -286,6 +288,7 @@ done
 for sys in llm aof rdb; do
     row load "$sys" disk_after_rounds "$(disk "${DIR[$sys]}")"
 done
+cached_mb=$(awk '/^Cached:/ { printf "%.0f", $2 / 1024 }' /proc/meminfo)
 rm -rf -- "${DIR[llm]}" "${DIR[aof]}" "${DIR[rdb]}"
 
 # ---- Part 2: SET throughput per appendfsync policy ----
@@ -319,25 +322,29 @@ done
 # ---- Report ----
 disk_dev=$(df --output=source "${TMPDIR:-/tmp}" | tail -n1)
 disk_name=$(basename "$(readlink -f "$disk_dev")")
-disk_kind=$(lsblk -dno NAME,ROTA,TYPE,SIZE,MODEL "/dev/${disk_name%%[0-9]*}" 2>/dev/null |
-    awk '{ $2 = ($2 == 1 ? "rotational as the kernel reports it" : "non-rotational"); print }' || true)
+disk_kind=$(lsblk -dno NAME,SIZE,ROTA,MODEL "/dev/${disk_name%%[0-9]*}" 2>/dev/null |
+    awk '{ printf "lsblk: %s %s, ROTA=%s %s", $1, $2, $3, $4 }' || true)
 q() { printf '%q ' "$@"; } # a flag list as it would be typed in a shell
 report=$(
     echo "llmcached vs redis-server: persistence (N = $N keys of $VALUE_SIZE-byte text values)"
     echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr)," \
         "$(awk '/MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo)"
-    echo "disk:    ${TMPDIR:-/tmp} on $disk_dev ($(df --output=fstype "${TMPDIR:-/tmp}" | tail -n1); ${disk_kind:-type unknown})"
+    echo "disk:    ${TMPDIR:-/tmp} on $disk_dev, $(df --output=fstype "${TMPDIR:-/tmp}" | tail -n1) (${disk_kind:-lsblk: unknown})"
     echo "llmcached: $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)" \
         "(commit $(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || echo " with uncommitted changes"))"
     echo "redis:     $(redis-server --version | cut -d' ' -f1-3)"
+    echo "run:       N=$N VALUE_SIZE=$VALUE_SIZE ROUNDS=$ROUNDS BENCH_ROUNDS=$BENCH_ROUNDS SET_REQUESTS=$SET_REQUESTS scripts/bench-persistence.sh"
     echo "commands (DIR, PORT = each server's):"
     echo "  llmcached --port 0 --dir DIR $(q "${LLM_FLAGS[@]}") $(q "${LLM_AOF[@]}")   (--appendfsync P in part 2)"
     echo "  redis-server --port PORT --dir DIR $(q "${REDIS_FLAGS[@]}") $(q "${AOF_FLAGS[@]}")   (redis AOF; --appendfsync P in part 2)"
     echo "  redis-server --port PORT --dir DIR $(q "${REDIS_FLAGS[@]}") $(q "${RDB_FLAGS[@]}")   (redis RDB, then SAVE)"
     echo "  fill:  redis-cli -p PORT --pipe < fill.resp   ($N x SET key:I <$VALUE_SIZE bytes>, checked: errors: 0)"
-    echo "  load:  time from process start until redis-cli DBSIZE answers $N; then GET of 3 keys checked;"
-    echo "         stopped with SHUTDOWN; files in the page cache (warm restarts); RSS after load"
+    echo "  load:  time from process start until redis-cli DBSIZE answers $N (polled every 10 ms); then GET"
+    echo "         of 3 keys checked; RSS after load; stopped with SHUTDOWN. Page cache not dropped: Cached"
+    echo "         was $cached_mb MB after the restarts (data sets of ~$((N * (VALUE_SIZE + 40) / 1000000)) MB each)"
+    echo "  files after the fill (name size;):"
+    sed 's/^/    /' "$work/files-after-fill"
     echo "  SET:   redis-benchmark -h 127.0.0.1 -p PORT $(q "${SET_BENCH[@]}")   (fresh empty server per run)"
     echo
     python3 - "$rows" "$ROUNDS" "$BENCH_ROUNDS" <<'EOF'
@@ -354,6 +361,10 @@ def get(part, system, metric):
     v = vals.get((part, system, metric))
     return statistics.median(v) if v else None
 
+def paired(a, b):
+    """Median of the ratios a[i] / b[i] of runs made in the same round (robust to drift)."""
+    return statistics.median(x / y for x, y in zip(a, b)) if a and b else float("nan")
+
 def mb(b):
     return f"{b / 1e6:,.1f} MB" if b is not None else "-"
 
@@ -362,14 +373,16 @@ def ms(m):
 
 names = {"llm": "llmcached", "aof": "redis AOF", "rdb": "redis RDB"}
 print(f"Load and disk (load: median of {rounds} restarts, alternating)")
-print(f"{'system':<11} {'fill':>10} {'disk':>11} {'load':>10} {'min-max load':>17} {'RSS loaded':>11}  ratio llmcached/this (load, disk)")
+print(f"{'system':<11} {'fill':>10} {'disk':>11} {'load':>10} {'min-max load':>17} {'RSS loaded':>11}  llmcached/this: load (paired), disk")
 llm_load, llm_disk = get("load", "llm", "load_ms"), get("fill", "llm", "disk_after_rewrite")
 for s in ("llm", "aof", "rdb"):
     load = vals.get(("load", s, "load_ms"), [])
     disk = get("fill", s, "disk_after_rewrite") if s == "llm" else get("fill", s, "disk_after_fill")
     rss = get("load", s, "rss_kb")
     spread = f"{min(load):,.0f}-{max(load):,.0f} ms" if load else "-"
-    ratio = "" if s == "llm" else f"{llm_load / statistics.median(load):.2f}, {llm_disk / disk:.2f}"
+    llm_runs = vals.get(("load", "llm", "load_ms"), [])
+    ratio = "" if s == "llm" else \
+        f"{llm_load / statistics.median(load):.2f} ({paired(llm_runs, load):.2f}), {llm_disk / disk:.2f}"
     print(f"{names[s]:<11} {ms(get('fill', s, 'fill_ms')):>10} {mb(disk):>11} {ms(statistics.median(load)):>10} "
           f"{spread:>17} {mb(rss * 1024 if rss else None):>11}  {ratio}")
 print(f"llmcached disk: {mb(get('fill', 'llm', 'disk_after_fill'))} as written (log), "
@@ -377,15 +390,16 @@ print(f"llmcached disk: {mb(get('fill', 'llm', 'disk_after_fill'))} as written (
       f"load of the raw log: {ms(get('fill', 'llm', 'load_raw_log_ms'))} (once)")
 print(f"redis RDB SAVE: {ms(get('fill', 'rdb', 'save_ms'))}; disk after the restart rounds: "
       + ", ".join(f"{names[s]} {mb(get('load', s, 'disk_after_rounds'))}" for s in ("llm", "aof", "rdb")))
+print("ratio = ratio of the medians; paired = median of the per-round ratios (same round, back to back)")
 print()
 print(f"SET throughput, appendonly yes (median of {bench_rounds} runs, alternating)")
-print(f"{'appendfsync':<12} {'llmcached rps':>14} {'redis rps':>14} {'ratio':>7}   (min-max llmcached | redis)")
+print(f"{'appendfsync':<12} {'llmcached rps':>14} {'redis rps':>14} {'ratio':>7} {'paired':>7}   (min-max llmcached | redis)")
 for p in ("always", "everysec", "no"):
     a, b = vals.get((f"set-{p}", "llm", "rps"), []), vals.get((f"set-{p}", "aof", "rps"), [])
     if not a or not b:
         continue
     ma, mb_ = statistics.median(a), statistics.median(b)
-    print(f"{p:<12} {ma:>14,.0f} {mb_:>14,.0f} {ma / mb_:>7.2f}   "
+    print(f"{p:<12} {ma:>14,.0f} {mb_:>14,.0f} {ma / mb_:>7.2f} {paired(a, b):>7.2f}   "
           f"({min(a):,.0f}-{max(a):,.0f} | {min(b):,.0f}-{max(b):,.0f})")
 EOF
 )

@@ -8,7 +8,8 @@
 # machine and the exact commands; a copy goes to target/bench/.
 #
 # Environment: ROUNDS (3), N_P1 (100000 requests per test at -P 1), N_P16 (1000000 at -P 16),
-# LLMCACHED_BIN (default target/release/llmcached, built if it is the default).
+# LLMCACHED_BIN (default target/release/llmcached, built if it is the default), LLMCACHED_ARGS
+# (extra llmcached flags, e.g. "--io-threads 2").
 # Both servers and redis-benchmark share this machine's cores: compare the ratio, not the figures
 # with those of another machine.
 set -euo pipefail
@@ -32,7 +33,8 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
 trap 'stop_servers; rm -rf -- "$work"' EXIT
 
-start_llmcached --maxmemory 512mb
+# shellcheck disable=SC2086 # LLMCACHED_ARGS is a list of flags
+start_llmcached --maxmemory 512mb ${LLMCACHED_ARGS:-}
 start_redis
 echo "llmcached: 127.0.0.1:$LLMCACHED_PORT (pid $LLMCACHED_PID); redis-server: 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
 
@@ -64,7 +66,7 @@ report=$(
     echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr)"
     echo "llmcached: $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)" \
-        "(commit $(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet HEAD -- 2>/dev/null || echo " with uncommitted changes")) --maxmemory 512mb --appendonly no --save \"\""
+        "(commit $(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet HEAD -- 2>/dev/null || echo " with uncommitted changes")) --maxmemory 512mb --appendonly no --save \"\" ${LLMCACHED_ARGS:-}"
     echo "redis:     $(redis-server --version | cut -d' ' -f1-3) --save \"\" --appendonly no"
     echo "commands (PORT = each server's):"
     echo "  redis-benchmark -h 127.0.0.1 -p PORT ${COMMON[*]} -P 1 -n $N_P1"
