@@ -108,3 +108,14 @@ async fn shutdown_lets_inflight_replies_out_and_returns() {
     assert!(raw.closed().await);
     s.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn idle_clients_are_closed_after_timeout_and_busy_ones_are_not() {
+    let s = start_with(|c| c.timeout = Some(std::time::Duration::from_millis(300))).await;
+    let mut idle = s.raw().await;
+    assert_eq!(idle.roundtrip(b"PING\r\n", "+PONG\r\n").await, "+PONG\r\n");
+    // The server closes the idle connection by itself (the read sees EOF).
+    assert!(idle.closed().await);
+    let mut fresh = s.raw().await;
+    assert_eq!(fresh.roundtrip(b"PING\r\n", "+PONG\r\n").await, "+PONG\r\n");
+}
