@@ -145,10 +145,6 @@ impl Connection {
                 return Err(Stop::Closed);
             }
             self.first_command = false;
-            self.shared
-                .stats
-                .total_commands_processed
-                .fetch_add(1, Ordering::Relaxed);
             match self.dispatch(&args) {
                 Flow::Reply(r) => r.encode(self.client.protocol, &mut self.wbuf),
                 Flow::Close => {

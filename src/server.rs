@@ -30,7 +30,6 @@ pub const REDIS_VERSION: &str = "7.2.4";
 #[derive(Debug, Default)]
 pub struct ServerStats {
     pub total_connections_received: AtomicU64,
-    pub total_commands_processed: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
@@ -99,7 +98,6 @@ impl Shared {
         self.store.stats().reset();
         for c in [
             &self.stats.total_connections_received,
-            &self.stats.total_commands_processed,
             &self.stats.rejected_connections,
             &self.stats.net_input_bytes,
             &self.stats.net_output_bytes,
