@@ -61,7 +61,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// Raises the open-files limit so that `maxclients` connections fit (as Redis does at start), or
+/// warns with the number of clients that do fit.
+fn raise_fd_limit(maxclients: usize) {
+    // Files besides client sockets: the listener, persistence files, the runtime's own.
+    const RESERVED: u64 = 64;
+    let want = maxclients as u64 + RESERVED;
+    match rlimit::increase_nofile_limit(want) {
+        Ok(got) if got < want => warn!(
+            "open files limit is {got}: at most {} clients fit, not maxclients {maxclients}",
+            got.saturating_sub(RESERVED)
+        ),
+        Ok(_) => {}
+        Err(e) => warn!("cannot raise the open files limit: {e}"),
+    }
+}
+
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    raise_fd_limit(config.maxclients);
     let addr = std::net::SocketAddr::new(config.bind, config.port);
     let server = Server::bind(config.clone())
         .await
