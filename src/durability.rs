@@ -154,26 +154,16 @@ pub fn open_and_load(shared: &Arc<Shared>) -> Result<(), String> {
     let (engine, mut loader) =
         Persistence::open(opts, now).map_err(|e| format!("cannot open {dir}: {e}"))?;
     let mut last_log = Instant::now();
-    while let Some(rec) = loader.next() {
-        match rec.map_err(|e| format!("cannot load {dir}: {e}"))? {
-            Record::Set {
-                key,
-                value,
-                expire_at_ms,
-            } => shared
-                .store
-                .load(key, Entry::new(from_value(value), expire_at_ms)),
-            Record::Del { key } => shared.store.load_remove(&key),
-            Record::FlushAll => shared.store.load_clear(),
+    // Records are applied by worker threads, each owning the keys whose hash falls to it, so
+    // every key's records are applied in log order. A FLUSHALL record clears every key: it is a
+    // barrier between two passes.
+    loop {
+        let flushed = load_pass(shared, &mut loader, &mut last_log)
+            .map_err(|e| format!("cannot load {dir}: {e}"))?;
+        if !flushed {
+            break;
         }
-        if last_log.elapsed() >= Duration::from_secs(1) {
-            let p = loader.progress();
-            info!(
-                "loading: {} records, {} of {} bytes",
-                p.records, p.bytes_done, p.bytes_total
-            );
-            last_log = Instant::now();
-        }
+        shared.store.load_clear();
     }
     let p = loader.progress();
     let durability = Arc::new(Durability {
@@ -192,6 +182,74 @@ pub fn open_and_load(shared: &Arc<Shared>) -> Result<(), String> {
     shared.loading.store(false, Ordering::Relaxed);
     info!("Ready to accept connections");
     Ok(())
+}
+
+/// Threads that apply loaded records; loading is bound by allocating and inserting values.
+const LOAD_THREADS: usize = 2;
+/// Records handed to a loading thread at a time.
+const LOAD_BATCH: usize = 512;
+
+/// Applies records until the log ends (`Ok(false)`) or a FLUSHALL record (`Ok(true)`, which the
+/// caller applies once every earlier record is in).
+fn load_pass(
+    shared: &Shared,
+    loader: &mut persistence::Loader,
+    last_log: &mut Instant,
+) -> Result<bool, PersistError> {
+    let store = &shared.store;
+    std::thread::scope(|scope| {
+        let mut senders = Vec::with_capacity(LOAD_THREADS);
+        for _ in 0..LOAD_THREADS {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(8);
+            senders.push(tx);
+            scope.spawn(move || {
+                for batch in rx {
+                    for rec in batch {
+                        match rec {
+                            Record::Set {
+                                key,
+                                value,
+                                expire_at_ms,
+                            } => store.load(key, Entry::new(from_value(value), expire_at_ms)),
+                            Record::Del { key } => store.load_remove(&key),
+                            Record::FlushAll => {}
+                        }
+                    }
+                }
+            });
+        }
+        let mut batches: Vec<Vec<Record>> = (0..LOAD_THREADS)
+            .map(|_| Vec::with_capacity(LOAD_BATCH))
+            .collect();
+        let mut flushed = false;
+        // Dropping `senders` (on return, or on an error) ends the workers; the scope joins them.
+        while let Some(rec) = loader.next() {
+            let rec = rec?;
+            let Some(key) = rec.key() else {
+                flushed = true;
+                break;
+            };
+            let i = (store.scan_hash(key) as usize) % LOAD_THREADS;
+            batches[i].push(rec);
+            if batches[i].len() == LOAD_BATCH {
+                let full = std::mem::replace(&mut batches[i], Vec::with_capacity(LOAD_BATCH));
+                // A worker only stops when its sender is dropped, so the send cannot fail.
+                let _ = senders[i].send(full);
+            }
+            if last_log.elapsed() >= Duration::from_secs(1) {
+                let p = loader.progress();
+                info!(
+                    "loading: {} records, {} of {} bytes",
+                    p.records, p.bytes_done, p.bytes_total
+                );
+                *last_log = Instant::now();
+            }
+        }
+        for (tx, batch) in senders.iter().zip(batches) {
+            let _ = tx.send(batch);
+        }
+        Ok(flushed)
+    })
 }
 
 /// Starts a background rewrite on its own thread unless one is running. Returns false if one

@@ -244,3 +244,38 @@ async fn kill_9_with_everysec_loses_at_most_the_last_second() {
         assert_eq!(proc.terminate().code(), Some(0));
     }
 }
+
+/// A FLUSHALL in the log clears what came before it and nothing after, and deletions and
+/// overwrites replay in order, however the loader spreads keys over its threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_keeps_the_order_of_flushes_deletes_and_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(persistent(dir.path())).await;
+    until_loaded(&s.shared).await;
+    let mut c = s.conn(false).await;
+    for i in 0..2000 {
+        assert_eq!(
+            cmd(&mut c, &["SET", &format!("before:{i}"), "x"]).await,
+            "OK"
+        );
+    }
+    assert_eq!(cmd(&mut c, &["FLUSHALL"]).await, "OK");
+    for i in 0..2000 {
+        let k = format!("after:{i}");
+        assert_eq!(cmd(&mut c, &["SET", &k, "old"]).await, "OK");
+        assert_eq!(cmd(&mut c, &["SET", &k, &format!("new{i}")]).await, "OK");
+        if i % 3 == 0 {
+            assert_eq!(cmd(&mut c, &["DEL", &k]).await, "1");
+        }
+    }
+    drop(c);
+    s.stop().await.unwrap();
+    let s = start_with(persistent(dir.path())).await;
+    until_loaded(&s.shared).await;
+    let mut c = s.conn(false).await;
+    assert_eq!(cmd(&mut c, &["DBSIZE"]).await, (2000 - 667).to_string());
+    assert_eq!(cmd(&mut c, &["EXISTS", "before:7"]).await, "0");
+    assert_eq!(cmd(&mut c, &["GET", "after:3"]).await, "(nil)");
+    assert_eq!(cmd(&mut c, &["GET", "after:4"]).await, "new4");
+    assert_eq!(cmd(&mut c, &["GET", "after:1999"]).await, "new1999");
+}
