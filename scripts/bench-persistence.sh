@@ -323,7 +323,7 @@ done
 disk_dev=$(df --output=source "${TMPDIR:-/tmp}" | tail -n1)
 disk_name=$(basename "$(readlink -f "$disk_dev")")
 disk_kind=$(lsblk -dno NAME,SIZE,ROTA,MODEL "/dev/${disk_name%%[0-9]*}" 2>/dev/null |
-    awk '{ printf "lsblk: %s %s, ROTA=%s %s", $1, $2, $3, $4 }' || true)
+    awk '{ printf "lsblk: %s %s, ROTA=%s", $1, $2, $3; if ($4 != "") printf " %s", $4 }' || true)
 q() { printf '%q ' "$@"; } # a flag list as it would be typed in a shell
 report=$(
     echo "llmcached vs redis-server: persistence (N = $N keys of $VALUE_SIZE-byte text values)"
