@@ -12,8 +12,11 @@
 //!   the current entry, decides, applies the change to moka and hands it to the [`Journal`]. So a
 //!   read-modify-write (INCR, SET NX, HSET, ...) is atomic, and the journal sees each key's changes
 //!   in the order they were applied.
-//! - moka never runs code of ours while holding its own locks except the removal listener, which
-//!   only touches atomics and the journal.
+//! - moka runs no code of ours while holding its own locks except the removal listener, which
+//!   only touches atomics and queues evicted keys; [`Store::run_maintenance`] journals those
+//!   under the keys' stripe locks.
+//! - A key's value lives in a [`Slot`]: an overwrite with the same weight and expiry swaps the
+//!   slot's entry instead of inserting into moka (see [`Slot::try_replace`]).
 
 pub mod clock;
 pub mod entry;

@@ -117,8 +117,9 @@ impl Stats {
     }
 }
 
-/// The model named by a key of the shape `llm:v<N>:<model>:<hex>`; the model may itself contain
-/// colons (fine-tuned model names do), so the hash is taken from the right.
+/// The model segment of a key of the shape `llm:v<N>:<model>:<hex>` (LLMKEY percent-encodes the
+/// model, so the segment holds no colon; keys written by hand may, so the hash is taken from the
+/// right).
 pub fn model_of(key: &[u8]) -> Option<&str> {
     let s = std::str::from_utf8(key).ok()?;
     let rest = s.strip_prefix("llm:v")?;
