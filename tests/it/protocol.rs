@@ -194,3 +194,25 @@ async fn unknown_commands_and_wrong_arity_use_redis_wording() {
     // The connection lives on.
     assert_eq!(raw.roundtrip(b"PING\r\n", "+PONG\r\n").await, "+PONG\r\n");
 }
+
+#[tokio::test]
+async fn reset_returns_a_connection_to_its_first_state_and_quit_closes_it() {
+    let s = start().await;
+    let mut raw = s.raw().await;
+    raw.send(b"HELLO 3 SETNAME worker\r\n").await;
+    let _ = raw.read_reply().await;
+    let want = "+OK\r\n+QUEUED\r\n+RESET\r\n";
+    assert_eq!(
+        raw.roundtrip(b"MULTI\r\nSET k v\r\nRESET\r\n", want).await,
+        want
+    );
+    // Back to RESP2 (null bulk, not `_`), no name, no transaction.
+    let want = "$-1\r\n$-1\r\n-ERR EXEC without MULTI\r\n";
+    assert_eq!(
+        raw.roundtrip(b"GET k\r\nCLIENT GETNAME\r\nEXEC\r\n", want)
+            .await,
+        want
+    );
+    assert_eq!(raw.roundtrip(b"QUIT\r\n", "+OK\r\n").await, "+OK\r\n");
+    assert!(raw.closed().await);
+}
