@@ -20,7 +20,7 @@ use crate::server::Shared;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
@@ -28,6 +28,8 @@ use tracing::{info, warn};
 pub struct Durability {
     engine: Persistence,
     last_lsn: AtomicU64,
+    /// Disconnects when the running background rewrite's thread ends (see `finish_background`).
+    background: Mutex<Option<mpsc::Receiver<()>>>,
 }
 
 /// The engine options a config asks for, or `None` for a purely in-memory server.
@@ -169,6 +171,7 @@ pub fn open_and_load(shared: &Arc<Shared>) -> Result<(), String> {
     let durability = Arc::new(Durability {
         engine,
         last_lsn: AtomicU64::new(0),
+        background: Mutex::new(None),
     });
     shared.store.set_journal(durability.clone());
     let _ = shared.durability.set(durability);
@@ -262,14 +265,40 @@ pub fn spawn_rewrite(shared: &Arc<Shared>) -> bool {
         return false;
     }
     let s = shared.clone();
+    let (done, finished) = mpsc::channel::<()>();
+    let worker = d.clone();
     let spawned = std::thread::Builder::new()
         .name("llmcached-rewrite".into())
-        .spawn(move || match d.rewrite(&s.store) {
-            Ok(()) => info!("background rewrite finished"),
-            Err(PersistError::RewriteInProgress) => {}
-            Err(e) => warn!("background rewrite failed: {e}"),
+        .spawn(move || {
+            let _done = done;
+            match worker.rewrite(&s.store) {
+                Ok(()) => info!("background rewrite finished"),
+                Err(PersistError::RewriteInProgress) => {}
+                Err(e) => warn!("background rewrite failed: {e}"),
+            }
         });
+    if spawned.is_ok() {
+        if let Ok(mut b) = d.background.lock() {
+            *b = Some(finished);
+        }
+    }
     spawned.is_ok()
+}
+
+impl Durability {
+    /// Waits (at most `limit`) for a running background rewrite to end, so that a clean shutdown
+    /// does not leave its unfinished files behind. Blocking.
+    pub fn finish_background(&self, limit: Duration) {
+        let rx = self.background.lock().ok().and_then(|mut b| b.take());
+        if let Some(rx) = rx {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                warn!(
+                    "background rewrite still running after {}s; exiting without it (its files are removed at the next start)",
+                    limit.as_secs()
+                );
+            }
+        }
+    }
 }
 
 fn persistence_off() -> Reply {

@@ -275,6 +275,11 @@ impl Server {
         maintenance.abort();
         shared.store.run_maintenance();
         if let Some(d) = shared.durability.get() {
+            let waiting = d.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                waiting.finish_background(Duration::from_secs(20))
+            })
+            .await;
             let save = shared.shutdown_save.lock().ok().and_then(|s| *s);
             // As Redis: a snapshot on the way out when save points are configured (or SAVE was
             // asked for), unless NOSAVE. With the log on, flushing it is what matters.
