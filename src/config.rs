@@ -368,6 +368,90 @@ impl Config {
         Ok(())
     }
 
+    /// Whether a persistence engine is needed (a log, or snapshots).
+    pub fn persists(&self) -> bool {
+        self.appendonly || !self.save.is_empty()
+    }
+
+    /// Every setting CONFIG GET shows, with its value.
+    pub fn values(&self) -> Vec<(&'static str, String)> {
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+        vec![
+            ("bind", self.bind.to_string()),
+            ("port", self.port.to_string()),
+            ("maxmemory", self.maxmemory.to_string()),
+            (
+                "maxmemory-policy",
+                match self.eviction {
+                    EvictionKind::TinyLfu => "allkeys-lfu",
+                    EvictionKind::Lru => "allkeys-lru",
+                }
+                .to_string(),
+            ),
+            ("requirepass", self.requirepass.clone().unwrap_or_default()),
+            ("maxclients", self.maxclients.to_string()),
+            (
+                "timeout",
+                self.timeout.map_or(0, |t| t.as_secs()).to_string(),
+            ),
+            ("loglevel", self.loglevel.clone()),
+            ("dir", self.dir.display().to_string()),
+            ("appendonly", yes_no(self.appendonly)),
+            ("appendfsync", self.appendfsync.name().to_string()),
+            ("save", self.save_string()),
+            ("aof-load-corrupt", yes_no(self.aof_load_corrupt)),
+            ("databases", "1".to_string()),
+            ("proto-max-bulk-len", self.proto_max_bulk_len.to_string()),
+            (
+                "client-query-buffer-limit",
+                self.client_query_buffer_limit.to_string(),
+            ),
+            ("protected-mode", "no".to_string()),
+            ("io-threads", self.io_threads.to_string()),
+            ("llm-lease-ms", self.llm_lease.as_millis().to_string()),
+            ("llm-wait-ms", self.llm_wait.as_millis().to_string()),
+            (
+                "llm-default-ttl",
+                self.llm_default_ttl.map_or(0, |t| t.as_secs()).to_string(),
+            ),
+        ]
+    }
+
+    /// CONFIG SET of one setting, with Redis's error texts.
+    pub fn set_at_runtime(&mut self, name: &str, value: &[u8]) -> Result<(), ConfigError> {
+        const MUTABLE: &[&str] = &[
+            "maxmemory",
+            "maxmemory-policy",
+            "timeout",
+            "loglevel",
+            "appendfsync",
+            "save",
+            "requirepass",
+            "maxclients",
+            "proto-max-bulk-len",
+            "client-query-buffer-limit",
+            "llm-lease-ms",
+            "llm-wait-ms",
+            "llm-default-ttl",
+        ];
+        if !self.values().iter().any(|(n, _)| *n == name) {
+            return Err(ConfigError(format!(
+                "Unknown option or number of arguments for CONFIG SET - '{name}'"
+            )));
+        }
+        if !MUTABLE.contains(&name) {
+            return Err(ConfigError(format!(
+                "CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
+            )));
+        }
+        let value = String::from_utf8_lossy(value);
+        self.set(name, &value).map_err(|e| {
+            ConfigError(format!(
+                "CONFIG SET failed (possibly related to argument '{name}') - {e}"
+            ))
+        })
+    }
+
     /// The `tracing` filter for `loglevel`.
     pub fn tracing_filter(&self) -> &'static str {
         match self.loglevel.as_str() {

@@ -11,9 +11,9 @@
 //! Unknown commands and bad arguments are ordinary error replies; the connection lives on.
 
 use crate::client::{Client, ClientInfo};
-use crate::cmd::{self, flag, Ctx, Flow, COMMANDS};
+use crate::cmd::{self, flag, CommandError, Ctx, Flow};
 use crate::protocol::{Limits, Reply, RequestParser};
-use crate::server::Shared;
+use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -28,7 +28,8 @@ const READ_CHUNK: usize = 16 * 1024;
 
 /// Serves one client until it quits, disconnects, breaks the protocol or the server shuts down.
 pub async fn serve(shared: Arc<Shared>, socket: TcpStream, info: Arc<ClientInfo>) {
-    let authenticated = shared.config.requirepass.is_none();
+    let config = shared.config();
+    let authenticated = config.requirepass.is_none();
     let mut conn = Connection {
         shared: shared.clone(),
         socket,
@@ -37,12 +38,12 @@ pub async fn serve(shared: Arc<Shared>, socket: TcpStream, info: Arc<ClientInfo>
         wbuf: BytesMut::with_capacity(READ_CHUNK),
         parser: RequestParser::new(),
         limits: Limits {
-            max_bulk: shared.config.proto_max_bulk_len,
-            max_query_buffer: shared.config.client_query_buffer_limit,
+            max_bulk: config.proto_max_bulk_len,
+            max_query_buffer: config.client_query_buffer_limit,
             ..Limits::default()
         },
-        first_command: true,
     };
+    drop(config);
     if let Err(e) = conn.run().await {
         debug!(client = conn.client.id(), "connection ended: {e}");
     }
@@ -61,7 +62,6 @@ struct Connection {
     wbuf: BytesMut,
     parser: RequestParser,
     limits: Limits,
-    first_command: bool,
 }
 
 /// Why a connection stops.
@@ -89,8 +89,8 @@ impl From<std::io::Error> for Stop {
 impl Connection {
     async fn run(&mut self) -> Result<(), Stop> {
         let mut shutdown = self.shared.shutdown_receiver();
-        let idle = self.shared.config.timeout;
         loop {
+            let idle = self.shared.config().timeout;
             self.execute_buffered(&mut shutdown).await?;
             self.flush().await?;
             if self.client.close_after_reply || self.shared.shutdown_requested() {
@@ -136,15 +136,16 @@ impl Connection {
                     return Ok(());
                 }
             };
-            if self.first_command && is_cross_protocol(&args[0]) {
+            // Checked on every command, not only the first: after an HTTP request line every
+            // header line arrives as an inline command (cross-protocol attack from a browser).
+            if is_cross_protocol(&args[0]) {
                 warn!(
                     addr = %self.client.info.addr,
-                    "possible security attack: HTTP request on the Redis port; connection dropped"
+                    "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted."
                 );
                 self.wbuf.clear();
                 return Err(Stop::Closed);
             }
-            self.first_command = false;
             match self.dispatch(&args) {
                 Flow::Reply(r) => r.encode(self.client.protocol, &mut self.wbuf),
                 Flow::Close => {
@@ -198,31 +199,36 @@ impl Connection {
     /// The checks Redis makes before running a command, in Redis's order: unknown command, arity,
     /// authentication, loading, then MULTI queueing.
     fn dispatch(&mut self, args: &[Bytes]) -> Flow {
-        let Some(index) = cmd::lookup(&args[0]) else {
-            self.dirty_multi();
+        let index = match cmd::resolve(args) {
+            Some(Ok(index)) => index,
+            Some(Err(e)) => {
+                self.dirty_multi();
+                return Flow::Reply(e.into());
+            }
+            None => {
+                self.dirty_multi();
+                return Flow::Reply(cmd::unknown_command(args));
+            }
+        };
+        let Some(spec) = cmd::row(index) else {
             return Flow::Reply(cmd::unknown_command(args));
         };
-        let spec = &COMMANDS[index];
-        let reject = |shared: &Shared| {
+        let reject = |shared: &Shared, e: CommandError| {
             if let Some(s) = shared.cmdstats.get(index) {
                 s.rejected.fetch_add(1, Ordering::Relaxed);
             }
+            Flow::Reply(e.into())
         };
         if !spec.arity_ok(args.len()) {
-            reject(&self.shared);
             self.dirty_multi();
-            return Flow::Reply(cmd::wrong_arity(spec.name));
+            return reject(&self.shared, CommandError::WrongArity(spec.full_name));
         }
         if !self.client.authenticated && !spec.has(flag::NO_AUTH) {
-            reject(&self.shared);
             self.dirty_multi();
-            return Flow::Reply(Reply::error("NOAUTH Authentication required."));
+            return reject(&self.shared, CommandError::NoAuth);
         }
         if self.shared.is_loading() && !spec.has(flag::LOADING) {
-            reject(&self.shared);
-            return Flow::Reply(Reply::error(
-                "LOADING Redis is loading the dataset in memory",
-            ));
+            return reject(&self.shared, CommandError::Loading);
         }
         if let Some(multi) = self.client.multi.as_mut() {
             if !spec.has(flag::NO_MULTI) {
@@ -271,7 +277,7 @@ impl Connection {
 }
 
 /// An HTTP request sent to the Redis port (a cross-protocol attack from a browser): Redis drops
-/// such connections when the first command is `POST` or `Host:`.
+/// the connection when any command is `POST` or `Host:`.
 fn is_cross_protocol(name: &[u8]) -> bool {
     name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:")
 }

@@ -1,6 +1,7 @@
 //! Connects the keyspace to the persistence engine: the journal the store writes through,
-//! loading at start (while clients get `-LOADING`), background rewrites and snapshots, and the
-//! SAVE / BGSAVE / BGREWRITEAOF / LASTSAVE commands.
+//! loading at start (while clients get `-LOADING`), background rewrites and snapshots. It takes
+//! the store, never the server: the SAVE / BGSAVE / BGREWRITEAOF / LASTSAVE commands
+//! (`crate::cmd::persist`) call it.
 //!
 //! # Promises
 //! - A write is journaled under its key's stripe lock, in the order it was applied.
@@ -10,13 +11,10 @@
 //! - After a journal failure the store refuses writes (`-MISCONF ...`) rather than pretend.
 
 use crate::cache::{Entry, Journal, Store, Value};
-use crate::cmd::{Ctx, Flow};
 use crate::config::Config;
 use crate::persistence::{
     self, FsyncPolicy, Options, PersistError, Persistence, Record, SaveSchedule,
 };
-use crate::protocol::Reply;
-use crate::server::Shared;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -142,17 +140,16 @@ impl Journal for Durability {
     }
 }
 
-/// Opens the data directory and loads it into the store, blocking. The server answers
+/// Opens the data directory and loads it into `store`, blocking. The server answers
 /// `-LOADING` meanwhile; progress is logged every second. On success the store journals every
-/// later write.
-pub fn open_and_load(shared: &Arc<Shared>) -> Result<(), String> {
-    let Some(opts) = options(&shared.config)? else {
-        info!("Ready to accept connections (in memory: persistence is off)");
-        return Ok(());
+/// later write to the returned engine; `None` when persistence is off.
+pub fn open_and_load(store: &Store, config: &Config) -> Result<Option<Arc<Durability>>, String> {
+    let Some(opts) = options(config)? else {
+        return Ok(None);
     };
     let dir = opts.dir.display().to_string();
     let started = Instant::now();
-    let now = shared.store.clock().now_ms();
+    let now = store.clock().now_ms();
     let (engine, mut loader) =
         Persistence::open(opts, now).map_err(|e| format!("cannot open {dir}: {e}"))?;
     let mut last_log = Instant::now();
@@ -160,12 +157,12 @@ pub fn open_and_load(shared: &Arc<Shared>) -> Result<(), String> {
     // every key's records are applied in log order. A FLUSHALL record clears every key: it is a
     // barrier between two passes.
     loop {
-        let flushed = load_pass(shared, &mut loader, &mut last_log)
+        let flushed = load_pass(store, &mut loader, &mut last_log)
             .map_err(|e| format!("cannot load {dir}: {e}"))?;
         if !flushed {
             break;
         }
-        shared.store.load_clear();
+        store.load_clear();
     }
     let p = loader.progress();
     let durability = Arc::new(Durability {
@@ -173,8 +170,7 @@ pub fn open_and_load(shared: &Arc<Shared>) -> Result<(), String> {
         last_lsn: AtomicU64::new(0),
         background: Mutex::new(None),
     });
-    shared.store.set_journal(durability.clone());
-    let _ = shared.durability.set(durability);
+    store.set_journal(durability.clone());
     info!(
         "loaded {} records ({} bytes, {} keys expired while down) from {dir} in {:.3}s",
         p.records,
@@ -182,9 +178,7 @@ pub fn open_and_load(shared: &Arc<Shared>) -> Result<(), String> {
         p.expired,
         started.elapsed().as_secs_f64()
     );
-    shared.loading.store(false, Ordering::Relaxed);
-    info!("Ready to accept connections");
-    Ok(())
+    Ok(Some(durability))
 }
 
 /// Threads that apply loaded records; loading is bound by allocating and inserting values.
@@ -195,11 +189,10 @@ const LOAD_BATCH: usize = 512;
 /// Applies records until the log ends (`Ok(false)`) or a FLUSHALL record (`Ok(true)`, which the
 /// caller applies once every earlier record is in).
 fn load_pass(
-    shared: &Shared,
+    store: &Store,
     loader: &mut persistence::Loader,
     last_log: &mut Instant,
 ) -> Result<bool, PersistError> {
-    let store = &shared.store;
     std::thread::scope(|scope| {
         let mut senders = Vec::with_capacity(LOAD_THREADS);
         for _ in 0..LOAD_THREADS {
@@ -255,23 +248,20 @@ fn load_pass(
     })
 }
 
-/// Starts a background rewrite on its own thread unless one is running. Returns false if one
-/// was already running.
-pub fn spawn_rewrite(shared: &Arc<Shared>) -> bool {
-    let Some(d) = shared.durability.get().cloned() else {
-        return false;
-    };
-    if d.engine.status().rewrite_in_progress {
+/// Starts a background rewrite of `store` on its own thread unless one is running. Returns
+/// false if one was already running.
+pub fn spawn_rewrite(d: &Arc<Durability>, store: &Arc<Store>) -> bool {
+    if d.rewrite_in_progress() {
         return false;
     }
-    let s = shared.clone();
+    let store = store.clone();
     let (done, finished) = mpsc::channel::<()>();
     let worker = d.clone();
     let spawned = std::thread::Builder::new()
         .name("llmcached-rewrite".into())
         .spawn(move || {
             let _done = done;
-            match worker.rewrite(&s.store) {
+            match worker.rewrite(&store) {
                 Ok(()) => info!("background rewrite finished"),
                 Err(PersistError::RewriteInProgress) => {}
                 Err(e) => warn!("background rewrite failed: {e}"),
@@ -286,6 +276,10 @@ pub fn spawn_rewrite(shared: &Arc<Shared>) -> bool {
 }
 
 impl Durability {
+    pub fn rewrite_in_progress(&self) -> bool {
+        self.engine.status().rewrite_in_progress
+    }
+
     /// Waits (at most `limit`) for a running background rewrite to end, so that a clean shutdown
     /// does not leave its unfinished files behind. Blocking.
     pub fn finish_background(&self, limit: Duration) {
@@ -299,60 +293,4 @@ impl Durability {
             }
         }
     }
-}
-
-fn persistence_off() -> Reply {
-    Reply::err("persistence is off (--appendonly no --save \"\"): nothing to save")
-}
-
-/// `SAVE`: writes a snapshot now; this connection waits, others go on.
-pub fn save(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Flow {
-    let Some(d) = ctx.shared.durability.get().cloned() else {
-        return Flow::Reply(persistence_off());
-    };
-    let shared = ctx.shared.clone();
-    Flow::Wait(Box::pin(async move {
-        let done = tokio::task::spawn_blocking(move || d.rewrite(&shared.store)).await;
-        match done {
-            Ok(Ok(())) => Reply::Ok,
-            Ok(Err(PersistError::RewriteInProgress)) => {
-                Reply::err("Background save already in progress")
-            }
-            Ok(Err(e)) => Reply::error(e.reply_text()),
-            Err(_) => Reply::err("the save task failed"),
-        }
-    }))
-}
-
-/// `BGSAVE [SCHEDULE]`
-pub fn bgsave(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Reply {
-    if ctx.shared.durability.get().is_none() {
-        return persistence_off();
-    }
-    if spawn_rewrite(ctx.shared) {
-        Reply::Simple("Background saving started")
-    } else {
-        Reply::err("Background save already in progress")
-    }
-}
-
-/// `BGREWRITEAOF`
-pub fn bgrewriteaof(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Reply {
-    if ctx.shared.durability.get().is_none() {
-        return persistence_off();
-    }
-    if spawn_rewrite(ctx.shared) {
-        Reply::Simple("Background append only file rewriting started")
-    } else {
-        Reply::err("Background append only file rewriting already in progress")
-    }
-}
-
-/// `LASTSAVE`
-pub fn lastsave(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Reply {
-    let secs = match ctx.shared.durability.get() {
-        Some(d) => d.last_save_secs(),
-        None => ctx.shared.started_unix_secs,
-    };
-    Reply::Int(secs as i64)
 }

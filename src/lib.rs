@@ -35,3 +35,4 @@ pub mod metrics;
 pub mod persistence;
 pub mod protocol;
 pub mod server;
+pub mod state;

@@ -3,6 +3,7 @@
 use clap::Parser;
 use llmcached::config::{Config, Flags};
 use llmcached::server::Server;
+use llmcached::state::LogLevelHook;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing::{error, info, warn};
@@ -22,13 +23,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(config.tracing_filter()));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let log_level = init_logging(&config);
     if let Some(path) = &flags.config_file {
         info!("configuration read from {}", path.display());
     }
@@ -52,7 +47,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(config)) {
+    match runtime.block_on(run(config, log_level)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e}");
@@ -77,7 +72,37 @@ fn raise_fd_limit(maxclients: usize) {
     }
 }
 
-async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+/// Logs to stderr at `loglevel` (RUST_LOG overrides it). Returns the hook CONFIG SET loglevel
+/// calls, or none when RUST_LOG fixed the filter.
+fn init_logging(config: &Config) -> Option<LogLevelHook> {
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{fmt, reload, EnvFilter};
+    let from_env = EnvFilter::try_from_default_env().ok();
+    let fixed = from_env.is_some();
+    let filter = from_env.unwrap_or_else(|| EnvFilter::new(config.tracing_filter()));
+    let (filter, handle) = reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
+        .init();
+    if fixed {
+        return None;
+    }
+    Some(Box::new(move |directive: &str| {
+        handle
+            .reload(EnvFilter::new(directive))
+            .map_err(|e| format!("cannot change the log level: {e}"))
+    }))
+}
+
+async fn run(
+    config: Config,
+    log_level: Option<LogLevelHook>,
+) -> Result<(), Box<dyn std::error::Error>> {
     raise_fd_limit(config.maxclients);
     let addr = std::net::SocketAddr::new(config.bind, config.port);
     let server = Server::bind(config.clone())
@@ -92,6 +117,9 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         persistence_summary(&config),
     );
     let shared = server.shared();
+    if let Some(hook) = log_level {
+        shared.set_log_level_hook(hook);
+    }
     tokio::spawn(async move {
         wait_for_signal().await;
         info!("signal received, shutting down");

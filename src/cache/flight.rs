@@ -22,7 +22,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 const SHARDS: usize = 64;
 
@@ -64,10 +64,12 @@ struct Flight {
 struct Inner {
     shards: Box<[Mutex<HashMap<Bytes, Flight>>]>,
     hasher: ahash::RandomState,
-    lease: Duration,
+    /// Lease length in milliseconds (CONFIG SET llm-lease-ms changes it for later leases).
+    lease_ms: AtomicU64,
     next_id: AtomicU64,
     leases_active: AtomicU64,
-    followers_waiting: AtomicU64,
+    /// Followers blocked right now, as a watch so that tests can await a count.
+    followers_waiting: watch::Sender<u64>,
     promotions: AtomicU64,
     lease_expirations: AtomicU64,
     /// Set by [`Flights::close`]: a lease that ends is no longer handed on.
@@ -87,10 +89,10 @@ impl Flights {
             inner: Arc::new(Inner {
                 shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
                 hasher: Default::default(),
-                lease,
+                lease_ms: AtomicU64::new(lease.as_millis() as u64),
                 next_id: AtomicU64::new(1),
                 leases_active: AtomicU64::new(0),
-                followers_waiting: AtomicU64::new(0),
+                followers_waiting: watch::channel(0).0,
                 promotions: AtomicU64::new(0),
                 lease_expirations: AtomicU64::new(0),
                 closing: std::sync::atomic::AtomicBool::new(false),
@@ -99,7 +101,14 @@ impl Flights {
     }
 
     pub fn lease(&self) -> Duration {
-        self.inner.lease
+        Duration::from_millis(self.inner.lease_ms.load(Ordering::Relaxed))
+    }
+
+    /// Sets the length of leases granted or handed on from now on; running leases keep theirs.
+    pub fn set_lease(&self, lease: Duration) {
+        self.inner
+            .lease_ms
+            .store(lease.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// Flights (keys with a lease held) right now.
@@ -109,7 +118,14 @@ impl Flights {
 
     /// Followers blocked right now.
     pub fn followers_waiting(&self) -> u64 {
-        self.inner.followers_waiting.load(Ordering::Relaxed)
+        *self.inner.followers_waiting.borrow()
+    }
+
+    /// Resolves once exactly `n` followers are blocked (tests wait on this event).
+    pub async fn until_followers_waiting(&self, n: u64) {
+        let mut rx = self.inner.followers_waiting.subscribe();
+        // The sender lives as long as `self`: `wait_for` cannot fail while we borrow it.
+        let _ = rx.wait_for(|waiting| *waiting == n).await;
     }
 
     /// Leases handed to a follower because the holder gave up, timed out or disconnected.
@@ -155,7 +171,7 @@ impl Flights {
             let (tx, rx) = oneshot::channel();
             let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
             flight.waiters.push_back(Waiter { id, client, tx });
-            self.inner.followers_waiting.fetch_add(1, Ordering::Relaxed);
+            self.inner.followers_waiting.send_modify(|n| *n += 1);
             return Begin::Follow(WaitGuard {
                 flights: self.clone(),
                 key: key.clone(),
@@ -170,7 +186,7 @@ impl Flights {
             Flight {
                 id,
                 holder: client,
-                deadline: Instant::now() + self.inner.lease,
+                deadline: Instant::now() + self.lease(),
                 waiters: VecDeque::new(),
             },
         );
@@ -225,7 +241,7 @@ impl Flights {
         while let Some(w) = flight.waiters.pop_front() {
             if w.tx.send(Outcome::Lead).is_ok() {
                 flight.holder = w.client;
-                flight.deadline = Instant::now() + self.inner.lease;
+                flight.deadline = Instant::now() + self.lease();
                 self.inner.promotions.fetch_add(1, Ordering::Relaxed);
                 return;
             }
@@ -341,7 +357,7 @@ impl Drop for WaitGuard {
         self.flights
             .inner
             .followers_waiting
-            .fetch_sub(1, Ordering::Relaxed);
+            .send_modify(|n| *n = n.saturating_sub(1));
         if let Some(mut rx) = self.rx.take() {
             self.flights
                 .leave(&self.key, self.waiter, self.client, &mut rx);

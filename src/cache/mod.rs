@@ -18,6 +18,7 @@
 //! - A key's value lives in a [`Slot`]: an overwrite with the same weight and expiry swaps the
 //!   slot's entry instead of inserting into moka (see [`Slot::try_replace`]).
 
+mod backend;
 pub mod clock;
 pub mod entry;
 pub mod flight;
@@ -28,12 +29,9 @@ pub use entry::{Entry, Slot, Value};
 pub use stats::Stats;
 
 use ahash::RandomState;
+use arc_swap::ArcSwap;
 use bytes::Bytes;
-use moka::notification::RemovalCause;
-use moka::policy::EvictionPolicy;
-use moka::Expiry;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 /// How many stripe locks serialise writers; a power of two.
 const STRIPES: usize = 1024;
@@ -92,11 +90,13 @@ type Cache = moka::sync::Cache<Bytes, Arc<Slot>, RandomState>;
 
 /// The keyspace. Cheap to share: clone the `Arc<Store>`.
 pub struct Store {
-    cache: Cache,
+    /// Swapped whole by [`Store::resize`]; every other access loads the current one.
+    cache: ArcSwap<Cache>,
     stripes: Box<[Mutex<()>]>,
     clock: Clock,
     stats: Arc<Stats>,
-    max_bytes: u64,
+    /// The byte budget and eviction policy the current `cache` was built with.
+    budget: Mutex<(u64, EvictionKind)>,
     journal: Arc<OnceLock<Arc<dyn Journal>>>,
     /// Keys moka evicted, waiting to be journaled as deletions (see [`Store::run_maintenance`]).
     evicted: Arc<Mutex<Vec<Bytes>>>,
@@ -104,73 +104,20 @@ pub struct Store {
     hasher: RandomState,
 }
 
-struct TtlExpiry {
-    clock: Clock,
-}
-
-impl TtlExpiry {
-    fn remaining(&self, entry: &Entry) -> Option<Duration> {
-        entry
-            .expire_at
-            .map(|at| Duration::from_millis(at.saturating_sub(self.clock.now_ms())))
-    }
-}
-
-impl Expiry<Bytes, Arc<Slot>> for TtlExpiry {
-    fn expire_after_create(&self, _: &Bytes, v: &Arc<Slot>, _: Instant) -> Option<Duration> {
-        self.remaining(&v.load())
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &Bytes,
-        v: &Arc<Slot>,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        self.remaining(&v.load())
-    }
-}
-
 impl Store {
     /// A store bounded to `max_bytes` (keys, values and per-entry overhead).
     pub fn new(max_bytes: u64, eviction: EvictionKind, clock: Clock) -> Store {
         let stats = Arc::new(Stats::default());
         let journal: Arc<OnceLock<Arc<dyn Journal>>> = Arc::new(OnceLock::new());
-        let listener_stats = stats.clone();
         let evicted: Arc<Mutex<Vec<Bytes>>> = Arc::new(Mutex::new(Vec::new()));
-        let listener_journal = journal.clone();
-        let listener_evicted = evicted.clone();
-        let policy = match eviction {
-            EvictionKind::TinyLfu => EvictionPolicy::tiny_lfu(),
-            EvictionKind::Lru => EvictionPolicy::lru(),
-        };
-        let cache = moka::sync::Cache::builder()
-            .max_capacity(max_bytes)
-            .weigher(|k: &Bytes, v: &Arc<Slot>| Entry::weight(k, &v.load()))
-            .eviction_policy(policy)
-            .expire_after(TtlExpiry {
-                clock: clock.clone(),
-            })
-            .eviction_listener(move |key: Arc<Bytes>, slot: Arc<Slot>, cause| {
-                let entry = slot.load();
-                on_removal(
-                    &listener_stats,
-                    &listener_journal,
-                    &listener_evicted,
-                    &key,
-                    &entry,
-                    cause,
-                )
-            })
-            .build_with_hasher(RandomState::new());
+        let cache = backend::build(max_bytes, eviction, &clock, &stats, &journal, &evicted);
         let stripes = (0..STRIPES).map(|_| Mutex::new(())).collect();
         Store {
-            cache,
+            cache: ArcSwap::from_pointee(cache),
             stripes,
             clock,
             stats,
-            max_bytes,
+            budget: Mutex::new((max_bytes, eviction)),
             journal,
             evicted,
             hasher: RandomState::new(),
@@ -191,19 +138,77 @@ impl Store {
     }
 
     pub fn max_bytes(&self) -> u64 {
-        self.max_bytes
+        self.budget().0
+    }
+
+    pub fn eviction(&self) -> EvictionKind {
+        self.budget().1
+    }
+
+    fn budget(&self) -> (u64, EvictionKind) {
+        match self.budget.lock() {
+            Ok(b) => *b,
+            Err(p) => *p.into_inner(),
+        }
+    }
+
+    /// Changes the byte budget or the eviction policy (CONFIG SET maxmemory /
+    /// maxmemory-policy). moka fixes both when a cache is built, so this builds a new cache and
+    /// moves every entry into it; what no longer fits is evicted (counted and journaled as any
+    /// eviction).
+    ///
+    /// # Concurrency
+    /// Holds every stripe lock while it copies and swaps, so no write is lost or reordered;
+    /// readers keep reading the old cache until the swap. Not for use while loading at start:
+    /// the loader inserts without stripe locks.
+    pub fn resize(&self, max_bytes: u64, eviction: EvictionKind) {
+        let _all = self.lock_all();
+        let mut budget = match self.budget.lock() {
+            Ok(b) => b,
+            Err(p) => p.into_inner(),
+        };
+        if *budget == (max_bytes, eviction) {
+            return;
+        }
+        let next = backend::build(
+            max_bytes,
+            eviction,
+            &self.clock,
+            &self.stats,
+            &self.journal,
+            &self.evicted,
+        );
+        let old = self.cache.load_full();
+        for (key, slot) in old.iter() {
+            next.insert((*key).clone(), slot);
+        }
+        self.cache.store(Arc::new(next));
+        *budget = (max_bytes, eviction);
+        drop(budget);
+        self.cache.load().run_pending_tasks();
+    }
+
+    /// Every stripe lock, in order (FLUSHALL, resizing).
+    fn lock_all(&self) -> Vec<std::sync::MutexGuard<'_, ()>> {
+        self.stripes
+            .iter()
+            .map(|m| match m.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            })
+            .collect()
     }
 
     /// Bytes counted against the budget (after pending maintenance).
     pub fn used_bytes(&self) -> u64 {
-        self.cache.weighted_size()
+        self.cache.load().weighted_size()
     }
 
     /// Number of keys, after moka's pending maintenance has run (so it is exact for what moka
     /// holds; keys past their TTL that no read has touched yet still count, as in Redis).
     pub fn len(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.entry_count()
+        self.cache.load().run_pending_tasks();
+        self.cache.load().entry_count()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -218,7 +223,7 @@ impl Store {
     /// listener cannot take the lock itself: moka may call it from inside a writer's insert,
     /// while that writer holds a stripe.)
     pub fn run_maintenance(&self) {
-        self.cache.run_pending_tasks();
+        self.cache.load().run_pending_tasks();
         let Some(journal) = self.journal.get() else {
             return;
         };
@@ -228,7 +233,7 @@ impl Store {
         };
         for key in keys {
             let _guard = self.lock(&key);
-            if !self.cache.contains_key(key.as_ref()) {
+            if !self.cache.load().contains_key(key.as_ref()) {
                 journal.remove(&key);
             }
         }
@@ -236,7 +241,7 @@ impl Store {
 
     /// The live entry for `key`, if any.
     pub fn get(&self, key: &[u8]) -> Option<Arc<Entry>> {
-        let entry = self.cache.get(key)?.load();
+        let entry = self.cache.load().get(key)?.load();
         if entry.is_expired(self.clock.now_ms()) {
             self.expire(key);
             return None;
@@ -247,9 +252,9 @@ impl Store {
     /// Removes `key` if it is still expired, counting it as an expiration.
     fn expire(&self, key: &[u8]) {
         let _guard = self.lock(key);
-        if let Some(entry) = self.cache.get(key).map(|s| s.load()) {
+        if let Some(entry) = self.cache.load().get(key).map(|s| s.load()) {
             if entry.is_expired(self.clock.now_ms()) {
-                self.cache.invalidate(key);
+                self.cache.load().invalidate(key);
                 self.count_removed_by_expiry(&entry);
                 if let Some(j) = self.journal.get() {
                     j.remove(&Bytes::copy_from_slice(key));
@@ -289,7 +294,7 @@ impl Store {
             j.check_writable().map_err(WriteError::NotDurable)?;
         }
         let _guard = self.lock(key);
-        let slot = self.cache.get(key.as_ref());
+        let slot = self.cache.load().get(key.as_ref());
         let current = slot.as_ref().map(|s| s.load());
         let now = self.clock.now_ms();
         let live = match current {
@@ -302,9 +307,9 @@ impl Store {
         let (write, result) = decide(live.as_ref());
         match write {
             Write::Keep => {
-                if live.is_none() && self.cache.contains_key(key.as_ref()) {
+                if live.is_none() && self.cache.load().contains_key(key.as_ref()) {
                     // It had expired: drop it now that we hold the lock.
-                    self.cache.invalidate(key.as_ref());
+                    self.cache.load().invalidate(key.as_ref());
                     if let Some(j) = journal {
                         j.remove(key);
                     }
@@ -317,8 +322,8 @@ impl Store {
                 self.install(key, slot.filter(|_| live.is_some()), entry);
             }
             Write::Remove => {
-                if self.cache.contains_key(key.as_ref()) {
-                    self.cache.invalidate(key.as_ref());
+                if self.cache.load().contains_key(key.as_ref()) {
+                    self.cache.load().invalidate(key.as_ref());
                     if let Some(j) = journal {
                         j.remove(key);
                     }
@@ -339,7 +344,7 @@ impl Store {
         if let Some(j) = journal {
             j.put(key, &entry);
         }
-        let slot = self.cache.get(key.as_ref());
+        let slot = self.cache.load().get(key.as_ref());
         self.install(key, slot, entry);
         Ok(())
     }
@@ -353,7 +358,7 @@ impl Store {
     fn install(&self, key: &Bytes, slot: Option<Arc<Slot>>, entry: Entry) {
         let entry = match slot {
             Some(slot) => match slot.try_replace(key, entry) {
-                Ok(()) if self.cache.contains_key(key.as_ref()) => return,
+                Ok(()) if self.cache.load().contains_key(key.as_ref()) => return,
                 Ok(()) => Entry::clone_of(&slot.load()),
                 Err(entry) => entry,
             },
@@ -364,6 +369,7 @@ impl Store {
         }
         // Keys are copied so that a stored key never pins a connection's read buffer.
         self.cache
+            .load()
             .insert(Bytes::copy_from_slice(key), Arc::new(Slot::new(entry)));
     }
 
@@ -374,32 +380,25 @@ impl Store {
             j.check_writable().map_err(WriteError::NotDurable)?;
         }
         {
-            let _all: Vec<_> = self
-                .stripes
-                .iter()
-                .map(|m| match m.lock() {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                })
-                .collect();
+            let _all = self.lock_all();
             if let Some(j) = self.journal.get() {
                 j.flush_all();
             }
-            self.cache.invalidate_all();
+            self.cache.load().invalidate_all();
         }
-        self.cache.run_pending_tasks();
+        self.cache.load().run_pending_tasks();
         Ok(())
     }
 
     /// Removes a key at start-up (a logged deletion), bypassing the journal.
     pub fn load_remove(&self, key: &[u8]) {
-        self.cache.invalidate(key);
+        self.cache.load().invalidate(key);
     }
 
     /// Removes every key at start-up (a logged flush), bypassing the journal.
     pub fn load_clear(&self) {
-        self.cache.invalidate_all();
-        self.cache.run_pending_tasks();
+        self.cache.load().invalidate_all();
+        self.cache.load().run_pending_tasks();
     }
 
     /// Loads an entry at start-up (from disk), bypassing the journal.
@@ -407,57 +406,28 @@ impl Store {
         if entry.expire_at.is_some() {
             self.stats.expires.incr();
         }
-        self.cache.insert(key, Arc::new(Slot::new(entry)));
+        self.cache.load().insert(key, Arc::new(Slot::new(entry)));
     }
 
-    /// Every live key and entry, in no particular order. Iterates concurrently with writers:
-    /// a key changed during the walk may be seen in either state or not at all.
-    pub fn iter(&self) -> impl Iterator<Item = (Arc<Bytes>, Arc<Entry>)> + '_ {
+    /// Every live key and entry, in no particular order. Walks concurrently with writers: a
+    /// key changed during the walk may be seen in either state or not at all. The walk is
+    /// collected first (two pointers per key), since the cache it walks may be swapped by
+    /// [`Store::resize`] meanwhile; every caller walks the whole keyspace anyway.
+    pub fn iter(&self) -> impl Iterator<Item = (Arc<Bytes>, Arc<Entry>)> {
         let now = self.clock.now_ms();
-        self.cache
+        let cache = self.cache.load_full();
+        let live: Vec<_> = cache
             .iter()
             .map(|(k, s)| (k, s.load()))
             .filter(move |(_, e)| !e.is_expired(now))
+            .collect();
+        live.into_iter()
     }
 
     /// A 64-bit hash of a key, stable for the life of the process: SCAN cursors are positions
     /// in this hash space.
     pub fn scan_hash(&self, key: &[u8]) -> u64 {
         self.hasher.hash_one(key)
-    }
-}
-
-fn on_removal(
-    stats: &Stats,
-    journal: &OnceLock<Arc<dyn Journal>>,
-    evicted: &Mutex<Vec<Bytes>>,
-    key: &Bytes,
-    entry: &Entry,
-    cause: RemovalCause,
-) {
-    if entry.expire_at.is_some() {
-        stats.expires.decr();
-    }
-    match cause {
-        RemovalCause::Expired => {
-            stats.expired_keys.incr();
-            if !entry.was_read() {
-                stats.expired_unread.incr();
-            }
-        }
-        RemovalCause::Size => {
-            stats.evicted_keys.incr();
-            if !entry.was_read() {
-                stats.evicted_unread.incr();
-            }
-            // What leaves memory leaves the disk too: this is a cache, not a disk tier.
-            if journal.get().is_some() {
-                if let Ok(mut v) = evicted.lock() {
-                    v.push(key.clone());
-                }
-            }
-        }
-        RemovalCause::Explicit | RemovalCause::Replaced => {}
     }
 }
 

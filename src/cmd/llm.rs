@@ -27,7 +27,7 @@ use crate::cache::flight::{Begin, Outcome};
 use crate::cache::{Entry, Value, Write};
 use crate::protocol::args;
 use crate::protocol::Reply;
-use crate::server::Shared;
+use crate::state::Shared;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
@@ -49,7 +49,7 @@ fn tryagain_timeout(wait: Duration) -> Reply {
 
 /// `LLMGET key [WAIT ms]`
 pub fn llmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
-    match parse_wait(a, ctx.shared.config.llm_wait) {
+    match parse_wait(a, ctx.shared.config().llm_wait) {
         Ok(wait) => lookup(ctx, &a[1], wait),
         Err(e) => Flow::Reply(e),
     }
@@ -170,7 +170,7 @@ pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     let shared = ctx.shared;
-    let ttl = s.ttl.unwrap_or(shared.config.llm_default_ttl);
+    let ttl = s.ttl.unwrap_or(shared.config().llm_default_ttl);
     let now = shared.store.clock().now_ms();
     let expire_at = ttl.map(|d| now.saturating_add(d.as_millis() as u64));
     let value = owned(&a[2]);

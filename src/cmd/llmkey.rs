@@ -43,7 +43,7 @@ pub fn llmkey(_: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
 
 /// `LLMLOOKUP request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED]`
 pub fn llmlookup(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
-    let mut wait = ctx.shared.config.llm_wait;
+    let mut wait = ctx.shared.config().llm_wait;
     let mut rest: Vec<Bytes> = Vec::with_capacity(a.len());
     let mut i = 2;
     while i < a.len() {

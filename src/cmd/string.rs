@@ -383,7 +383,7 @@ pub fn decrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
 
 /// `APPEND key value`
 pub fn append(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    let max = ctx.shared.config.proto_max_bulk_len;
+    let max = ctx.shared.config().proto_max_bulk_len;
     ctx.shared
         .store
         .write(&a[1], |cur| {

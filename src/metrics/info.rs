@@ -5,8 +5,7 @@
 //! section carries the LLMSTATS figures.
 
 use crate::client::ClientInfo;
-use crate::cmd::COMMANDS;
-use crate::server::{Shared, REDIS_VERSION};
+use crate::state::{Shared, REDIS_VERSION};
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
@@ -114,7 +113,7 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
         }
         "commandstats" => {
             line!(out, "# Commandstats");
-            for (c, s) in COMMANDS.iter().zip(shared.cmdstats.iter()) {
+            for (name, s) in shared.command_names.iter().zip(shared.cmdstats.iter()) {
                 let calls = s.calls.load(Ordering::Relaxed);
                 let rejected = s.rejected.load(Ordering::Relaxed);
                 if calls == 0 && rejected == 0 {
@@ -129,7 +128,7 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
                 line!(
                     out,
                     "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={}",
-                    c.name,
+                    name,
                     s.failed.load(Ordering::Relaxed)
                 );
             }
@@ -183,7 +182,7 @@ fn clients(shared: &Shared, out: &mut String) {
     line!(out, "# Clients");
     line!(out, "connected_clients:{}", shared.clients.count());
     line!(out, "cluster_connections:0");
-    line!(out, "maxclients:{}", shared.config.maxclients);
+    line!(out, "maxclients:{}", shared.config().maxclients);
     line!(out, "client_recent_max_input_buffer:0");
     line!(out, "client_recent_max_output_buffer:0");
     line!(
@@ -214,7 +213,7 @@ fn memory(shared: &Shared, out: &mut String) {
     line!(
         out,
         "maxmemory_policy:{}",
-        match shared.config.eviction {
+        match shared.store.eviction() {
             crate::cache::EvictionKind::TinyLfu => "allkeys-lfu",
             crate::cache::EvictionKind::Lru => "allkeys-lru",
         }
@@ -267,9 +266,8 @@ pub fn client_line(shared: &Shared, c: &ClientInfo) -> String {
     let meta = c.meta(|m| m.clone());
     let cmd = c
         .last_cmd()
-        .and_then(|i| COMMANDS.get(i))
-        .map_or("NULL", |s| s.name);
-    let _ = shared;
+        .and_then(|i| shared.command_names.get(i))
+        .map_or("NULL", |s| s);
     format!(
         "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,

@@ -2,7 +2,7 @@
 
 pub mod info;
 
-use crate::server::Shared;
+use crate::state::Shared;
 use std::fmt::Write as _;
 
 /// The `# Persistence` INFO section.

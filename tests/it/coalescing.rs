@@ -7,17 +7,14 @@ use std::time::Duration;
 use tokio::sync::Barrier;
 
 /// Waits until `n` followers are blocked in the server: the event the test needs before it goes
-/// on, checked on the server's own gauge (bounded: fails after 10 s).
+/// on, awaited on the server's own gauge (bounded: fails after 10 s).
 async fn until_followers(s: &TestServer, n: u64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while s.shared.flights.followers_waiting() != n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "followers never reached {n}"
-        );
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        s.shared.flights.until_followers_waiting(n),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("followers never reached {n}"));
 }
 
 /// One LLMSTATS figure from its text: `{name=value,...}` (RESP3) or `[name,value,...]` (RESP2).

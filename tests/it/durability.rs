@@ -8,15 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-async fn until_loaded(shared: &llmcached::server::Shared) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while shared.is_loading() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never finished loading"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+async fn until_loaded(shared: &llmcached::state::Shared) {
+    tokio::time::timeout(Duration::from_secs(30), shared.loaded())
+        .await
+        .expect("never finished loading");
 }
 
 fn persistent(dir: &std::path::Path) -> impl FnOnce(&mut Config) + '_ {

@@ -1,7 +1,8 @@
 //! Starting a server for a test, and talking to it.
 
 use llmcached::config::Config;
-use llmcached::server::{Server, Shared};
+use llmcached::server::Server;
+use llmcached::state::Shared;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, Value};
 use std::net::SocketAddr;

@@ -1,0 +1,134 @@
+//! CLIENT and its subcommands: SETNAME, GETNAME, ID, SETINFO, INFO, LIST, NO-EVICT, NO-TOUCH,
+//! HELP.
+
+use super::args::{self, Args};
+use super::connection::valid_name;
+use super::spec::acl::{CONNECTION, DANGEROUS};
+use super::spec::flag::*;
+use super::{command, lossy, CommandError, CommandSpec, Ctx, Handler};
+use crate::protocol::Reply;
+use crate::sub;
+use bytes::Bytes;
+
+/// `CLIENT`'s subcommand rows.
+#[rustfmt::skip]
+pub static SUBCOMMANDS: &[CommandSpec] = &[
+    sub!("client", "getname", 2, LOADING | STALE, CONNECTION, "connection", "2.6.9", "", "Return the name of the current connection.", Handler::Sync(getname)),
+    sub!("client", "id", 2, LOADING | STALE, CONNECTION, "connection", "5.0.0", "", "Return the ID of the current connection.", Handler::Sync(id)),
+    sub!("client", "info", 2, LOADING | STALE, CONNECTION, "connection", "6.2.0", "", "Return information about the current client connection.", Handler::Sync(info)),
+    sub!("client", "list", -2, ADMIN | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "2.4.0", "[TYPE normal] [ID <id> [<id> ...]]", "Return information about client connections.", Handler::Sync(list)),
+    sub!("client", "no-evict", 3, ADMIN | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "7.0.0", "(ON|OFF)", "Protect current client connection from eviction (accepted; clients are never evicted).", Handler::Sync(on_off)),
+    sub!("client", "no-touch", 3, LOADING | STALE, CONNECTION, "connection", "7.2.0", "(ON|OFF)", "Will not touch LRU/LFU stats when this mode is on (accepted; reads always count).", Handler::Sync(on_off)),
+    sub!("client", "setinfo", 4, LOADING | STALE, CONNECTION, "connection", "7.2.0", "<option> <value>", "Set client meta attr. Options are: LIB-NAME, LIB-VER.", Handler::Sync(setinfo)),
+    sub!("client", "setname", 3, LOADING | STALE, CONNECTION, "connection", "2.6.9", "<name>", "Assign the name <name> to the current connection.", Handler::Sync(setname)),
+    sub!("client", "help", 2, LOADING | STALE, CONNECTION, "connection", "5.0.0", "", "Show helpful text about the different subcommands.", Handler::Sync(command::help)),
+];
+
+/// `CLIENT SETNAME name`
+fn setname(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    if !valid_name(&a[2]) {
+        return Err(CommandError::err(
+            "Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    let n = String::from_utf8_lossy(&a[2]).into_owned();
+    ctx.client.info.meta(|m| m.name = n);
+    Ok(Reply::Ok)
+}
+
+/// `CLIENT GETNAME`
+fn getname(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    let n = ctx.client.info.meta(|m| m.name.clone());
+    Ok(if n.is_empty() {
+        Reply::Nil
+    } else {
+        Reply::text(n)
+    })
+}
+
+/// `CLIENT ID`
+fn id(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(Reply::Int(ctx.client.id() as i64))
+}
+
+/// `CLIENT SETINFO LIB-NAME|LIB-VER value`
+fn setinfo(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    if !valid_name(&a[3]) {
+        return Err(CommandError::err(format!(
+            "{} cannot contain spaces, newlines or special characters.",
+            lossy(&a[2], 32).to_ascii_lowercase()
+        )));
+    }
+    let v = String::from_utf8_lossy(&a[3]).into_owned();
+    if args::is(&a[2], "LIB-NAME") {
+        ctx.client.info.meta(|m| m.lib_name = v);
+    } else if args::is(&a[2], "LIB-VER") {
+        ctx.client.info.meta(|m| m.lib_ver = v);
+    } else {
+        return Err(CommandError::err(format!(
+            "Unrecognized option '{}'",
+            lossy(&a[2], 128)
+        )));
+    }
+    Ok(Reply::Ok)
+}
+
+/// `CLIENT INFO`
+fn info(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(Reply::Verbatim(
+        crate::metrics::info::client_line(ctx.shared, &ctx.client.info) + "\n",
+    ))
+}
+
+/// `CLIENT NO-EVICT ON|OFF`, `CLIENT NO-TOUCH ON|OFF`
+fn on_off(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    if args::is(&a[2], "ON") || args::is(&a[2], "OFF") {
+        Ok(Reply::Ok)
+    } else {
+        Err(CommandError::Syntax)
+    }
+}
+
+/// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]`
+fn list(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let mut args = Args::after_subcommand(a);
+    let mut ids: Option<Vec<u64>> = None;
+    let mut only_normal = None;
+    while let Some(opt) = args.peek() {
+        args.next_bytes()?;
+        if args::is(opt, "TYPE") {
+            let t = String::from_utf8_lossy(args.next_bytes()?).to_ascii_lowercase();
+            only_normal = match t.as_str() {
+                "normal" => Some(true),
+                "master" | "replica" | "slave" | "pubsub" => Some(false),
+                _ => return Err(CommandError::err(format!("Unknown client type '{t}'"))),
+            };
+        } else if args::is(opt, "ID") {
+            let mut v = Vec::new();
+            while let Some(id) = args.peek() {
+                match args::uint(id) {
+                    Ok(n) if n > 0 => v.push(n),
+                    _ => return Err(CommandError::err("Invalid client ID")),
+                }
+                args.next_bytes()?;
+            }
+            if v.is_empty() {
+                return Err(CommandError::Syntax);
+            }
+            ids = Some(v);
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    let mut out = String::new();
+    if only_normal != Some(false) {
+        for c in ctx.shared.clients.all() {
+            if ids.as_ref().is_some_and(|ids| !ids.contains(&c.id)) {
+                continue;
+            }
+            out.push_str(&crate::metrics::info::client_line(ctx.shared, &c));
+            out.push('\n');
+        }
+    }
+    Ok(Reply::Verbatim(out))
+}

@@ -1,0 +1,135 @@
+//! The command table: every command llmcached knows, one row each ([`CommandSpec`]).
+//!
+//! Columns: name, arity, flags ([`flag`]), the row's own ACL categories ([`acl`]; those its
+//! flags imply are added), key positions, group, since, argument syntax, summary, handler, and
+//! for a container its subcommand rows. Flags and categories follow Redis 7's command table.
+//!
+//! Handlers are named with `S!` (returns a reply) or `F!` (may block or close); `L!` / `LF!`
+//! adapt a handler that still returns a bare `Reply` / `Flow`.
+
+use super::spec::acl::{
+    self, CONNECTION, DANGEROUS, HASH, JSON, KEYSPACE, LLM, STRING, TRANSACTION,
+};
+use super::spec::flag::*;
+use super::{
+    client, command, config, connection, hash, json, keys, llm, llmkey, multi, persist, server,
+    string, CommandSpec, Handler,
+};
+use crate::row;
+
+macro_rules! S {
+    ($f:path) => {
+        Handler::Sync($f)
+    };
+}
+macro_rules! F {
+    ($f:path) => {
+        Handler::Flow($f)
+    };
+}
+macro_rules! L {
+    ($f:path) => {
+        Handler::Sync(|c, a| Ok($f(c, a)))
+    };
+}
+macro_rules! LF {
+    ($f:path) => {
+        Handler::Flow(|c, a| Ok($f(c, a)))
+    };
+}
+
+const NOKEY: (i32, i32, i32) = (0, 0, 0);
+const KEY1: (i32, i32, i32) = (1, 1, 1);
+const ALLKEYS: (i32, i32, i32) = (1, -1, 1);
+
+/// Every top-level command; containers carry their subcommands.
+#[rustfmt::skip]
+pub static COMMANDS: &[CommandSpec] = &[
+    // connection
+    row!("ping", -1, FAST | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "[message]", "Returns the server's liveliness response.", S!(connection::ping)),
+    row!("echo", 2, FAST | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "message", "Returns the given string.", S!(connection::echo)),
+    row!("hello", -1, NO_AUTH | FAST | LOADING | STALE, CONNECTION, NOKEY, "connection", "6.0.0", "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the server: protocol version, authentication, client name.", S!(connection::hello)),
+    row!("auth", -2, NO_AUTH | FAST | LOADING | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "[username] password", "Authenticates the connection.", S!(connection::auth)),
+    row!("select", 2, FAST | LOADING | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "index", "Changes the selected database (only 0 exists).", S!(connection::select)),
+    row!("quit", -1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI, CONNECTION, NOKEY, "connection", "1.0.0", "", "Closes the connection.", S!(connection::quit)),
+    row!("reset", 1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI, CONNECTION, NOKEY, "connection", "6.2.0", "", "Resets the connection.", S!(connection::reset)),
+    row!("client", -2, 0, 0, NOKEY, "connection", "2.4.0", "subcommand [arg ...]", "A container for client connection commands.", S!(command::help), subs: client::SUBCOMMANDS),
+    // server
+    row!("command", -1, LOADING | STALE, CONNECTION, NOKEY, "server", "2.8.13", "[subcommand [arg ...]]", "Returns detailed information about all commands.", S!(command::all), subs: command::SUBCOMMANDS),
+    row!("config", -2, 0, 0, NOKEY, "server", "2.0.0", "subcommand [arg ...]", "A container for server configuration commands.", S!(command::help), subs: config::SUBCOMMANDS),
+    row!("info", -1, LOADING | STALE, DANGEROUS, NOKEY, "server", "1.0.0", "[section [section ...]]", "Returns information and statistics about the server.", S!(server::info)),
+    row!("dbsize", 1, READONLY | FAST, KEYSPACE, NOKEY, "server", "1.0.0", "", "Returns the number of keys in the database.", S!(server::dbsize)),
+    row!("flushdb", -1, WRITE, KEYSPACE | DANGEROUS, NOKEY, "server", "1.0.0", "[ASYNC|SYNC]", "Removes all keys from the database.", S!(server::flushdb)),
+    row!("flushall", -1, WRITE, KEYSPACE | DANGEROUS, NOKEY, "server", "1.0.0", "[ASYNC|SYNC]", "Removes all keys from all databases.", S!(server::flushdb)),
+    row!("time", 1, FAST | LOADING | STALE, 0, NOKEY, "server", "2.6.0", "", "Returns the server time.", S!(server::time)),
+    row!("save", 1, ADMIN | NO_MULTI, 0, NOKEY, "server", "1.0.0", "", "Synchronously saves the database to disk.", F!(persist::save)),
+    row!("bgsave", -1, ADMIN, 0, NOKEY, "server", "1.0.0", "[SCHEDULE]", "Asynchronously saves the database to disk.", S!(persist::bgsave)),
+    row!("bgrewriteaof", 1, ADMIN, 0, NOKEY, "server", "1.0.0", "", "Asynchronously rewrites the append-only file to disk.", S!(persist::bgrewriteaof)),
+    row!("lastsave", 1, FAST | LOADING | STALE, acl::ADMIN | DANGEROUS, NOKEY, "server", "1.0.0", "", "Returns the Unix timestamp of the last successful save to disk.", S!(persist::lastsave)),
+    row!("shutdown", -1, ADMIN | NO_MULTI | LOADING | STALE, 0, NOKEY, "server", "1.0.0", "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Stops the server after in-flight commands have replied.", F!(server::shutdown)),
+    // strings
+    row!("get", 2, READONLY | FAST, STRING, KEY1, "string", "1.0.0", "key", "Returns the string value of a key.", L!(string::get)),
+    row!("set", -3, WRITE | DENY_OOM, STRING, KEY1, "string", "1.0.0", "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]", "Sets the string value of a key, with options for expiry and conditions.", L!(string::set)),
+    row!("setnx", 3, WRITE | DENY_OOM | FAST, STRING, KEY1, "string", "1.0.0", "key value", "Sets the string value of a key only when the key does not exist.", L!(string::setnx)),
+    row!("setex", 4, WRITE | DENY_OOM, STRING, KEY1, "string", "2.0.0", "key seconds value", "Sets the string value and expiration time (seconds) of a key.", L!(string::setex)),
+    row!("psetex", 4, WRITE | DENY_OOM, STRING, KEY1, "string", "2.6.0", "key milliseconds value", "Sets the string value and expiration time (milliseconds) of a key.", L!(string::psetex)),
+    row!("getex", -2, WRITE | FAST, STRING, KEY1, "string", "6.2.0", "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]", "Returns the string value of a key after setting its expiration time.", L!(string::getex)),
+    row!("getdel", 2, WRITE | FAST, STRING, KEY1, "string", "6.2.0", "key", "Returns the string value of a key after deleting the key.", L!(string::getdel)),
+    row!("mget", -2, READONLY | FAST, STRING, ALLKEYS, "string", "1.0.0", "key [key ...]", "Atomically returns the string values of one or more keys.", L!(string::mget)),
+    row!("mset", -3, WRITE | DENY_OOM, STRING, (1, -1, 2), "string", "1.0.1", "key value [key value ...]", "Atomically creates or modifies the string values of one or more keys.", L!(string::mset)),
+    row!("strlen", 2, READONLY | FAST, STRING, KEY1, "string", "2.2.0", "key", "Returns the length of a string value.", L!(string::strlen)),
+    row!("incr", 2, WRITE | DENY_OOM | FAST, STRING, KEY1, "string", "1.0.0", "key", "Increments the integer value of a key by one.", L!(string::incr)),
+    row!("incrby", 3, WRITE | DENY_OOM | FAST, STRING, KEY1, "string", "1.0.0", "key increment", "Increments the integer value of a key by a number.", L!(string::incrby)),
+    row!("decr", 2, WRITE | DENY_OOM | FAST, STRING, KEY1, "string", "1.0.0", "key", "Decrements the integer value of a key by one.", L!(string::decr)),
+    row!("decrby", 3, WRITE | DENY_OOM | FAST, STRING, KEY1, "string", "1.0.0", "key decrement", "Decrements a number from the integer value of a key.", L!(string::decrby)),
+    row!("append", 3, WRITE | DENY_OOM | FAST, STRING, KEY1, "string", "2.0.0", "key value", "Appends a string to the value of a key.", L!(string::append)),
+    // keys
+    row!("del", -2, WRITE, KEYSPACE, ALLKEYS, "generic", "1.0.0", "key [key ...]", "Deletes one or more keys.", L!(keys::del)),
+    row!("unlink", -2, WRITE | FAST, KEYSPACE, ALLKEYS, "generic", "4.0.0", "key [key ...]", "Deletes one or more keys.", L!(keys::del)),
+    row!("exists", -2, READONLY | FAST, KEYSPACE, ALLKEYS, "generic", "1.0.0", "key [key ...]", "Determines whether one or more keys exist.", L!(keys::exists)),
+    row!("expire", -3, WRITE | FAST, KEYSPACE, KEY1, "generic", "1.0.0", "key seconds [NX|XX|GT|LT]", "Sets the expiration time of a key in seconds.", L!(keys::expire)),
+    row!("pexpire", -3, WRITE | FAST, KEYSPACE, KEY1, "generic", "2.6.0", "key milliseconds [NX|XX|GT|LT]", "Sets the expiration time of a key in milliseconds.", L!(keys::pexpire)),
+    row!("expireat", -3, WRITE | FAST, KEYSPACE, KEY1, "generic", "1.2.0", "key unix-time-seconds [NX|XX|GT|LT]", "Sets the expiration time of a key to a Unix timestamp.", L!(keys::expireat)),
+    row!("pexpireat", -3, WRITE | FAST, KEYSPACE, KEY1, "generic", "2.6.0", "key unix-time-milliseconds [NX|XX|GT|LT]", "Sets the expiration time of a key to a Unix milliseconds timestamp.", L!(keys::pexpireat)),
+    row!("ttl", 2, READONLY | FAST, KEYSPACE, KEY1, "generic", "1.0.0", "key", "Returns the expiration time in seconds of a key.", L!(keys::ttl)),
+    row!("pttl", 2, READONLY | FAST, KEYSPACE, KEY1, "generic", "2.6.0", "key", "Returns the expiration time in milliseconds of a key.", L!(keys::pttl)),
+    row!("expiretime", 2, READONLY | FAST, KEYSPACE, KEY1, "generic", "7.0.0", "key", "Returns the expiration time of a key as a Unix timestamp.", L!(keys::expiretime)),
+    row!("pexpiretime", 2, READONLY | FAST, KEYSPACE, KEY1, "generic", "7.0.0", "key", "Returns the expiration time of a key as a Unix milliseconds timestamp.", L!(keys::pexpiretime)),
+    row!("persist", 2, WRITE | FAST, KEYSPACE, KEY1, "generic", "2.2.0", "key", "Removes the expiration time of a key.", L!(keys::persist)),
+    row!("type", 2, READONLY | FAST, KEYSPACE, KEY1, "generic", "1.0.0", "key", "Determines the type of value stored at a key.", L!(keys::type_)),
+    row!("scan", -2, READONLY, KEYSPACE, NOKEY, "generic", "2.8.0", "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Iterates over the key names in the database.", L!(keys::scan)),
+    row!("keys", 2, READONLY, KEYSPACE | DANGEROUS, NOKEY, "generic", "1.0.0", "pattern", "Returns all key names that match a pattern.", L!(keys::keys)),
+    // transactions
+    row!("multi", 1, FAST | LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Starts a transaction.", L!(multi::multi)),
+    row!("exec", 1, LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Executes all commands in a transaction.", LF!(multi::exec)),
+    row!("discard", 1, FAST | LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "2.0.0", "", "Discards a transaction.", L!(multi::discard)),
+    // hashes
+    row!("hset", -4, WRITE | DENY_OOM | FAST, HASH, KEY1, "hash", "2.0.0", "key field value [field value ...]", "Creates or modifies the value of a field in a hash.", L!(hash::hset)),
+    row!("hmset", -4, WRITE | DENY_OOM | FAST, HASH, KEY1, "hash", "2.0.0", "key field value [field value ...]", "Sets the values of multiple fields.", L!(hash::hmset)),
+    row!("hsetnx", 4, WRITE | DENY_OOM | FAST, HASH, KEY1, "hash", "2.0.0", "key field value", "Sets the value of a field in a hash only when the field doesn't exist.", L!(hash::hsetnx)),
+    row!("hget", 3, READONLY | FAST, HASH, KEY1, "hash", "2.0.0", "key field", "Returns the value of a field in a hash.", L!(hash::hget)),
+    row!("hmget", -3, READONLY | FAST, HASH, KEY1, "hash", "2.0.0", "key field [field ...]", "Returns the values of the given fields of a hash.", L!(hash::hmget)),
+    row!("hgetall", 2, READONLY, HASH, KEY1, "hash", "2.0.0", "key", "Returns all fields and values in a hash.", L!(hash::hgetall)),
+    row!("hkeys", 2, READONLY, HASH, KEY1, "hash", "2.0.0", "key", "Returns all fields in a hash.", L!(hash::hkeys)),
+    row!("hvals", 2, READONLY, HASH, KEY1, "hash", "2.0.0", "key", "Returns all values in a hash.", L!(hash::hvals)),
+    row!("hdel", -3, WRITE | FAST, HASH, KEY1, "hash", "2.0.0", "key field [field ...]", "Deletes one or more fields from a hash; deletes the hash when no field remains.", L!(hash::hdel)),
+    row!("hexists", 3, READONLY | FAST, HASH, KEY1, "hash", "2.0.0", "key field", "Determines whether a field exists in a hash.", L!(hash::hexists)),
+    row!("hlen", 2, READONLY | FAST, HASH, KEY1, "hash", "2.0.0", "key", "Returns the number of fields in a hash.", L!(hash::hlen)),
+    row!("hstrlen", 3, READONLY | FAST, HASH, KEY1, "hash", "3.2.0", "key field", "Returns the length of the value of a field.", L!(hash::hstrlen)),
+    row!("hincrby", 4, WRITE | DENY_OOM | FAST, HASH, KEY1, "hash", "2.0.0", "key field increment", "Increments the integer value of a field in a hash by a number; a missing field counts as 0.", L!(hash::hincrby)),
+    // JSON documents (RedisJSON, root path only)
+    row!("json.set", -4, WRITE | DENY_OOM, JSON, KEY1, "json", "1.0.0", "key path value [NX|XX]", "Sets the JSON document at a key (root path only), with NX / XX conditions.", L!(json::set)),
+    row!("json.get", -2, READONLY, JSON, KEY1, "json", "1.0.0", "key [INDENT indent] [NEWLINE newline] [SPACE space] [path ...]", "Returns the JSON document at a key (root path only), optionally laid out.", L!(json::get)),
+    row!("json.mget", -3, READONLY, JSON, (1, -2, 1), "json", "1.0.0", "key [key ...] path", "Returns the JSON documents at several keys (root path only).", L!(json::mget)),
+    row!("json.del", -2, WRITE, JSON, KEY1, "json", "1.0.0", "key [path]", "Deletes the JSON document at a key (root path only).", L!(json::del)),
+    row!("json.forget", -2, WRITE, JSON, KEY1, "json", "1.0.0", "key [path]", "Deletes the JSON document at a key (root path only); an alias of JSON.DEL.", L!(json::del)),
+    row!("json.type", -2, READONLY | FAST, JSON, KEY1, "json", "1.0.0", "key [path]", "Returns the type of the JSON document at a key (root path only).", L!(json::type_)),
+    // LLM answers
+    row!("llmget", -2, READONLY | BLOCKING, LLM, KEY1, "llm", "0.1.0", "key [WAIT ms]", "Returns a cached answer; on a miss grants the fill lease, or waits for another caller's fill.", LF!(llm::llmget)),
+    row!("llmsetnx", -3, WRITE | DENY_OOM, LLM, KEY1, "llm", "0.1.0", "key value [EX seconds|PX milliseconds] [TOKENS n]", "Stores an answer if none is there, ends the key's lease and wakes its waiters.", L!(llm::llmsetnx)),
+    row!("llmabort", 2, WRITE | FAST, LLM, KEY1, "llm", "0.1.0", "key", "Gives up the fill lease; the longest-waiting caller is promoted.", L!(llm::llmabort)),
+    row!("llmkey", -2, FAST | LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "request-json [DIALECT name] [MODEL name] [SAMPLED]", "Returns the canonical cache key of an LLM request body.", L!(llmkey::llmkey)),
+    row!("llmlookup", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.1.0", "request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED]", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics.", LF!(llmkey::llmlookup)),
+    row!("llmpurge", 2, WRITE, LLM, NOKEY, "llm", "0.1.0", "pattern", "Deletes every answer whose key matches a glob pattern.", LF!(llmkey::llmpurge)),
+    row!("llmstats", -1, LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "[RESET]", "Returns hit rate, stampede rate, evicted/expired-unread and tokens saved.", L!(llm::llmstats)),
+];
