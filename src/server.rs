@@ -284,7 +284,7 @@ impl Server {
             // As Redis: a snapshot on the way out when save points are configured (or SAVE was
             // asked for), unless NOSAVE. With the log on, flushing it is what matters.
             let snapshot =
-                save.unwrap_or(!shared.config.save.is_empty() && !shared.config.appendonly);
+                save.unwrap_or(!shared.config.save.is_off() && !shared.config.appendonly);
             if snapshot {
                 if let Err(e) = d.rewrite(&shared.store) {
                     warn!("final snapshot failed: {e}");

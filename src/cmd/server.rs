@@ -152,48 +152,16 @@ pub fn command(_: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
 pub const CONFIG_SUBCOMMANDS: &[&str] = &["get", "set", "resetstat", "rewrite", "help"];
 
 /// The settings CONFIG GET knows, with their current values.
-fn config_values(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
+fn config_values(ctx: &Ctx<'_>) -> Vec<(&'static str, Vec<u8>)> {
     let c = &ctx.shared.config;
-    vec![
-        ("bind", c.bind.to_string()),
-        ("port", ctx.shared.port().to_string()),
-        ("maxmemory", c.maxmemory.to_string()),
-        (
-            "maxmemory-policy",
-            match c.eviction {
-                crate::cache::EvictionKind::TinyLfu => "allkeys-lfu",
-                crate::cache::EvictionKind::Lru => "allkeys-lru",
-            }
-            .to_string(),
-        ),
-        ("requirepass", c.requirepass.clone().unwrap_or_default()),
-        ("maxclients", c.maxclients.to_string()),
-        ("timeout", c.timeout.map_or(0, |t| t.as_secs()).to_string()),
-        ("loglevel", c.loglevel.clone()),
-        ("dir", c.dir.display().to_string()),
-        ("appendonly", yes_no(c.appendonly)),
-        ("appendfsync", c.appendfsync.name().to_string()),
-        ("save", c.save_string()),
-        ("aof-load-corrupt", yes_no(c.aof_load_corrupt)),
-        ("databases", "1".to_string()),
-        ("proto-max-bulk-len", c.proto_max_bulk_len.to_string()),
-        (
-            "client-query-buffer-limit",
-            c.client_query_buffer_limit.to_string(),
-        ),
-        ("protected-mode", "no".to_string()),
-        ("io-threads", c.io_threads.to_string()),
-        ("llm-lease-ms", c.llm_lease.as_millis().to_string()),
-        ("llm-wait-ms", c.llm_wait.as_millis().to_string()),
-        (
-            "llm-default-ttl",
-            c.llm_default_ttl.map_or(0, |t| t.as_secs()).to_string(),
-        ),
-    ]
-}
-
-fn yes_no(b: bool) -> String {
-    if b { "yes" } else { "no" }.to_string()
+    crate::config::SETTINGS
+        .iter()
+        .map(|s| match s.name {
+            // The port actually bound (differs from the configured one when that was 0).
+            "port" => (s.name, ctx.shared.port().to_string().into_bytes()),
+            _ => (s.name, s.show(c)),
+        })
+        .collect()
 }
 
 /// `CONFIG GET pattern [pattern ...] | SET | RESETSTAT | REWRITE | HELP`
@@ -208,7 +176,7 @@ pub fn config(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
                     .iter()
                     .any(|p| glob::matches(p, name.as_bytes(), true))
                 {
-                    out.push((Reply::from_static(name), Reply::text(value)));
+                    out.push((Reply::from_static(name), Reply::bulk(value)));
                 }
             }
             Reply::Map(out)
