@@ -4,7 +4,7 @@
 //! parameter), the flag `--<name>`, the environment variable `LLMCACHED_<NAME>`, its default, its
 //! help, how a value is applied to a [`Config`], how CONFIG GET shows it, and whether CONFIG SET
 //! may change it while the server runs. The rows drive the command line and `--help`
-//! ([`super::cli`]), the environment, redis.conf directives ([`super::file`]), CONFIG GET / SET
+//! (`cli`), the environment, redis.conf directives ([`super::file`]), CONFIG GET / SET
 //! ([`Config::show`], [`Config::set`]) and the README's flag table (a test compares them).
 //!
 //! Adding a setting: a field on [`Config`] (and its `Default`), one row here, one README row.
