@@ -12,9 +12,7 @@
 
 use crate::cache::{Entry, Journal, Store, Value};
 use crate::config::Config;
-use crate::persistence::{
-    self, FsyncPolicy, Options, PersistError, Persistence, Record, SaveSchedule,
-};
+use crate::persistence::{self, Options, PersistError, Persistence, Record};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,12 +32,8 @@ pub struct Durability {
 pub fn options(config: &Config) -> Result<Option<Options>, String> {
     let mut o = Options::new(&config.dir);
     o.appendonly = config.appendonly;
-    o.fsync = match config.appendfsync {
-        crate::config::AppendFsync::Always => FsyncPolicy::Always,
-        crate::config::AppendFsync::EverySec => FsyncPolicy::EverySec,
-        crate::config::AppendFsync::No => FsyncPolicy::No,
-    };
-    o.save = SaveSchedule::parse(&config.save_string()).map_err(|e| e.to_string())?;
+    o.fsync = config.appendfsync;
+    o.save = config.save.clone();
     o.load_corrupt = config.aof_load_corrupt;
     Ok((!o.in_memory()).then_some(o))
 }

@@ -5,8 +5,8 @@
 //! one caller is told to call the model while the others wait inside the server) and `LLMSTATS`.
 //!
 //! # Layout
-//! - [`config`]: flags (and environment variables) -> a validated [`config::Config`].
-//! - [`conffile`]: redis.conf files, read under the flags.
+//! - [`config`]: the settings table; flags, environment variables and redis.conf files -> a
+//!   validated [`config::Config`].
 //! - [`server`]: the accept loop, the client limit, graceful shutdown, and [`server::Shared`].
 //! - [`connection`]: one client: read, parse, check, execute, batched replies (pipelining).
 //! - [`client`]: per-connection state and the registry behind `CLIENT LIST`.
@@ -25,7 +25,6 @@
 pub mod cache;
 pub mod client;
 pub mod cmd;
-pub mod conffile;
 pub mod config;
 pub mod connection;
 pub mod durability;

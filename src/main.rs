@@ -1,7 +1,6 @@
 //! The llmcached binary: flags -> config, logging, bind, run until shutdown.
 
-use clap::Parser;
-use llmcached::config::{Config, Flags};
+use llmcached::config::{Config, ConfigError, Loaded};
 use llmcached::server::Server;
 use llmcached::state::LogLevelHook;
 use std::io::IsTerminal;
@@ -15,16 +14,21 @@ use tracing::{error, info, warn};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let flags = Flags::parse();
-    let (config, warnings) = match Config::from_flags(&flags) {
-        Ok(c) => c,
+    let Loaded {
+        config,
+        warnings,
+        config_file,
+    } = match Config::from_args(std::env::args_os()) {
+        Ok(loaded) => loaded,
+        // --help, --version and command-line mistakes: clap prints them and picks the code.
+        Err(ConfigError::Args(e)) => e.exit(),
         Err(e) => {
             eprintln!("llmcached: {e}");
             return ExitCode::from(2);
         }
     };
     let log_level = init_logging(&config);
-    if let Some(path) = &flags.config_file {
+    if let Some(path) = &config_file {
         info!("configuration read from {}", path.display());
     }
     for w in &warnings {
@@ -130,14 +134,14 @@ async fn run(
 }
 
 fn persistence_summary(c: &Config) -> String {
-    match (c.appendonly, c.save.is_empty()) {
+    match (c.appendonly, c.save.is_off()) {
         (false, true) => "off".into(),
         (true, _) => format!(
             "aof appendfsync {} in {}",
-            c.appendfsync.name(),
+            c.appendfsync.as_str(),
             c.dir.display()
         ),
-        (false, false) => format!("snapshots '{}' in {}", c.save_string(), c.dir.display()),
+        (false, false) => format!("snapshots '{}' in {}", c.save, c.dir.display()),
     }
 }
 

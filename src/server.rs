@@ -146,7 +146,7 @@ impl Server {
             // As Redis: a snapshot on the way out when save points are configured (or SAVE was
             // asked for), unless NOSAVE. With the log on, flushing it is what matters.
             let config = shared.config();
-            let snapshot = save.unwrap_or(!config.save.is_empty() && !config.appendonly);
+            let snapshot = save.unwrap_or(!config.save.is_off() && !config.appendonly);
             if snapshot {
                 if let Err(e) = d.rewrite(&shared.store) {
                     warn!("final snapshot failed: {e}");

@@ -88,7 +88,7 @@ impl Shared {
         let store = Arc::new(Store::new(config.maxmemory, config.eviction, clock.clone()));
         let flights = Flights::new(config.llm_lease);
         let (shutdown, _) = watch::channel(false);
-        let (loading, _) = watch::channel(config.persists());
+        let (loading, _) = watch::channel(config.appendonly || !config.save.is_off());
         Shared {
             store,
             flights,

@@ -7,7 +7,7 @@
 use super::spec::acl::DANGEROUS;
 use super::spec::flag::*;
 use super::{command, lossy, CommandError, CommandSpec, Ctx, Handler};
-use crate::config::Config;
+use crate::config::{find, Config, SETTINGS};
 use crate::glob;
 use crate::protocol::Reply;
 use crate::sub;
@@ -27,17 +27,18 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
 fn get(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let config = ctx.shared.config();
     let mut out = Vec::new();
-    for (name, value) in config.values() {
+    for s in SETTINGS {
         if a[2..]
             .iter()
-            .any(|p| glob::matches(p, name.as_bytes(), true))
+            .any(|p| glob::matches(p, s.name.as_bytes(), true))
         {
-            let value = if name == "port" {
-                ctx.shared.port().to_string()
+            // The port actually bound, which differs from the setting when it was 0.
+            let value = if s.name == "port" {
+                ctx.shared.port().to_string().into_bytes()
             } else {
-                value
+                s.show(&config)
             };
-            out.push((Reply::from_static(name), Reply::text(value)));
+            out.push((Reply::from_static(s.name), Reply::bulk(value)));
         }
     }
     Ok(Reply::Map(out))
@@ -52,18 +53,19 @@ fn set(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         )));
     }
     let mut next: Config = (*ctx.shared.config()).clone();
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: Vec<&'static str> = Vec::new();
     for pair in a[2..].chunks(2) {
-        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
-        let value = &pair[1];
-        if seen.contains(&name) {
+        let name = String::from_utf8_lossy(&pair[0]);
+        next.set(&name, &pair[1])
+            .map_err(|e| CommandError::err(e.to_string()))?;
+        // `set` succeeded, so the name is a setting.
+        let canonical = find(&name).map_or("", |s| s.name);
+        if seen.contains(&canonical) {
             return Err(CommandError::err(format!(
-                "CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
+                "CONFIG SET failed (possibly related to argument '{canonical}') - duplicate parameter"
             )));
         }
-        next.set_at_runtime(&name, value)
-            .map_err(|e| CommandError::err(e.to_string()))?;
-        seen.push(name);
+        seen.push(canonical);
     }
     ctx.shared
         .apply_config(next)

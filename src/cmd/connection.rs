@@ -33,7 +33,7 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 /// Checks a username/password pair against `requirepass`; only the `default` user exists.
 fn check_password(shared: &Shared, user: &[u8], pass: &[u8]) -> Result<(), CommandError> {
     match &shared.config().requirepass {
-        Some(p) if user == b"default" && same_secret(p.as_ref(), pass) => Ok(()),
+        Some(p) if user == b"default" && same_secret(p.as_bytes(), pass) => Ok(()),
         _ => Err(CommandError::WrongPass),
     }
 }

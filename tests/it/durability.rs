@@ -2,7 +2,8 @@
 
 use crate::support::{cmd, start_with, Proc};
 use llmcached::cache::Clock;
-use llmcached::config::{AppendFsync, Config};
+use llmcached::config::Config;
+use llmcached::persistence::FsyncPolicy;
 use llmcached::server::Server;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,7 @@ fn persistent(dir: &std::path::Path) -> impl FnOnce(&mut Config) + '_ {
     move |c| {
         c.dir = dir.to_path_buf();
         c.appendonly = true;
-        c.appendfsync = AppendFsync::Always;
+        c.appendfsync = FsyncPolicy::Always;
     }
 }
 
@@ -71,7 +72,7 @@ async fn a_restart_brings_back_keys_values_and_remaining_ttls() {
     let config = Config {
         port: 0,
         dir: dir.path().to_path_buf(),
-        appendfsync: AppendFsync::Always,
+        appendfsync: FsyncPolicy::Always,
         ..Config::default()
     };
     let server = Server::bind_with_clock(config, clock).await.unwrap();

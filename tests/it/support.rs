@@ -24,7 +24,7 @@ pub async fn start_with(tune: impl FnOnce(&mut Config)) -> TestServer {
     let mut config = Config {
         port: 0,
         appendonly: false,
-        save: vec![],
+        save: llmcached::persistence::SaveSchedule::default(),
         ..Config::default()
     };
     tune(&mut config);
