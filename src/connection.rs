@@ -11,7 +11,7 @@
 //! Unknown commands and bad arguments are ordinary error replies; the connection lives on.
 
 use crate::client::{Client, ClientInfo};
-use crate::cmd::{self, flag, CommandError, Ctx, Flow};
+use crate::cmd::{self, Ctx, Flow};
 use crate::protocol::{Limits, Reply, RequestParser};
 use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
@@ -196,59 +196,13 @@ impl Connection {
         result
     }
 
-    /// The checks Redis makes before running a command, in Redis's order: unknown command, arity,
-    /// authentication, loading, then MULTI queueing.
+    /// Runs one command through the table's checks ([`cmd::execute`]).
     fn dispatch(&mut self, args: &[Bytes]) -> Flow {
-        let index = match cmd::resolve(args) {
-            Some(Ok(index)) => index,
-            Some(Err(e)) => {
-                self.dirty_multi();
-                return Flow::Reply(e.into());
-            }
-            None => {
-                self.dirty_multi();
-                return Flow::Reply(cmd::unknown_command(args));
-            }
-        };
-        let Some(spec) = cmd::row(index) else {
-            return Flow::Reply(cmd::unknown_command(args));
-        };
-        let reject = |shared: &Shared, e: CommandError| {
-            if let Some(s) = shared.cmdstats.get(index) {
-                s.rejected.fetch_add(1, Ordering::Relaxed);
-            }
-            Flow::Reply(e.into())
-        };
-        if !spec.arity_ok(args.len()) {
-            self.dirty_multi();
-            return reject(&self.shared, CommandError::WrongArity(spec.full_name));
-        }
-        if !self.client.authenticated && !spec.has(flag::NO_AUTH) {
-            self.dirty_multi();
-            return reject(&self.shared, CommandError::NoAuth);
-        }
-        if self.shared.is_loading() && !spec.has(flag::LOADING) {
-            return reject(&self.shared, CommandError::Loading);
-        }
-        if let Some(multi) = self.client.multi.as_mut() {
-            if !spec.has(flag::NO_MULTI) {
-                multi.queued.push((index, args.to_vec()));
-                let n = multi.queued.len() as i64;
-                self.client.info.meta(|m| m.multi = n);
-                return Flow::Reply(Reply::Simple("QUEUED"));
-            }
-        }
         let mut ctx = Ctx {
             shared: &self.shared,
             client: &mut self.client,
         };
-        cmd::call(&mut ctx, index, args)
-    }
-
-    fn dirty_multi(&mut self) {
-        if let Some(m) = self.client.multi.as_mut() {
-            m.dirty = true;
-        }
+        cmd::execute(&mut ctx, args)
     }
 
     /// Makes this batch's writes durable as the fsync policy promises, then sends the replies.

@@ -120,6 +120,11 @@ async fn run(
         config.maxclients,
         persistence_summary(&config),
     );
+    if config.protected_mode && config.requirepass.is_none() && !config.bind.is_loopback() {
+        warn!(
+            "protected mode is on and no password is set: clients from addresses other than 127.0.0.1 and ::1 are refused (-DENIED). Set --requirepass, or --protected-mode no behind a firewall."
+        );
+    }
     let shared = server.shared();
     if let Some(hook) = log_level {
         shared.set_log_level_hook(hook);

@@ -106,6 +106,13 @@ impl Server {
                         });
                         continue;
                     }
+                    if protected_mode_denies(&shared.config(), addr) {
+                        shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                        tasks.spawn(async move {
+                            let _ = socket.write_all(PROTECTED_MODE_DENIED.as_bytes()).await;
+                        });
+                        continue;
+                    }
                     let slot = Admitted::new(&connected);
                     let _ = socket.set_nodelay(true);
                     let laddr = socket.local_addr().unwrap_or(addr);
@@ -180,6 +187,19 @@ async fn maintenance(shared: Arc<Shared>) {
             }
         }
     }
+}
+
+/// Redis 7.0.15's reply to a client refused by protected mode, word for word.
+pub const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Redis 7's protected mode: with `protected-mode yes` and no password for the default user,
+/// only clients whose address is 127.0.0.1 or ::1 are served.
+pub fn protected_mode_denies(config: &Config, peer: SocketAddr) -> bool {
+    if !config.protected_mode || config.requirepass.is_some() {
+        return false;
+    }
+    let ip = peer.ip().to_canonical();
+    ip != std::net::IpAddr::from([127, 0, 0, 1]) && ip != std::net::Ipv6Addr::LOCALHOST
 }
 
 /// One admitted client: counted in `connected` until dropped (the connection's task ends).

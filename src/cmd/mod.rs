@@ -20,6 +20,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod execute;
 pub mod hash;
 pub mod json;
 pub mod keys;
@@ -33,6 +34,7 @@ pub mod string;
 pub mod table;
 
 pub use error::{lossy, CommandError};
+pub use execute::execute;
 pub use spec::{acl, flag, CommandSpec, Handler};
 
 use crate::client::Client;

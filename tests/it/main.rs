@@ -3,9 +3,12 @@
 
 mod coalescing;
 mod commands;
+mod config_set;
 mod durability;
+mod hardening;
 mod keyed;
 mod protocol;
 mod server;
 mod support;
+mod sweep;
 mod types;

@@ -161,7 +161,14 @@ impl Raw {
         let mut buf = Vec::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            if let Some((_, len)) = decode(&buf).expect("a well-formed reply") {
+            // RESP2 first: the RESP3 decoder does not know RESP2's nulls (`$-1`, `*-1`).
+            let parsed = match redis_protocol::resp2::decode::decode(&buf) {
+                Ok(found) => found.map(|(_, len)| len),
+                Err(_) => decode(&buf)
+                    .expect("a well-formed reply")
+                    .map(|(_, len)| len),
+            };
+            if let Some(len) = parsed {
                 assert_eq!(len, buf.len(), "one reply expected, got more bytes");
                 return String::from_utf8_lossy(&buf).into_owned();
             }

@@ -1,0 +1,143 @@
+//! [`execute`]: one command from its arguments to its outcome, with the checks Redis makes
+//! before running a command, in Redis's order: unknown command or subcommand, arity,
+//! authentication, loading, then MULTI queueing. The connection calls this for every command it
+//! parses; tests call it with a [`Ctx`] and no socket.
+
+use super::{call, flag, resolve, row, unknown_command, CommandError, Ctx, Flow};
+use crate::protocol::Reply;
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+
+/// Checks and runs (or, inside MULTI, queues) the command `args`.
+pub fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Flow {
+    match admit(ctx, args) {
+        Ok(index) => {
+            if let Some(multi) = ctx.client.multi.as_mut() {
+                let queue = row(index).is_some_and(|spec| !spec.has(flag::NO_MULTI));
+                if queue {
+                    multi.queued.push((index, args.to_vec()));
+                    let n = multi.queued.len() as i64;
+                    ctx.client.info.meta(|m| m.multi = n);
+                    return Flow::Reply(Reply::Simple("QUEUED"));
+                }
+            }
+            call(ctx, index, args)
+        }
+        Err(e) => Flow::Reply(e),
+    }
+}
+
+/// The row to run for `args`, or the reply that refuses it. A refusal inside MULTI marks the
+/// transaction dirty (EXEC then aborts), except `-LOADING`, as in Redis.
+fn admit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<usize, Reply> {
+    let refuse = |ctx: &mut Ctx<'_>, index: Option<usize>, e: Reply, dirty: bool| {
+        if let Some(s) = index.and_then(|i| ctx.shared.cmdstats.get(i)) {
+            s.rejected.fetch_add(1, Ordering::Relaxed);
+        }
+        if dirty {
+            if let Some(m) = ctx.client.multi.as_mut() {
+                m.dirty = true;
+            }
+        }
+        Err(e)
+    };
+    let index = match resolve(args) {
+        Some(Ok(index)) => index,
+        Some(Err(e)) => return refuse(ctx, None, e.into(), true),
+        None => return refuse(ctx, None, unknown_command(args), true),
+    };
+    let Some(spec) = row(index) else {
+        return refuse(ctx, None, unknown_command(args), true);
+    };
+    if !spec.arity_ok(args.len()) {
+        let e = CommandError::WrongArity(spec.full_name).into();
+        return refuse(ctx, Some(index), e, true);
+    }
+    if !ctx.client.authenticated && !spec.has(flag::NO_AUTH) {
+        return refuse(ctx, Some(index), CommandError::NoAuth.into(), true);
+    }
+    if ctx.shared.is_loading() && !spec.has(flag::LOADING) {
+        return refuse(ctx, Some(index), CommandError::Loading.into(), false);
+    }
+    Ok(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::Clock;
+    use crate::client::{Client, ClientInfo};
+    use crate::config::Config;
+    use crate::state::Shared;
+    use std::sync::Arc;
+
+    fn args(words: &[&str]) -> Vec<Bytes> {
+        words.iter().map(|w| Bytes::from(w.to_string())).collect()
+    }
+
+    fn reply(flow: Flow) -> Reply {
+        match flow {
+            Flow::Reply(r) => r,
+            Flow::Wait(_) => panic!("blocked"),
+            Flow::Close => panic!("closed"),
+        }
+    }
+
+    fn client() -> Client {
+        let addr = "127.0.0.1:1".parse().unwrap();
+        Client::new(Arc::new(ClientInfo::new(1, addr, addr)), true)
+    }
+
+    /// A server that persists starts out loading; no loader runs here, so it stays loading.
+    #[test]
+    fn ping_answers_loading_while_the_data_set_loads() {
+        let config = Config {
+            appendonly: true,
+            ..Config::default()
+        };
+        let shared = Arc::new(Shared::new(config, Clock::new(), super::super::row_names()));
+        assert!(shared.is_loading());
+        let mut client = client();
+        let mut ctx = Ctx {
+            shared: &shared,
+            client: &mut client,
+        };
+        assert_eq!(
+            reply(execute(&mut ctx, &args(&["PING"]))),
+            Reply::error("LOADING Redis is loading the dataset in memory")
+        );
+        // What a probe or a client needs while waiting still answers.
+        assert!(!reply(execute(&mut ctx, &args(&["INFO", "persistence"]))).is_error());
+        shared.finish_loading();
+        assert_eq!(
+            reply(execute(&mut ctx, &args(&["PING"]))),
+            Reply::Simple("PONG")
+        );
+    }
+
+    #[test]
+    fn refusals_inside_multi_abort_the_transaction() {
+        let config = Config {
+            appendonly: false,
+            save: crate::persistence::SaveSchedule::parse("").unwrap(),
+            ..Config::default()
+        };
+        let shared = Arc::new(Shared::new(config, Clock::new(), super::super::row_names()));
+        let mut client = client();
+        let mut ctx = Ctx {
+            shared: &shared,
+            client: &mut client,
+        };
+        assert_eq!(reply(execute(&mut ctx, &args(&["MULTI"]))), Reply::Ok);
+        assert_eq!(
+            reply(execute(&mut ctx, &args(&["SET", "k", "v"]))),
+            Reply::Simple("QUEUED")
+        );
+        assert!(reply(execute(&mut ctx, &args(&["GET"]))).is_error());
+        assert_eq!(
+            reply(execute(&mut ctx, &args(&["EXEC"]))),
+            Reply::error("EXECABORT Transaction discarded because of previous errors.")
+        );
+        assert!(shared.store.get(b"k").is_none());
+    }
+}
