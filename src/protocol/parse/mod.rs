@@ -1,7 +1,7 @@
 //! Request parsing: RESP multibulk arrays of bulk strings, and inline commands.
 //!
-//! - [`limits`]: the size limits and their Redis defaults.
-//! - [`error`]: the protocol errors with Redis's texts.
+//! - `limits`: the size limits and their Redis defaults ([`Limits`]).
+//! - `error`: the protocol errors with Redis's texts ([`ParseError`]).
 //! - `line`: where lines end and when one is too long to wait for.
 //! - `multibulk` and `inline`: the two request forms.
 //!
@@ -39,6 +39,9 @@
 //!   any other; inline, it separates words.
 //! - Redis bounds the buffer it holds, which does not include arguments already parsed; the
 //!   bound here is on the bytes of one command, which does not depend on how they were read.
+//!   (Redis closes such a client without a reply.)
+//! - Redis writes the byte of `expected '$', got 'x'` raw; [`ParseError`]'s text is a `String`,
+//!   so a byte above 0x7f comes out as the UTF-8 of that Latin-1 character.
 
 #[cfg(test)]
 mod edges;
