@@ -1,6 +1,6 @@
 //! The wire: pipelining, inline commands, RESP3, and broken streams.
 
-use crate::support::{cmd, start};
+use crate::support::{cmd, start, start_with};
 
 #[tokio::test]
 async fn thousand_pipelined_commands_in_one_write_are_answered_in_order() {
@@ -215,4 +215,99 @@ async fn reset_returns_a_connection_to_its_first_state_and_quit_closes_it() {
     );
     assert_eq!(raw.roundtrip(b"QUIT\r\n", "+OK\r\n").await, "+OK\r\n");
     assert!(raw.closed().await);
+}
+
+// Regressions, named after what broke.
+
+/// An inline line of exactly 64 KB was refused with `too big inline request` when a read
+/// ended between its `\r` and its `\n`. The `\n` is sent only once the PING before the line
+/// is answered, by which time the server has most likely read up to the `\r`; the kernel
+/// decides, so the parser's unit test of the same name is the one that splits for sure.
+#[tokio::test]
+async fn inline_line_of_the_maximum_length_is_accepted_when_a_read_ends_between_cr_and_lf() {
+    let s = start().await;
+    let mut raw = s.raw().await;
+    let mut line = b"PING\r\nECHO ".to_vec();
+    line.resize(6 + 64 * 1024, b'a');
+    line.push(b'\r');
+    assert_eq!(raw.roundtrip(&line, "+PONG\r\n").await, "+PONG\r\n");
+    raw.send(b"\n").await;
+    let want = format!("${}\r\n{}\r\n", 64 * 1024 - 5, "a".repeat(64 * 1024 - 5));
+    assert_eq!(raw.read_exact_text(want.len()).await, want);
+    assert_eq!(raw.roundtrip(b"PING\r\n", "+PONG\r\n").await, "+PONG\r\n");
+}
+
+/// An over-long `$` line was answered with the text Redis keeps for the `*` line.
+#[tokio::test]
+async fn too_big_bulk_count_string_is_named_for_the_bulk_length() {
+    let s = start().await;
+    let cases: [(&[u8], &str); 2] = [
+        (b"*1\r\n$", "too big bulk count string"),
+        (b"*", "too big mbulk count string"),
+    ];
+    for (start, text) in cases {
+        let mut raw = s.raw().await;
+        // A line (from its `*` or `$`) one byte past the limit and no more, so nothing is
+        // left unread when the server closes (unread bytes would turn the close into a reset).
+        let mut input = start.to_vec();
+        input.resize(start.len() - 1 + 64 * 1024 + 1, b'1');
+        raw.send(&input).await;
+        let want = format!("-ERR Protocol error: {text}\r\n");
+        assert_eq!(raw.read_exact_text(want.len()).await, want);
+        assert!(raw.closed().await);
+    }
+}
+
+/// Before AUTH, a count above `INT_MAX` or a length above `proto-max-bulk-len` is an invalid
+/// length, as Redis checks the ordinary limits first; both were called unauthenticated.
+#[tokio::test]
+async fn unauthenticated_lengths_past_the_protocol_limits_are_invalid_not_unauthenticated() {
+    let s = start_with(|c| c.requirepass = Some("s3cret".into())).await;
+    let cases: [(&[u8], &str); 4] = [
+        (b"*99999999999\r\n", "invalid multibulk length"),
+        (b"*1\r\n$600000000\r\n", "invalid bulk length"),
+        (b"*11\r\n", "unauthenticated multibulk length"),
+        (b"*1\r\n$16385\r\n", "unauthenticated bulk length"),
+    ];
+    for (input, text) in cases {
+        let mut raw = s.raw().await;
+        let want = format!("-ERR Protocol error: {text}\r\n");
+        assert_eq!(raw.roundtrip(input, &want).await, want);
+        assert!(raw.closed().await);
+    }
+}
+
+/// Redis ends a count or length line at its `\r` and skips the byte after it unseen.
+#[tokio::test]
+async fn count_lines_end_at_cr_as_in_redis() {
+    let s = start().await;
+    let mut raw = s.raw().await;
+    assert_eq!(
+        raw.roundtrip(b"*1\rX$4\r\nPING\r\n", "+PONG\r\n").await,
+        "+PONG\r\n"
+    );
+}
+
+/// Between inline words Redis skips what C's `isspace` does, `\v` included.
+#[tokio::test]
+async fn vertical_tab_separates_inline_words() {
+    let s = start().await;
+    let mut raw = s.raw().await;
+    assert_eq!(
+        raw.roundtrip(b"\x0bPING \x0b\r\n", "+PONG\r\n").await,
+        "+PONG\r\n"
+    );
+}
+
+/// `\xHH` inline is one raw byte, not the UTF-8 encoding of a character.
+#[tokio::test]
+async fn inline_hex_escape_is_one_raw_byte() {
+    let s = start().await;
+    let mut raw = s.raw().await;
+    let want = "+OK\r\n:1\r\n";
+    assert_eq!(
+        raw.roundtrip(b"SET k \"\\xff\"\r\nSTRLEN k\r\n", want)
+            .await,
+        want
+    );
 }
