@@ -24,7 +24,7 @@
 //!   Redis would refuse to start: a newer redis.conf should not keep a cache from starting.
 
 use super::ignored::IGNORED;
-use super::split::split_args;
+use crate::protocol::split::split_args;
 use super::{find, values, Config, ConfigError, SettingError};
 use std::path::Path;
 

@@ -15,7 +15,7 @@
 //! - `error`: [`SettingError`] (CONFIG SET's error texts) and [`ConfigError`].
 //! - [`values`]: value parsers (memory sizes, yes/no, ranges) and small value types.
 //! - [`file`]: redis.conf reading (`include`, `save` lines, ignored and refused directives);
-//!   `ignored`: the Redis directives it accepts without effect; `split`: its argument splitter.
+//!   `ignored`: the Redis directives it accepts without effect.
 //! - `cli`: the clap command built from the table.
 
 mod cli;
@@ -23,7 +23,6 @@ mod error;
 pub mod file;
 mod ignored;
 pub mod settings;
-mod split;
 pub mod values;
 
 pub use error::{ConfigError, SettingError};
