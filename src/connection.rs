@@ -12,7 +12,7 @@
 
 use crate::client::{Client, ClientInfo};
 use crate::cmd::{self, Ctx, Flow};
-use crate::protocol::{Limits, Reply, RequestParser};
+use crate::protocol::{Limits, ParseError, Reply, RequestParser};
 use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering;
@@ -129,6 +129,15 @@ impl Connection {
             let args = match self.parser.next(&mut self.rbuf, &limits) {
                 Ok(Some(args)) => args,
                 Ok(None) => return Ok(()),
+                // As Redis: a client past the query buffer limit is closed without a reply.
+                Err(ParseError::QueryBufferLimit) => {
+                    warn!(
+                        addr = %self.client.info.addr,
+                        "closing client that reached max query buffer length"
+                    );
+                    self.client.close_after_reply = true;
+                    return Ok(());
+                }
                 Err(e) => {
                     Reply::err(format!("Protocol error: {e}"))
                         .encode(self.client.protocol, &mut self.wbuf);

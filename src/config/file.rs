@@ -24,8 +24,8 @@
 //!   Redis would refuse to start: a newer redis.conf should not keep a cache from starting.
 
 use super::ignored::IGNORED;
-use crate::protocol::split::split_args;
 use super::{find, values, Config, ConfigError, SettingError};
+use crate::protocol::split::split_args;
 use std::path::Path;
 
 /// How deep `include` may nest (a file including itself is an error, not a hang).

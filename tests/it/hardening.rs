@@ -76,3 +76,24 @@ async fn http_header_lines_after_a_request_line_do_not_run_as_commands() {
     assert_eq!(cmd(&mut c, &["EXISTS", "pwned"]).await, "0");
     s.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn a_client_past_the_query_buffer_limit_is_closed_without_a_reply_as_in_redis() {
+    let s = crate::support::start_with(|c| c.client_query_buffer_limit = 1 << 20).await;
+    let mut raw = s.raw().await;
+    raw.send(b"*1\r\n$1100000\r\n").await;
+    // The write may fail once the server has closed; what matters is what comes back.
+    let _ = tokio::io::AsyncWriteExt::write_all(&mut raw.0, &vec![b'x'; 1_100_000]).await;
+    // Closed (EOF, or a reset since the rest was never read), with no reply bytes.
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::io::AsyncReadExt::read(&mut raw.0, &mut buf),
+    )
+    .await
+    .expect("closed within 10 s");
+    assert!(matches!(read, Ok(0) | Err(_)), "a reply was sent: {read:?}");
+    let mut c = s.conn(false).await;
+    assert_eq!(cmd(&mut c, &["PING"]).await, "PONG");
+    s.stop().await.expect("stop");
+}
