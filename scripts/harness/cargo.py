@@ -9,6 +9,7 @@ tests fall back to `cargo test`, counted as one check by its exit status.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -56,6 +57,8 @@ def rust_tests(ctx: Context, result: SuiteResult, _target: str | None) -> None:
     done = proc.run(["cargo", "nextest", "run", "--profile", "ci", "--no-tests=fail"],
                     cwd=ctx.root, env=ctx.env(), timeout=BUILD_TIMEOUT)
     result.add_junit(junit, "cargo nextest", done.status)
+    if junit.is_file():
+        shutil.copy(junit, ctx.out_dir(result.name) / "junit.xml")
 
 
 def release_build(ctx: Context, result: SuiteResult, _target: str | None) -> None:

@@ -60,6 +60,7 @@ def _split(values: list[str]) -> list[str]:
 
 def plan(root: Path, args: argparse.Namespace) -> list[Planned]:
     targets = args.target or os.environ.get("CLIENT_TARGETS", "llmcached").split() or ["llmcached"]
+    targets = list(dict.fromkeys(targets))
     for target in targets:
         if target not in TARGETS:
             raise UsageError(f"unknown target {target!r} (from CLIENT_TARGETS): {', '.join(TARGETS)}")
@@ -67,6 +68,7 @@ def plan(root: Path, args: argparse.Namespace) -> list[Planned]:
     planned: list[Planned] = []
     for suite in SUITES:
         if suite.only_if_file and not (root / suite.only_if_file).is_file():
+            print(f"({suite.name}: not part of this run, there is no {suite.only_if_file})")
             continue
         for target in targets if suite.per_target else [None]:
             name = suite.instance_name(target)
@@ -102,12 +104,12 @@ def run_suite(ctx: Context, suite: Suite, target: str | None, index: int, total:
             raise Unavailable(ctx.release_missing)
         suite.run(ctx, result, target)
     except (Unavailable, StartFailed) as err:
-        result.failed(f"{result.name}: not run", str(err))
+        result.failed("not run", str(err))
         print(f"!! not run: {err}", flush=True)
     except Exception:  # a bug in the harness fails the suite, not the whole run
         text = traceback.format_exc()
         print(text, flush=True)
-        result.failed(f"{result.name}: harness error", text.strip().splitlines()[-1])
+        result.failed("harness error", text.strip().splitlines()[-1])
     result.seconds = time.monotonic() - started
     print(f"--> {result.name}: {_counts(result)} ({result.seconds:.0f} s)", flush=True)
     return result
@@ -148,6 +150,8 @@ def summary(results: list[SuiteResult], seconds: float) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Our lines and the runners' output interleave in the order they happened, also in a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     root = Path(__file__).resolve().parents[2]
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.list:
@@ -172,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 ctx.deps.need(need)
             except Unavailable:
                 pass  # reported once now; fails each suite that needs it
+        print(f"--> dependencies ready ({time.monotonic() - started:.0f} s)", flush=True)
         for index, (suite, target) in enumerate(planned, 1):
             results.append(run_suite(ctx, suite, target, index, len(planned)))
     except KeyboardInterrupt:

@@ -20,7 +20,8 @@ from pathlib import Path
 OUTCOMES = ("passed", "failed", "skipped")
 
 # Suite and class names that carry no information: pytest's single suite is always "pytest", and
-# node's runner gives every case the class "test".
+# node's runner gives every case the class "test". A suite named like the whole file (as `write`
+# names it) is left out too.
 _NOISE = {"", "pytest", "test"}
 
 
@@ -34,26 +35,26 @@ def read(path: Path) -> list[tuple[str, str, str]]:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as err:
         raise Unreadable(f"{path}: {err}") from err
-    return list(_cases(root, []))
+    return list(_cases(root, [], {root.get("name", "")} | _NOISE))
 
 
-def _cases(node: ET.Element, trail: list[str]):
+def _cases(node: ET.Element, trail: list[str], noise: set[str], suite: str = ""):
     for child in node:
         if child.tag == "testsuite":
             name = child.get("name", "")
-            yield from _cases(child, trail + ([name] if name not in _NOISE else []))
+            yield from _cases(child, trail + ([name] if name not in noise else []), noise, name)
         elif child.tag == "testcase":
-            yield _name(child, trail), *_outcome(child)
+            yield _name(child, trail, suite), *_outcome(child)
         else:
-            yield from _cases(child, trail)
+            yield from _cases(child, trail, noise, suite)
 
 
-def _name(case: ET.Element, trail: list[str]) -> str:
-    # nextest repeats the suite (the test binary) as the class; pytest has one suite and puts the
+def _name(case: ET.Element, trail: list[str], suite: str) -> str:
+    # nextest (and `write`) repeat the suite as the class; pytest has one suite and puts the
     # module (and class) there.
     cls = case.get("classname", "")
     leaf = case.get("name", "?")
-    if cls not in _NOISE and (not trail or cls != trail[-1]):
+    if cls not in _NOISE and cls != suite:
         leaf = f"{cls}::{leaf}"
     return " > ".join(trail + [leaf])
 

@@ -8,10 +8,11 @@ build: they fail with the reason instead.
 
 from __future__ import annotations
 
-from . import cargo, clients, integrations, scripts
+from . import cargo, clients, integrations, scripts, selftest
 from .context import Suite
 
 SUITES: list[Suite] = [
+    Suite("harness", "the test harness's own tests (scripts/harness/selftest.py)", selftest.run),
     Suite("fmt", "cargo fmt --all -- --check",
           cargo.command(["cargo", "fmt", "--all", "--", "--check"], "cargo fmt",
                         hint="run: cargo fmt --all", timeout=600),
