@@ -9,7 +9,8 @@
 #   - deploy/redis.conf starts Debian's redis-server, and llmcached when a binary is there
 #     ($LLMCACHED_BIN or target/release/llmcached), with only port, bind and dir overridden.
 # Installs its checkers once into target/deploy-venv from deploy/check-requirements.txt.
-# Ends with `N passed, N failed`; exits non-zero on a failure.
+# Ends with `N passed, N failed`; exits non-zero on a failure. With $JUNIT_XML set (the test
+# harness sets it) each check is also written there as a JUnit test case.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,12 +27,28 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# shellcheck source=scripts/lib/junit.sh
+source "$ROOT/scripts/lib/junit.sh"
+
 PASSED=0
 FAILED=0
 SKIPPED=0
-pass() { PASSED=$((PASSED + 1)); echo "ok   $*"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
-skip() { SKIPPED=$((SKIPPED + 1)); echo "skip $*"; }
+pass() { # pass NAME
+    PASSED=$((PASSED + 1))
+    echo "ok   $1"
+    junit_record passed "$1"
+}
+fail() { # fail NAME [OUTPUT_FILE]: the file's content is shown and attached to the case
+    FAILED=$((FAILED + 1))
+    echo "FAIL $1"
+    if [ -n "${2:-}" ]; then sed 's/^/     /' "$2"; fi
+    junit_record failed "$1" "${2:-}"
+}
+skip() { # skip NAME
+    SKIPPED=$((SKIPPED + 1))
+    echo "skip $1"
+    junit_record skipped "$1"
+}
 
 ensure_venv() {
     local want stamp="$VENV/.requirements.sha256"
@@ -57,8 +74,7 @@ run_check() {
     if "$@" >"$WORK/out" 2>&1; then
         pass "$name"
     else
-        fail "$name"
-        sed 's/^/     /' "$WORK/out"
+        fail "$name" "$WORK/out"
     fi
 }
 
@@ -189,11 +205,9 @@ starts_with_conf() {
     if [ "$ok" = 1 ] && [ ! -s "$WORK/mismatches" ]; then
         pass "$name"
     elif [ "$ok" = 1 ]; then
-        fail "$name: started, but not with the file's settings"
-        sed 's/^/     /' "$WORK/mismatches"
+        fail "$name: started, but not with the file's settings" "$WORK/mismatches"
     else
-        fail "$name: did not start"
-        sed 's/^/     /' "$WORK/server.log"
+        fail "$name: did not start" "$WORK/server.log"
     fi
 }
 
@@ -225,5 +239,6 @@ else
     fi
 fi
 
+junit_write deploy
 echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" -eq 0 ]

@@ -72,18 +72,3 @@ def pytest_report_header(config):
     target = os.environ.get("CLIENT_TEST_TARGET", "unknown")
     return f"server under test: {target} at {host}:{port}, redis-py {redis.__version__}"
 
-
-def pytest_runtest_logreport(report):
-    """Appends `PASS|FAIL|SKIP name` per test to $TEST_RESULTS_FILE, which scripts/test.sh counts."""
-    path = os.environ.get("TEST_RESULTS_FILE")
-    if not path:
-        return
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        status = "PASS" if report.passed else "SKIP" if report.skipped else "FAIL"
-    elif report.when == "teardown" and report.failed:
-        status = "FAIL"
-    else:
-        return
-    target = os.environ.get("CLIENT_TEST_TARGET", "unknown")
-    with open(path, "a", encoding="utf-8") as out:
-        out.write(f"{status} clients[{target}] {report.nodeid}\n")

@@ -1,0 +1,83 @@
+"""Third-party clients and frameworks against the server, each runner with its own server:
+the Python suites (redis-py, LangChain, LiteLLM: tests/integrations/python under pytest), the
+Node suites (ioredis 6/5, node-redis 6/4: tests/integrations/node under node's test runner with
+its JUnit reporter), and the examples under examples/ run as self-tests.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import proc, servers
+from .context import Context
+from .results import SuiteResult
+
+# The examples' exit status: 0 every check passed, 77 skipped (the server lacks the LLM commands).
+SKIPPED = 77
+
+
+def _server_env(ctx: Context, server: servers.Server, target: str) -> dict[str, str]:
+    return ctx.env(
+        INTEGRATION_HOST="127.0.0.1",
+        INTEGRATION_PORT=str(server.port),
+        INTEGRATION_TARGET=target,
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+
+
+def python_suites(ctx: Context, result: SuiteResult, target: str | None) -> None:
+    assert target
+    python = ctx.deps.python("venv:integrations")
+    out = ctx.out_dir(result.name)
+    with servers.running(target, ctx.release, out) as server:
+        junit = out / "pytest.xml"
+        # LiteLLM would fetch its model price list from the network otherwise.
+        env = {**_server_env(ctx, server, target), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+        done = proc.run(
+            [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
+             *ctx.pytest_args, "."],
+            cwd=ctx.root / "tests/integrations/python", env=env, timeout=600,
+        )
+        result.add_pytest(junit, done.status)
+        result.check(f"the {target} server stayed up", server.alive(), server.tail())
+
+
+def node_suites(ctx: Context, result: SuiteResult, target: str | None) -> None:
+    assert target
+    out = ctx.out_dir(result.name)
+    with servers.running(target, ctx.release, out) as server:
+        junit = out / "node.xml"
+        done = proc.run(
+            ["node", "--test", "--test-reporter=spec", "--test-reporter-destination=stdout",
+             "--test-reporter=junit", f"--test-reporter-destination={junit}", "clients.test.js"],
+            cwd=ctx.root / "tests/integrations/node", env=_server_env(ctx, server, target),
+            timeout=300,
+        )
+        result.add_junit(junit, "node --test", done.status)
+        result.check(f"the {target} server stayed up", server.alive(), server.tail())
+
+
+def examples(ctx: Context, result: SuiteResult, target: str | None) -> None:
+    assert target
+    python = ctx.deps.python("venv:integrations")
+    out = ctx.out_dir(result.name)
+    with servers.running(target, ctx.release, out) as server:
+        address = ["--host", "127.0.0.1", "--port", str(server.port)]
+        runs = [
+            ("python", [str(python), "examples/python/llm_cache.py", *address], 120),
+            ("node", ["node", "examples/node/llm-cache.js", *address], 120),
+            ("rust", ["cargo", "run", "--quiet", "--example", "rust_llm_cache", "--", *address], 900),
+        ]
+        for name, argv, limit in runs:
+            case = f"examples/{name}"
+            if name == "rust" and os.environ.get("INTEGRATIONS_SKIP_RUST_EXAMPLE") == "1":
+                result.skipped(case, "INTEGRATIONS_SKIP_RUST_EXAMPLE=1")
+                continue
+            done = proc.run(argv, cwd=ctx.root, env=_server_env(ctx, server, target), timeout=limit)
+            if done.status == 0:
+                result.passed(case)
+            elif done.status == SKIPPED:
+                result.skipped(case, "the server lacks the LLM commands")
+            else:
+                result.failed(case, f"exit status {done.status}")
+        result.check(f"the {target} server stayed up", server.alive(), server.tail())
