@@ -249,9 +249,12 @@ impl Proc {
     }
 
     pub async fn conn(&self) -> MultiplexedConnection {
+        // No response timeout: under load (and `appendfsync always`) a reply can take longer
+        // than the crate's default 500 ms, which would end a writer early.
         let client = Client::open(format!("redis://{}/", self.addr)).expect("client");
+        let cfg = AsyncConnectionConfig::new().set_response_timeout(None);
         client
-            .get_multiplexed_async_connection()
+            .get_multiplexed_async_connection_with_config(&cfg)
             .await
             .expect("connect")
     }
