@@ -5,19 +5,22 @@
 //! one caller is told to call the model while the others wait inside the server) and `LLMSTATS`.
 //!
 //! # Layout
-//! - [`config`]: the settings table; flags, environment variables and redis.conf files -> a
-//!   validated [`config::Config`].
-//! - [`server`]: the accept loop, the client limit, graceful shutdown, and [`server::Shared`].
-//! - [`connection`]: one client: read, parse, check, execute, batched replies (pipelining).
-//! - [`client`]: per-connection state and the registry behind `CLIENT LIST`.
-//! - [`protocol`]: request parsing with limits (RESP and inline), typed replies (RESP2 / RESP3).
-//! - [`cmd`]: the command table and one file per family of commands.
+//! From the bottom layer up; a module imports only from layers below it.
+//! - [`protocol`]: request parsing with limits (RESP and inline), the sdssplitargs splitter,
+//!   typed replies (RESP2 / RESP3).
+//! - [`glob`]: Redis glob patterns.
 //! - [`cache`]: the keyspace on moka (TTL, byte budget, eviction), single-flight leases, counters.
 //! - [`keying`]: canonical request -> cache key (`LLMKEY`, `LLMLOOKUP`).
-//! - [`glob`]: Redis glob patterns.
-//! - [`metrics`]: INFO rendering.
-//! - [`durability`]: the store's journal, loading at start, SAVE / BGSAVE / rewrites.
 //! - [`persistence`]: append-only log and base snapshots, recovery, background rewrite.
+//! - [`config`]: the settings table -> flags, environment, redis.conf, CONFIG GET / SET; a
+//!   validated [`config::Config`].
+//! - [`client`]: per-connection state and the registry behind `CLIENT LIST`.
+//! - [`durability`]: the store's journal, loading at start, rewrites; takes the store.
+//! - [`state`]: [`state::Shared`], the state every command sees (below the commands).
+//! - [`metrics`]: INFO rendering from the state.
+//! - [`cmd`]: the command table, the checks before a command runs, one file per family.
+//! - [`connection`]: one client: read, parse, execute, batched replies (pipelining).
+//! - [`server`]: the accept loop, the client limit, protected mode, graceful shutdown.
 
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]

@@ -7,7 +7,7 @@
 //!
 //! # Concurrency
 //! Everything here is shared across connections: counters are atomics, the configuration is
-//! swapped whole ([`Shared::config`] hands out a snapshot, [`Shared::reconfigure`] installs a new
+//! swapped whole ([`Shared::config`] hands out a snapshot, [`Shared::apply_config`] installs a new
 //! one), and the loading and shutdown states are watch channels that tests and connections
 //! await instead of polling.
 

@@ -1,6 +1,6 @@
 //! The command table: every command llmcached knows, one row each ([`CommandSpec`]).
 //!
-//! Columns: name, arity, flags ([`flag`]), the row's own ACL categories ([`acl`]; those its
+//! Columns: name, arity, flags ([`flag`](super::flag)), the row's own ACL categories ([`acl`]; those its
 //! flags imply are added), key positions, group, since, argument syntax, summary, handler, and
 //! for a container its subcommand rows. Flags and categories follow Redis 7's command table.
 //!

@@ -7,14 +7,14 @@
 //! mistake is reported before anything starts.
 //!
 //! # Precedence
-//! Defaults, then the config file given as the first argument ([`file`]), then environment
+//! Defaults, then the config file given as the first argument ([`mod@file`]), then environment
 //! variables, then flags: a flag wins over its variable, both win over the file.
 //!
 //! # Layout
 //! - [`settings`]: the table and [`Setting`].
 //! - `error`: [`SettingError`] (CONFIG SET's error texts) and [`ConfigError`].
 //! - [`values`]: value parsers (memory sizes, yes/no, ranges) and small value types.
-//! - [`file`]: redis.conf reading (`include`, `save` lines, ignored and refused directives);
+//! - [`mod@file`]: redis.conf reading (`include`, `save` lines, ignored and refused directives);
 //!   `ignored`: the Redis directives it accepts without effect.
 //! - `cli`: the clap command built from the table.
 
