@@ -46,8 +46,13 @@ server), LLMKEY (canonical cache keys built from the request body) and LLMSTATS.
                 // `--save ""` and `--bind -::1` are values, not flags.
                 .allow_hyphen_values(true)
                 .help(format!(
-                    "{}\n[default: {}] [env: {}]",
+                    "{}{}\n[default: {}] [env: {}]",
                     s.help,
+                    if s.mutable {
+                        " CONFIG SET can change it."
+                    } else {
+                        ""
+                    },
                     shown_default(s.default),
                     s.env
                 )),
