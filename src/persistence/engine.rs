@@ -39,10 +39,12 @@ pub(crate) enum Mode {
 /// What `durable` waiters watch.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Progress {
-    /// Every record up to this LSN is fsynced.
+    /// Every record up to this LSN is fsynced (or held by a committed base).
     pub synced: Lsn,
-    /// The log is not whole (see `health.rs`).
-    pub failed: bool,
+    /// Every record up to this LSN that is not synced never will be by the log: its write or
+    /// fsync failed, or the writer dropped it while poisoned (see `health.rs`). `Lsn::MAX`
+    /// after fail-stop.
+    pub lost: Lsn,
 }
 
 /// Bytes of the buffer before `at` (records up to `lsn`) go to the old segment, the rest to
@@ -239,14 +241,12 @@ impl Shared {
     pub async fn durable(&self, lsn: Lsn) -> Result<(), PersistError> {
         if self.mode == Mode::Aof && self.opts.fsync == FsyncPolicy::Always {
             let mut rx = self.progress.subscribe();
-            let res = rx.wait_for(|p| p.synced >= lsn || p.failed).await;
+            let res = rx.wait_for(|p| p.synced >= lsn || p.lost >= lsn).await;
             if res.is_err() {
                 return Err(PersistError::Closed);
             }
-            if let Some(e) = self.failure_error() {
-                if self.progress.borrow().synced < lsn {
-                    return Err(e);
-                }
+            if self.progress.borrow().synced < lsn {
+                return Err(self.failure_error().unwrap_or(PersistError::Closed));
             }
         }
         match self.terminal_error() {
@@ -258,17 +258,18 @@ impl Shared {
     pub async fn synced(&self, lsn: Lsn) -> Result<(), PersistError> {
         if self.mode == Mode::Aof {
             let mut rx = self.progress.subscribe();
-            if rx.wait_for(|p| p.synced >= lsn || p.failed).await.is_err() {
+            if rx
+                .wait_for(|p| p.synced >= lsn || p.lost >= lsn)
+                .await
+                .is_err()
+            {
                 return Err(PersistError::Closed);
             }
-            if self.progress.borrow().synced >= lsn {
-                return Ok(());
+            if self.progress.borrow().synced < lsn {
+                return Err(self.failure_error().unwrap_or(PersistError::Closed));
             }
         }
-        match self.failure_error() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     pub fn needs_rewrite(&self) -> bool {

@@ -94,7 +94,9 @@ impl PersistError {
                 .to_owned(),
             PersistError::Loading => "LOADING Redis is loading the dataset in memory".to_owned(),
             PersistError::RewriteInProgress => "ERR Background save already in progress".to_owned(),
-            PersistError::Io { op, source, .. } => format!("ERR {op} failed: {}", os_reason(source)),
+            PersistError::Io { op, source, .. } => {
+                format!("ERR {op} failed: {}", os_reason(source))
+            }
             PersistError::Corrupt { offset, reason, .. } => {
                 format!("ERR corrupt data at offset {offset}: {reason}")
             }
@@ -180,7 +182,11 @@ mod tests {
     fn no_reply_names_a_path() {
         let path = PathBuf::from("/very/secret/data");
         let errors = [
-            PersistError::io("write", path.join("log.1"), io::Error::from_raw_os_error(28)),
+            PersistError::io(
+                "write",
+                path.join("log.1"),
+                io::Error::from_raw_os_error(28),
+            ),
             PersistError::Corrupt {
                 path: path.join("base.1"),
                 offset: 3,

@@ -32,7 +32,9 @@ pub trait DirLock: Send + Sync + Debug {}
 #[derive(Debug)]
 pub enum DirLockError {
     /// Another process holds the lock; `pid` is what it wrote into the lock file.
-    Held { pid: Option<u32> },
+    Held {
+        pid: Option<u32>,
+    },
     Io(io::Error),
 }
 

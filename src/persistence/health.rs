@@ -93,7 +93,9 @@ impl Shared {
         }
         self.failing.store(true, Ordering::Release);
         drop(h);
-        self.progress.send_modify(|p| p.failed = true);
+        if terminal {
+            self.progress.send_modify(|p| p.lost = Lsn::MAX);
+        }
         self.rotated.notify_all();
     }
 
@@ -146,12 +148,7 @@ impl Shared {
             );
         }
         drop(h);
-        self.progress.send_modify(|p| {
-            p.synced = p.synced.max(lsn);
-            if healed {
-                p.failed = false;
-            }
-        });
+        self.progress.send_modify(|p| p.synced = p.synced.max(lsn));
     }
 }
 

@@ -129,7 +129,8 @@ where
         Err(e) => {
             drop(st);
             tracing::warn!(
-                "persistence: rewrite failed ({failures} in a row): {e}; the previous files stay                  in charge, and a retry follows in {} s at the earliest",
+                "persistence: rewrite failed ({failures} in a row): {e}; the previous files stay \
+                 in charge, and a retry follows in {} s at the earliest",
                 retry_delay_ms(failures) / 1000
             );
         }

@@ -246,7 +246,8 @@ impl FsFile for SimFile {
             .inodes
             .get_mut(&self.ino)
             .ok_or_else(|| io::Error::other("inode gone"))?;
-        node.data.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+        node.data
+            .truncate(usize::try_from(len).unwrap_or(usize::MAX));
         node.synced_len = node.synced_len.min(node.data.len());
         Ok(())
     }
@@ -436,7 +437,10 @@ mod tests {
         fs.create_dir_all(dir).unwrap();
         let mut a = fs.create(&dir.join("a")).unwrap();
         fs.set_dir_writable(dir, false);
-        assert_eq!(fs.create(&dir.join("b")).err().unwrap().raw_os_error(), Some(EACCES));
+        assert_eq!(
+            fs.create(&dir.join("b")).err().unwrap().raw_os_error(),
+            Some(EACCES)
+        );
         assert!(fs.remove(&dir.join("a")).is_err());
         a.write_all(b"x").unwrap();
         fs.set_dir_writable(dir, true);

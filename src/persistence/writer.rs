@@ -74,9 +74,12 @@ pub(crate) fn spawn(
     file: Box<dyn FsFile>,
     seg: u64,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
+    // Built here, not on the new thread: its clock reading must precede anything the caller
+    // does next (a test moving the clock).
+    let writer = Writer::new(shared, file, seg);
     std::thread::Builder::new()
         .name("llmcached-aof".into())
-        .spawn(move || Writer::new(shared, file, seg).run())
+        .spawn(move || writer.run())
 }
 
 /// Marks the writer gone however its thread ends, so a rewrite waiting for a rotation wakes
@@ -113,6 +116,10 @@ struct Round {
     lsn: Lsn,
     rotate: Option<Rotation>,
     shutdown: bool,
+    /// The writer clock when the buffer was taken. An fsync is due by this reading, not by a
+    /// later one: whoever appended and then moved the clock finds their records in the
+    /// round that fsyncs.
+    now: Duration,
 }
 
 impl Writer {
@@ -198,6 +205,7 @@ impl Writer {
             lsn: q.last_lsn,
             rotate: q.rotate.take(),
             shutdown: q.shutdown,
+            now: clock.now(),
         }
     }
 
@@ -206,7 +214,7 @@ impl Writer {
             None => self.write(&round.buf, round.lsn),
             Some(r) => {
                 self.write(&round.buf[..r.at], r.lsn);
-                self.sync();
+                self.sync(round.now);
                 let answer = self.rotate_to(r.seg);
                 let mut q = lock(&self.shared.queue);
                 q.rotation_answered = q.rotation_answered.max(r.seg);
@@ -222,14 +230,11 @@ impl Writer {
         let sync_now = round.shutdown
             || match self.shared.opts.fsync {
                 FsyncPolicy::Always => true,
-                FsyncPolicy::EverySec => {
-                    let now = self.shared.opts.clock.now();
-                    now.saturating_sub(self.last_sync) >= SYNC_INTERVAL
-                }
+                FsyncPolicy::EverySec => round.now.saturating_sub(self.last_sync) >= SYNC_INTERVAL,
                 FsyncPolicy::No => false,
             };
         if sync_now {
-            self.sync();
+            self.sync(round.now);
         }
     }
 
@@ -252,6 +257,7 @@ impl Writer {
         }
         // Poisoned: the base that repairs the log covers these records.
         let Some(file) = self.file.as_mut() else {
+            self.lost(lsn);
             return;
         };
         if let Err(e) = file.write_all(bytes) {
@@ -261,7 +267,7 @@ impl Writer {
                     segment_path(self.shared.dir(), self.seg).display()
                 );
             }
-            self.poison("write", e);
+            self.poison("write", e, lsn);
             return;
         }
         self.len += bytes.len() as u64;
@@ -273,10 +279,11 @@ impl Writer {
             .or_insert(0) += bytes.len() as u64;
     }
 
-    fn sync(&mut self) {
+    /// `now`: the round's clock reading (see [`Round::now`]).
+    fn sync(&mut self, now: Duration) {
         if let (Some(lsn), Some(file)) = (self.unsynced, self.file.as_mut()) {
             if let Err(e) = file.sync_data() {
-                self.poison("fsync", e);
+                self.poison("fsync", e, lsn);
                 return;
             }
             self.unsynced = None;
@@ -284,13 +291,22 @@ impl Writer {
                 .progress
                 .send_modify(|p| p.synced = p.synced.max(lsn));
         }
-        self.last_sync = self.shared.opts.clock.now();
+        self.last_sync = now;
     }
 
-    fn poison(&mut self, op: &'static str, e: std::io::Error) {
+    /// The segment failed at a record up to `lsn`: nothing written to it and not yet synced
+    /// will be, so those records are lost to the log (memory and the repairing base keep them).
+    fn poison(&mut self, op: &'static str, e: std::io::Error, lsn: Lsn) {
         self.file = None;
-        self.unsynced = None;
+        let lost = self.unsynced.take().map_or(lsn, |u| u.max(lsn));
         let err = PersistError::io(op, segment_path(self.shared.dir(), self.seg), e);
         self.shared.log_failed(self.seg, &err);
+        self.lost(lost);
+    }
+
+    fn lost(&self, lsn: Lsn) {
+        self.shared
+            .progress
+            .send_modify(|p| p.lost = p.lost.max(lsn));
     }
 }
