@@ -4,6 +4,7 @@
 mod coalescing;
 mod commands;
 mod durability;
+mod hardening_persistence;
 mod keyed;
 mod protocol;
 mod server;
