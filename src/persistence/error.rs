@@ -94,9 +94,8 @@ impl PersistError {
                 .to_owned(),
             PersistError::Loading => "LOADING Redis is loading the dataset in memory".to_owned(),
             PersistError::RewriteInProgress => "ERR Background save already in progress".to_owned(),
-            PersistError::Io { op, source, .. } => {
-                format!("ERR {op} failed: {}", os_reason(source))
-            }
+            // Redis 7 answers a failed SAVE with a bare "-ERR" and logs the reason.
+            PersistError::Io { .. } => "ERR".to_owned(),
             PersistError::Corrupt { offset, reason, .. } => {
                 format!("ERR corrupt data at offset {offset}: {reason}")
             }

@@ -139,6 +139,13 @@ impl Drop for Server {
     }
 }
 
+fn line(code: &str, detail: Option<&str>) -> String {
+    match detail {
+        Some(d) => format!("{code} {d}"),
+        None => code.to_owned(),
+    }
+}
+
 /// A reply as text; an error reply as `Err` with its whole line ("MISCONF Errors ...").
 fn run(c: &mut Connection, args: &[&str]) -> Result<String, String> {
     let mut cmd = redis::cmd(args[0]);
@@ -154,13 +161,9 @@ fn run(c: &mut Connection, args: &[&str]) -> Result<String, String> {
         other => format!("{other:?}"),
     };
     match cmd.query::<Value>(c) {
-        Ok(Value::ServerError(e)) => Err(format!("{} {}", e.code(), e.details().unwrap_or(""))),
+        Ok(Value::ServerError(e)) => Err(line(e.code(), e.details())),
         Ok(v) => Ok(text(v)),
-        Err(e) if e.code().is_some() => Err(format!(
-            "{} {}",
-            e.code().unwrap_or(""),
-            e.detail().unwrap_or("")
-        )),
+        Err(e) if e.code().is_some() => Err(line(e.code().unwrap_or(""), e.detail())),
         Err(e) => panic!("transport error: {e}"),
     }
 }
@@ -315,9 +318,10 @@ fn disk_full_under_everysec_loses_no_acknowledged_write_and_recovers_by_itself()
     drop(f);
 
     let refused = write_until_refused(&mut c, &mut acked);
-    assert_eq!(
-        refused,
-        "MISCONF Errors writing to the AOF file: No space left on device"
+    assert!(
+        refused.starts_with("MISCONF Errors writing to the AOF file: ")
+            && refused.contains("No space left on device"),
+        "{refused}"
     );
     assert!(info(&mut c).contains("aof_last_write_status:err"));
     assert_eq!(
@@ -368,8 +372,13 @@ fn persistence_error_replies_do_not_name_the_data_directory() {
         refused,
         "MISCONF Errors writing to the AOF file: Operation not permitted"
     );
+    // Redis answers a failed SAVE with a bare "-ERR" (a retry already running: "already in
+    // progress").
     let save = run(&mut c, &["SAVE"]).unwrap_err();
-    assert!(save.starts_with("ERR "), "{save}");
+    assert!(
+        save == "ERR" || save == "ERR Background save already in progress",
+        "{save}"
+    );
     for reply in [&refused, &save] {
         assert!(!reply.contains('/') && !reply.contains(&d), "{reply}");
     }
