@@ -350,6 +350,9 @@ impl Persistence {
     /// Writes and fsyncs everything appended, stops the writer thread and refuses later
     /// appends; a running rewrite stops at its next record (its temporary file removed) and
     /// is waited for; then the directory lock is released. Idempotent.
+    ///
+    /// # Deadlock
+    /// Never call it from inside a rewrite's `snapshot` iterator: it waits for that rewrite.
     pub fn shutdown(&self) -> Result<(), PersistError> {
         self.shared.shutdown()
     }
