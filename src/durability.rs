@@ -107,8 +107,15 @@ impl Durability {
             .map(|_| ())
     }
 
+    /// Also true when the log needs a base from memory after a write error, or a failed
+    /// rewrite's backoff has passed.
     pub fn rewrite_due(&self, now_ms: u64) -> bool {
-        self.engine.needs_rewrite() || self.engine.snapshot_due(now_ms)
+        self.engine.rewrite_due(now_ms)
+    }
+
+    /// The log is broken and only a rewrite from the store makes the disk whole again.
+    pub fn needs_base(&self) -> bool {
+        self.engine.needs_base()
     }
 
     pub fn shutdown(&self) -> Result<(), PersistError> {

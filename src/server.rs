@@ -154,6 +154,8 @@ impl Server {
             // asked for), unless NOSAVE. With the log on, flushing it is what matters.
             let config = shared.config();
             let snapshot = save.unwrap_or(!config.save.is_off() && !config.appendonly);
+            // After a log write error only a base from memory keeps what the log missed.
+            let snapshot = snapshot || d.needs_base();
             if snapshot {
                 if let Err(e) = d.rewrite(&shared.store) {
                     warn!("final snapshot failed: {e}");

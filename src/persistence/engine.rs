@@ -1,21 +1,29 @@
-//! The engine's shared state: append buffer, fail-stop flag, counters and status.
+//! The engine's shared state: append buffer, log health, counters and status.
 //!
 //! # Concurrency
 //! `queue` is the only lock on the append path; it is held for one record's encoding. The
 //! writer thread swaps the whole buffer out under the same lock, so records reach the file in
-//! append (= LSN) order. `stats` is touched once per writer batch and by rewrites.
-//! Lock order: `queue` before `stats`; never hold either across I/O except the writer's
-//! brief `stats` update.
+//! append (= LSN) order. `stats` is touched once per writer batch and by rewrites; `health`
+//! only when a write fails or a base repairs it (`failing` mirrors it for the write path).
+//! Lock order: `queue` before `stats`, `health` alone; never hold any across I/O except the
+//! writer's brief `stats` update.
+//!
+//! # Shutdown and the directory lock
+//! The directory lock is released by [`Shared::shutdown`] only after the writer has exited
+//! and any running rewrite has stopped (it checks `closing` between records), so no file of
+//! ours changes once another process may own the directory.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use tokio::sync::watch;
 
 use super::format::encode_record;
+use super::fs::DirLock;
+use super::health::{retry_delay_ms, Failure};
 use super::{FsyncPolicy, LoadProgress, Lsn, Options, PersistError, Record, Status};
 
 /// Wake the writer early once this much is buffered (bounds memory and batch size).
@@ -31,9 +39,12 @@ pub(crate) enum Mode {
 /// What `durable` waiters watch.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Progress {
-    /// Every record up to this LSN is fsynced.
+    /// Every record up to this LSN is fsynced (or held by a committed base).
     pub synced: Lsn,
-    pub failed: bool,
+    /// Every record up to this LSN that is not synced never will be by the log: its write or
+    /// fsync failed, or the writer dropped it while poisoned (see `health.rs`). `Lsn::MAX`
+    /// after fail-stop.
+    pub lost: Lsn,
 }
 
 /// Bytes of the buffer before `at` (records up to `lsn`) go to the old segment, the rest to
@@ -56,6 +67,12 @@ pub(crate) struct Queue {
     pub current_seg: u64,
     /// Id for the next segment or base.
     pub next_seg: u64,
+    /// Id of the last rotation the writer carried out or gave up on.
+    pub rotation_answered: u64,
+    /// Why the rotation `.0` failed (the writer stays on its segment).
+    pub rotation_error: Option<(u64, PersistError)>,
+    /// The writer thread has ended: nobody answers rotations any more.
+    pub writer_gone: bool,
     pub accepting: bool,
     pub shutdown: bool,
 }
@@ -73,6 +90,8 @@ pub(crate) struct Stats {
     pub rewrite_started_ms: Option<u64>,
     pub rewrites: u64,
     pub rewrite_failures_in_a_row: u64,
+    /// The last rewrite failed: the next one runs once its backoff has passed.
+    pub retry_scheduled: bool,
     /// Published by the loader as it goes.
     pub load: LoadProgress,
     pub load_started_ms: u64,
@@ -90,15 +109,32 @@ pub(crate) struct Shared {
     /// Wakes a rewrite waiting for the writer to carry out a rotation.
     pub rotated: Condvar,
     pub progress: watch::Sender<Progress>,
-    pub fail: OnceLock<String>,
+    /// Why the log is not whole, if it is not (see `health.rs`).
+    pub health: Mutex<Option<Failure>>,
+    /// `health.is_some()`, read without the lock on every write.
+    pub failing: AtomicBool,
     pub loading: AtomicBool,
+    /// Set and cleared under `rewrite_gate`, so shutdown can wait for a rewrite to end.
     pub rewriting: AtomicBool,
+    pub rewrite_gate: Mutex<()>,
+    pub rewrite_idle: Condvar,
+    /// Shutdown has begun: a running rewrite stops at its next record.
+    pub closing: AtomicBool,
+    pub dir_lock: Mutex<Option<Box<dyn DirLock>>>,
     /// Changes since the last successful snapshot.
     pub dirty: AtomicU64,
     /// LSNs in modes without a log.
     pub lsn: AtomicU64,
     pub stats: Mutex<Stats>,
     pub writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl super::clock::Wake for Shared {
+    fn wake(&self) {
+        // Under the queue lock: the writer reads the clock under it before it waits.
+        let _q = lock(&self.queue);
+        self.wake.notify_all();
+    }
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section here leaves the data consistent
@@ -126,9 +162,14 @@ impl Shared {
             wake: Condvar::new(),
             rotated: Condvar::new(),
             progress: watch::Sender::new(Progress::default()),
-            fail: OnceLock::new(),
+            health: Mutex::new(None),
+            failing: AtomicBool::new(false),
             loading: AtomicBool::new(true),
             rewriting: AtomicBool::new(false),
+            rewrite_gate: Mutex::new(()),
+            rewrite_idle: Condvar::new(),
+            closing: AtomicBool::new(false),
+            dir_lock: Mutex::new(None),
             dirty: AtomicU64::new(0),
             lsn: AtomicU64::new(0),
             stats: Mutex::new(Stats {
@@ -145,23 +186,8 @@ impl Shared {
         &self.opts.dir
     }
 
-    /// Enters fail-stop (first reason wins) and wakes every waiter.
-    pub fn fail_stop(&self, reason: String) {
-        if self.fail.set(reason.clone()).is_ok() {
-            tracing::error!("persistence: {reason}; refusing writes until restart (fail-stop)");
-        }
-        self.progress.send_modify(|p| p.failed = true);
-        self.rotated.notify_all();
-    }
-
-    fn fail_error(&self) -> Option<PersistError> {
-        self.fail
-            .get()
-            .map(|r| PersistError::FailStop { reason: r.clone() })
-    }
-
     pub fn check_writable(&self) -> Result<(), PersistError> {
-        if let Some(e) = self.fail_error() {
+        if let Some(e) = self.failure_error() {
             return Err(e);
         }
         if self.loading.load(Ordering::Acquire) {
@@ -173,8 +199,10 @@ impl Shared {
         Ok(())
     }
 
+    /// While the log is broken but recoverable, appends are still taken: the store has
+    /// already applied the change, and the base that repairs the log will hold it.
     pub fn append(&self, rec: &Record) -> Result<Lsn, PersistError> {
-        if let Some(e) = self.fail_error() {
+        if let Some(e) = self.terminal_error() {
             return Err(e);
         }
         if self.mode != Mode::Aof {
@@ -207,15 +235,21 @@ impl Shared {
         Ok(lsn)
     }
 
+    /// Under `always`, waits for the fsync (or a failure, which is then the answer). Under
+    /// `everysec` and `no` a write is acknowledged once applied: a failed log write later on
+    /// does not take it back, since the repairing base will hold it.
     pub async fn durable(&self, lsn: Lsn) -> Result<(), PersistError> {
         if self.mode == Mode::Aof && self.opts.fsync == FsyncPolicy::Always {
             let mut rx = self.progress.subscribe();
-            let res = rx.wait_for(|p| p.synced >= lsn || p.failed).await;
+            let res = rx.wait_for(|p| p.synced >= lsn || p.lost >= lsn).await;
             if res.is_err() {
                 return Err(PersistError::Closed);
             }
+            if self.progress.borrow().synced < lsn {
+                return Err(self.failure_error().unwrap_or(PersistError::Closed));
+            }
         }
-        match self.fail_error() {
+        match self.terminal_error() {
             Some(e) => Err(e),
             None => Ok(()),
         }
@@ -224,21 +258,25 @@ impl Shared {
     pub async fn synced(&self, lsn: Lsn) -> Result<(), PersistError> {
         if self.mode == Mode::Aof {
             let mut rx = self.progress.subscribe();
-            if rx.wait_for(|p| p.synced >= lsn || p.failed).await.is_err() {
+            if rx
+                .wait_for(|p| p.synced >= lsn || p.lost >= lsn)
+                .await
+                .is_err()
+            {
                 return Err(PersistError::Closed);
             }
+            if self.progress.borrow().synced < lsn {
+                return Err(self.failure_error().unwrap_or(PersistError::Closed));
+            }
         }
-        match self.fail_error() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     pub fn needs_rewrite(&self) -> bool {
         if self.mode != Mode::Aof
             || self.loading.load(Ordering::Acquire)
             || self.rewriting.load(Ordering::Acquire)
-            || self.fail.get().is_some()
+            || self.failing.load(Ordering::Acquire)
         {
             return false;
         }
@@ -271,7 +309,32 @@ impl Shared {
         )
     }
 
+    /// Should the housekeeping tick start a rewrite now? A base is needed to repair the log,
+    /// a failed rewrite is to be retried, the log outgrew its base, or the save schedule is
+    /// due; and no rewrite runs, and the backoff after failed ones has passed.
+    pub fn rewrite_due(&self, now_ms: u64) -> bool {
+        if self.mode == Mode::InMemory
+            || self.loading.load(Ordering::Acquire)
+            || self.rewriting.load(Ordering::Acquire)
+            || self.terminal_error().is_some()
+        {
+            return false;
+        }
+        let retry = {
+            let s = lock(&self.stats);
+            if let Some((at, false)) = s.last_attempt {
+                let delay = retry_delay_ms(s.rewrite_failures_in_a_row);
+                if now_ms < at.saturating_add(delay) {
+                    return false;
+                }
+            }
+            s.retry_scheduled
+        };
+        retry || self.needs_base() || self.needs_rewrite() || self.snapshot_due(now_ms)
+    }
+
     pub fn status(&self) -> Status {
+        let failure = self.failure();
         let s = lock(&self.stats);
         Status {
             aof_enabled: self.mode == Mode::Aof,
@@ -285,8 +348,10 @@ impl Shared {
             last_rewrite_took_ms: s.last_rewrite_took_ms,
             rewrites: s.rewrites,
             rewrite_failures_in_a_row: s.rewrite_failures_in_a_row,
-            last_write_ok: self.fail.get().is_none(),
-            fail_reason: self.fail.get().cloned(),
+            rewrite_scheduled: s.retry_scheduled,
+            last_write_ok: failure.is_none(),
+            needs_base: failure.as_ref().is_some_and(|f| !f.terminal),
+            fail_reason: failure.map(|f| f.detail),
             last_save_ms: s.last_save_ms,
             changes_since_last_save: self.dirty.load(Ordering::Relaxed),
             current_size: s.base_size + s.log_sizes.values().sum::<u64>(),
@@ -300,6 +365,7 @@ impl Shared {
             q.shutdown = true;
             q.accepting = false;
         }
+        self.closing.store(true, Ordering::Release);
         self.wake.notify_all();
         let handle = lock(&self.writer).take();
         if let Some(h) = handle {
@@ -307,7 +373,16 @@ impl Shared {
                 self.fail_stop("log writer thread panicked".into());
             }
         }
-        match self.fail_error() {
+        let mut gate = lock(&self.rewrite_gate);
+        while self.rewriting.load(Ordering::Acquire) {
+            gate = self
+                .rewrite_idle
+                .wait(gate)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        drop(gate);
+        drop(lock(&self.dir_lock).take());
+        match self.failure_error() {
             Some(e) => Err(e),
             None => Ok(()),
         }

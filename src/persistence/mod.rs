@@ -4,7 +4,9 @@
 //! - `format.rs`   on-disk byte tables, record encoding and decoding
 //! - `fs.rs`       the file-system trait the engine uses, and the real implementation
 //! - `sim.rs`      a simulated file system that knows which bytes are durable (crash tests)
-//! - `engine.rs`   shared state: the append buffer, fail-stop, counters, status
+//! - `clock.rs`    the writer's clock (`everysec` cadence), real or driven by tests
+//! - `engine.rs`   shared state: the append buffer, counters, status
+//! - `health.rs`   the log's health after a write error, and its repair by a base
 //! - `writer.rs`   the log writer thread: write, fsync (group commit), segment rotation
 //! - `recovery.rs` which files to replay, in which order; leftovers to remove
 //! - `loader.rs`   the [`Loader`]: streams records, cuts torn tails, applies expiry
@@ -61,8 +63,9 @@
 //! };
 //! tokio::runtime::Builder::new_current_thread().build()?.block_on(p.durable(lsn))?;
 //!
-//! // Housekeeping tick (BGREWRITEAOF / BGSAVE run the same call on a std thread).
-//! if p.needs_rewrite() || p.snapshot_due(now_ms) {
+//! // Housekeeping tick (BGREWRITEAOF / BGSAVE run the same call on a std thread). It also
+//! // repairs the log after a write error (`needs_base`) and retries failed rewrites.
+//! if p.rewrite_due(now_ms) {
 //!     let snapshot: Vec<Record> = Vec::new(); // the server iterates its store lazily here
 //!     p.rewrite(now_ms, || snapshot)?;
 //! }
@@ -72,10 +75,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod clock;
 mod engine;
 mod error;
 mod format;
 pub mod fs;
+mod health;
 mod loader;
 mod recovery;
 mod rewrite;
@@ -89,7 +94,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-pub use error::PersistError;
+pub use clock::{ManualClock, WriterClock};
+pub use error::{os_reason, PersistError};
 pub use format::FORMAT_VERSION;
 pub use loader::{LoadProgress, Loader};
 pub use rewrite::RewriteStats;
@@ -190,6 +196,8 @@ pub struct Options {
     pub rewrite_min_size: u64,
     /// The file system; [`OsFs`] except in crash tests.
     pub fs: Arc<dyn Fs>,
+    /// When `everysec` fsyncs; [`WriterClock::Real`] except in tests.
+    pub clock: WriterClock,
 }
 
 impl Options {
@@ -204,6 +212,7 @@ impl Options {
             rewrite_percentage: 100,
             rewrite_min_size: 64 << 20,
             fs: Arc::new(OsFs),
+            clock: WriterClock::Real,
         }
     }
 
@@ -246,22 +255,28 @@ impl Persistence {
     /// a newer value written between the eviction and the append.
     ///
     /// # Errors
-    /// [`PersistError::FailStop`] after a log write error, [`PersistError::SnapshotFailed`]
-    /// in snapshot-only mode after a failed snapshot, [`PersistError::Loading`] before the
-    /// loader finished, [`PersistError::Closed`] after shutdown. The caller should have
+    /// [`PersistError::FailStop`] after a log write error under `always`,
+    /// [`PersistError::SnapshotFailed`] in snapshot-only mode after a failed snapshot,
+    /// [`PersistError::Loading`] before the loader finished, [`PersistError::Closed`] after
+    /// shutdown. While the log is broken under `everysec`/`no` appends are still taken (the
+    /// store has applied them; the repairing base holds them). The caller should have
     /// checked [`check_writable`](Self::check_writable) *before* changing the store.
     pub fn append(&self, rec: &Record) -> Result<Lsn, PersistError> {
         self.shared.append(rec)
     }
 
     /// Fails when a write would be refused: call before applying a write to the store so a
-    /// refused write leaves memory unchanged (Redis checks MISCONF before executing).
+    /// refused write leaves memory unchanged (Redis checks MISCONF before executing). While
+    /// the log is broken: [`PersistError::WriteFailed`] (until a base repairs it) or
+    /// [`PersistError::FailStop`].
     pub fn check_writable(&self) -> Result<(), PersistError> {
         self.shared.check_writable()
     }
 
     /// Resolves once the record `lsn` (and all before it) is as durable as the policy
-    /// promises: with [`FsyncPolicy::Always`] written and fsynced; otherwise at once.
+    /// promises: with [`FsyncPolicy::Always`] written and fsynced (an error if the log broke
+    /// first); otherwise at once, even while the log is broken, since memory holds the write
+    /// and the repairing base will.
     ///
     /// # Cancellation
     /// Dropping the future only stops waiting; the record is still written.
@@ -284,9 +299,14 @@ impl Persistence {
     /// keyspace as [`Record::Set`]s; appends may continue meanwhile. Sets already expired at
     /// `now_ms` are left out.
     ///
+    /// A committed base also repairs a broken log: it holds everything the failed segments
+    /// missed, so writes are accepted again (see [`needs_base`](Self::needs_base)).
+    ///
     /// # Errors
     /// [`PersistError::RewriteInProgress`] if one is running, I/O errors (the previous base
-    /// and logs stay in place and valid), [`PersistError::FailStop`], `Loading`.
+    /// and logs stay in place and valid, the log writer goes on, the temporary file is
+    /// removed, and [`rewrite_due`](Self::rewrite_due) retries after a backoff),
+    /// [`PersistError::FailStop`], `Loading`, `Closed` when shutdown stopped it.
     pub fn rewrite<F, I>(&self, now_ms: u64, snapshot: F) -> Result<RewriteStats, PersistError>
     where
         F: FnOnce() -> I,
@@ -306,12 +326,33 @@ impl Persistence {
         self.shared.snapshot_due(now_ms)
     }
 
+    /// True when the housekeeping tick should run [`rewrite`](Self::rewrite) from the store
+    /// now: the log needs a base to be whole again ([`needs_base`](Self::needs_base)), a failed
+    /// rewrite is to be retried, the log outgrew its base, or the save schedule is due; and
+    /// no rewrite is running and the backoff after failures (1 s doubling to a minute) has
+    /// passed at `now_ms`.
+    pub fn rewrite_due(&self, now_ms: u64) -> bool {
+        self.shared.rewrite_due(now_ms)
+    }
+
+    /// True while a write or fsync of the log has failed under `everysec`/`no` and no base has
+    /// repaired it: writes are refused, and a rewrite from the store makes the disk whole
+    /// again. Worth one last rewrite before a clean exit, or what memory holds beyond the log
+    /// is lost at restart.
+    pub fn needs_base(&self) -> bool {
+        self.shared.needs_base()
+    }
+
     pub fn status(&self) -> Status {
         self.shared.status()
     }
 
     /// Writes and fsyncs everything appended, stops the writer thread and refuses later
-    /// appends. Idempotent.
+    /// appends; a running rewrite stops at its next record (its temporary file removed) and
+    /// is waited for; then the directory lock is released. Idempotent.
+    ///
+    /// # Deadlock
+    /// Never call it from inside a rewrite's `snapshot` iterator: it waits for that rewrite.
     pub fn shutdown(&self) -> Result<(), PersistError> {
         self.shared.shutdown()
     }

@@ -19,14 +19,21 @@
 //!
 //! Running recovery twice on the same directory yields the same records: the only changes it
 //! makes (truncating a torn tail, removing leftovers) are idempotent.
+//!
+//! # One process per directory
+//! Before it reads anything, `open` takes the directory's lock ([`Fs::lock_dir`](super::fs::Fs::lock_dir));
+//! if another process holds it, it fails with [`PersistError::Locked`] naming the directory
+//! and the holder's pid, and touches nothing.
 
 use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::engine::Shared;
+use super::clock::Wake;
+use super::engine::{lock, Shared};
 use super::format::{self, FileKind, HEADER_LEN};
+use super::fs::DirLockError;
 use super::loader::Loader;
 use super::rewrite::base_path;
 use super::writer::segment_path;
@@ -94,6 +101,15 @@ pub(crate) fn open(opts: Options, now_ms: u64) -> Result<(Arc<Shared>, Loader), 
     let fs = Arc::clone(&opts.fs);
     fs.create_dir_all(&dir)
         .map_err(|e| PersistError::io("create dir", &dir, e))?;
+    // Before anything in the directory is read or changed: a second server on the same
+    // directory would remove the first one's files as leftovers.
+    let dir_lock = fs.lock_dir(&dir).map_err(|e| match e {
+        DirLockError::Held { pid } => PersistError::Locked {
+            dir: dir.clone(),
+            pid,
+        },
+        DirLockError::Io(e) => PersistError::io("lock", dir.join(super::fs::LOCK_FILE), e),
+    })?;
     let names = fs
         .list(&dir)
         .map_err(|e| PersistError::io("list", &dir, e))?;
@@ -180,6 +196,9 @@ pub(crate) fn open(opts: Options, now_ms: u64) -> Result<(Arc<Shared>, Loader), 
         .max(bases.first().map_or(0, |b| b + 1))
         .max(1);
     let shared = Arc::new(Shared::new(opts, now_ms, next_seg));
+    *lock(&shared.dir_lock) = Some(dir_lock);
+    let waker: Arc<dyn Wake> = shared.clone();
+    shared.opts.clock.subscribe(Arc::downgrade(&waker));
     let loader = Loader::new(Arc::clone(&shared), sources, stale, now_ms, bytes_total);
     Ok((shared, loader))
 }

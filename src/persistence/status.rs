@@ -24,8 +24,15 @@ pub struct Status {
     pub rewrites: u64,
     /// Failed attempts since the last success.
     pub rewrite_failures_in_a_row: u64,
-    /// False once the log writer failed (fail-stop).
+    /// The last rewrite failed and will be retried after a backoff.
+    pub rewrite_scheduled: bool,
+    /// False while the log is not whole: a write or fsync failed and no base has repaired it
+    /// yet, or fail-stop.
     pub last_write_ok: bool,
+    /// The log is broken and a base written from memory would repair it (the server's
+    /// maintenance writes one; writes are refused until then).
+    pub needs_base: bool,
+    /// What failed, with its path (for logs; never sent to clients).
     pub fail_reason: Option<String>,
     /// Unix ms of the last successful snapshot/rewrite, or of startup.
     pub last_save_ms: u64,
@@ -71,7 +78,7 @@ impl Status {
             ("rdb_last_load_keys_loaded", self.load.records.to_string()),
             ("aof_enabled", flag(self.aof_enabled)),
             ("aof_rewrite_in_progress", flag(self.rewrite_in_progress)),
-            ("aof_rewrite_scheduled", "0".to_owned()),
+            ("aof_rewrite_scheduled", flag(self.rewrite_scheduled)),
             ("aof_last_rewrite_time_sec", secs(self.last_rewrite_took_ms)),
             ("aof_current_rewrite_time_sec", secs(current)),
             ("aof_last_bgrewrite_status", ok(self.last_rewrite_ok)),
@@ -125,7 +132,9 @@ mod tests {
             last_rewrite_took_ms: None,
             rewrites: 2,
             rewrite_failures_in_a_row: 1,
-            last_write_ok: true,
+            rewrite_scheduled: true,
+            last_write_ok: false,
+            needs_base: true,
             fail_reason: None,
             last_save_ms: 1_700_000_000_999,
             changes_since_last_save: 7,
@@ -140,6 +149,10 @@ mod tests {
         assert_eq!(f["aof_rewrite_in_progress"], "1");
         assert_eq!(f["aof_current_size"], "300");
         assert_eq!(f["rdb_changes_since_last_save"], "7");
+        assert_eq!(f["rdb_last_bgsave_status"], "err");
+        assert_eq!(f["aof_rewrite_scheduled"], "1");
+        assert_eq!(f["aof_rewrites_consecutive_failures"], "1");
+        assert_eq!(f["aof_last_write_status"], "err");
         assert!(!f.contains_key("loading_total_bytes"));
     }
 }

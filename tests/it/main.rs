@@ -6,6 +6,7 @@ mod commands;
 mod config_set;
 mod durability;
 mod hardening;
+mod hardening_persistence;
 mod keyed;
 mod protocol;
 mod server;
