@@ -21,42 +21,44 @@
 //! ```
 //! Answers live in the ordinary keyspace: GET, TTL, DEL and SCAN see them.
 
-use super::string::{owned, wrongtype};
-use super::{Ctx, Flow};
+use super::args::{self, Args};
+use super::keyspace::{owned, string_of, write};
+use super::ttl::{self, TtlOptions};
+use super::{CommandError, Ctx, Flow};
 use crate::cache::flight::{Begin, Outcome};
 use crate::cache::{Entry, Value, Write};
-use crate::protocol::args;
 use crate::protocol::Reply;
 use crate::state::Shared;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
 /// Parses `[WAIT ms]`.
-fn parse_wait(a: &[Bytes], default: Duration) -> Result<Duration, Reply> {
+fn parse_wait(a: &[Bytes], default: Duration) -> Result<Duration, CommandError> {
     match a.len() {
         2 => Ok(default),
-        4 if args::is(&a[2], "WAIT") => args::uint(&a[3]).map(Duration::from_millis),
-        _ => Err(args::syntax_error()),
+        4 if args::is(&a[2], "WAIT") => Ok(Duration::from_millis(args::uint(&a[3])?)),
+        _ => Err(CommandError::Syntax),
     }
 }
 
+/// The wait ran out: the error LLMGET and LLMLOOKUP answer.
 fn tryagain_timeout(wait: Duration) -> Reply {
-    Reply::error(format!(
+    CommandError::coded(format!(
         "TRYAGAIN no answer after waiting {} ms: another client is still filling this key",
         wait.as_millis()
     ))
+    .into()
 }
 
 /// `LLMGET key [WAIT ms]`
-pub fn llmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
-    match parse_wait(a, ctx.shared.config().llm_wait) {
-        Ok(wait) => lookup(ctx, &a[1], wait),
-        Err(e) => Flow::Reply(e),
-    }
+pub fn llmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
+    let wait = parse_wait(a, ctx.shared.config().llm_wait)?;
+    Ok(lookup(ctx, &a[1], wait))
 }
 
 /// The single-flight lookup behind LLMGET and LLMLOOKUP: a hit, a granted lease (nil), or a
-/// wait for another caller's fill.
+/// wait for another caller's fill. Errors are replies here, as a [`Flow::Wait`] ends in one:
+/// LLMLOOKUP passes them through and wraps the rest.
 pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
     ctx.client.used_leases = true;
     let shared = ctx.shared;
@@ -66,8 +68,9 @@ pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
         .begin(key, ctx.client.id(), || shared.store.get(key))
     {
         Begin::Hit(entry) => {
-            let Some(v) = entry.as_str() else {
-                return Flow::Reply(wrongtype());
+            let v = match string_of(&entry) {
+                Ok(v) => v,
+                Err(e) => return Flow::Reply(e.into()),
             };
             entry.mark_read();
             stats.llm_hits.incr();
@@ -120,94 +123,78 @@ fn spawn_lease_timer(shared: &Shared, key: Bytes, flight_id: u64) {
     });
 }
 
-/// A parsed `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`.
-struct SetNx {
-    ttl: Option<Option<Duration>>,
+/// A parsed `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`. EX and PX follow
+/// SET's rules ([`ttl`]); TOKENS may be given once.
+struct SetNx<'a> {
+    ttl: TtlOptions<'a>,
     tokens: u64,
 }
 
-impl SetNx {
-    fn parse(a: &[Bytes]) -> Result<SetNx, Reply> {
+impl<'a> SetNx<'a> {
+    fn parse(a: &'a [Bytes]) -> Result<SetNx<'a>, CommandError> {
         let mut s = SetNx {
-            ttl: None,
+            ttl: TtlOptions::default(),
             tokens: 0,
         };
-        let mut i = 3;
         let mut saw_tokens = false;
-        while i < a.len() {
-            let opt = &a[i];
-            let Some(val) = a.get(i + 1) else {
-                return Err(args::syntax_error());
-            };
-            if (args::is(opt, "EX") || args::is(opt, "PX")) && s.ttl.is_none() {
-                let n = args::int(val)?;
-                if n <= 0 {
-                    return Err(Reply::err("invalid expire time in 'llmsetnx' command"));
-                }
-                let ms = if args::is(opt, "EX") {
-                    n.checked_mul(1000)
-                        .ok_or_else(|| Reply::err("invalid expire time in 'llmsetnx' command"))?
-                } else {
-                    n
-                };
-                s.ttl = Some(Some(Duration::from_millis(ms as u64)));
-            } else if args::is(opt, "TOKENS") && !saw_tokens {
+        let mut args = Args::new(a);
+        args.next_bytes()?;
+        args.next_bytes()?;
+        while let Some(opt) = args.peek() {
+            if s.ttl.take(ttl::LLMSETNX, &mut args) {
+                continue;
+            }
+            args.next_bytes()?;
+            let val = args.next_bytes()?;
+            if args::is(opt, "TOKENS") && !saw_tokens {
                 s.tokens = args::uint(val)?;
                 saw_tokens = true;
             } else {
-                return Err(args::syntax_error());
+                return Err(CommandError::Syntax);
             }
-            i += 2;
         }
         Ok(s)
     }
 }
 
 /// `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`
-pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    let s = match SetNx::parse(a) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
+pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let s = SetNx::parse(a)?;
     let shared = ctx.shared;
-    let ttl = s.ttl.unwrap_or(shared.config().llm_default_ttl);
     let now = shared.store.clock().now_ms();
-    let expire_at = ttl.map(|d| now.saturating_add(d.as_millis() as u64));
+    let expire_at = match s.ttl.deadline(now, "llmsetnx")? {
+        Some(at) => Some(at),
+        None => shared
+            .config()
+            .llm_default_ttl
+            .map(|d| now.saturating_add(d.as_millis() as u64)),
+    };
     let value = owned(&a[2]);
     let key = &a[1];
-    let result = shared.store.write(key, |cur| match cur {
-        Some(e) => match e.as_str() {
-            Some(v) => (Write::Keep, Ok((0, v.clone(), e.tokens))),
-            None => (Write::Keep, Err(wrongtype())),
-        },
-        None => (
+    let (stored, answer, tokens) = write(&shared.store, key, |cur| match cur {
+        Some(e) => Ok((Write::Keep, (0, string_of(e)?.clone(), e.tokens))),
+        None => Ok((
             Write::Put(Entry::new(Value::Str(value.clone()), expire_at).with_tokens(s.tokens)),
-            Ok((1, value.clone(), s.tokens)),
-        ),
-    });
-    match result {
-        Err(e) => e.into(),
-        Ok(Err(reply)) => reply,
-        Ok(Ok((stored, answer, tokens))) => {
-            let stats = shared.store.stats();
-            if stored == 1 {
-                stats.sets.incr();
-            } else {
-                stats.sets_existing.incr();
-            }
-            shared.flights.complete(key, &answer, tokens);
-            Reply::Int(stored)
-        }
+            (1, value.clone(), s.tokens),
+        )),
+    })?;
+    let stats = shared.store.stats();
+    if stored == 1 {
+        stats.sets.incr();
+    } else {
+        stats.sets_existing.incr();
     }
+    shared.flights.complete(key, &answer, tokens);
+    Ok(Reply::Int(stored))
 }
 
 /// `LLMABORT key`
-pub fn llmabort(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn llmabort(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     if ctx.shared.flights.abort(&a[1]) {
         ctx.shared.store.stats().aborts.incr();
-        Reply::Int(1)
+        Ok(Reply::Int(1))
     } else {
-        Reply::Int(0)
+        Ok(Reply::Int(0))
     }
 }
 
@@ -269,15 +256,15 @@ pub fn stats_fields(shared: &Shared) -> Vec<(&'static str, Stat)> {
 }
 
 /// `LLMSTATS [RESET]`
-pub fn llmstats(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn llmstats(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     match a.len() {
         1 => {}
         2 if args::is(&a[1], "RESET") => {
             ctx.shared.store.stats().reset();
             ctx.shared.flights.reset_counters();
-            return Reply::Ok;
+            return Ok(Reply::Ok);
         }
-        _ => return args::syntax_error(),
+        _ => return Err(CommandError::Syntax),
     }
     ctx.shared.store.run_maintenance();
     let mut pairs: Vec<(Reply, Reply)> = stats_fields(ctx.shared)
@@ -309,5 +296,5 @@ pub fn llmstats(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
                 .collect(),
         ),
     ));
-    Reply::Map(pairs)
+    Ok(Reply::Map(pairs))
 }

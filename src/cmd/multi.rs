@@ -6,38 +6,38 @@
 //! with nothing else from this connection in between; a command that would block (LLMGET waiting
 //! on another caller's fill) does not block inside EXEC, as Redis's blocking commands do not.
 
-use super::{call, Ctx, Flow};
+use super::{call, CommandError, Ctx, Flow};
 use crate::client::Multi;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
 /// `MULTI`
-pub fn multi(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Reply {
+pub fn multi(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
     if ctx.client.multi.is_some() {
-        return Reply::err("MULTI calls can not be nested");
+        return Err(CommandError::err("MULTI calls can not be nested"));
     }
     ctx.client.multi = Some(Multi::default());
     ctx.client.info.meta(|m| m.multi = 0);
-    Reply::Ok
+    Ok(Reply::Ok)
 }
 
 /// `DISCARD`
-pub fn discard(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Reply {
+pub fn discard(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
     if ctx.client.multi.take().is_none() {
-        return Reply::err("DISCARD without MULTI");
+        return Err(CommandError::err("DISCARD without MULTI"));
     }
     ctx.client.info.meta(|m| m.multi = -1);
-    Reply::Ok
+    Ok(Reply::Ok)
 }
 
 /// `EXEC`
-pub fn exec(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Flow {
+pub fn exec(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Flow, CommandError> {
     let Some(multi) = ctx.client.multi.take() else {
-        return Flow::Reply(Reply::err("EXEC without MULTI"));
+        return Err(CommandError::err("EXEC without MULTI"));
     };
     ctx.client.info.meta(|m| m.multi = -1);
     if multi.dirty {
-        return Flow::Reply(Reply::error(
+        return Err(CommandError::coded(
             "EXECABORT Transaction discarded because of previous errors.",
         ));
     }
@@ -48,10 +48,12 @@ pub fn exec(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Flow {
             Flow::Reply(r) => r,
             // Handlers do not block or close while `in_exec` is set; should one try, the
             // transaction still answers every command.
-            Flow::Wait(_) | Flow::Close => Reply::err("command cannot run inside a transaction"),
+            Flow::Wait(_) | Flow::Close => {
+                CommandError::err("command cannot run inside a transaction").into()
+            }
         };
         replies.push(reply);
     }
     ctx.client.in_exec = false;
-    Flow::Reply(Reply::Array(replies))
+    Ok(Flow::Reply(Reply::Array(replies)))
 }

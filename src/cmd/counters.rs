@@ -1,0 +1,56 @@
+//! Integer counters on string keys: INCR, INCRBY, DECR, DECRBY.
+//!
+//! A counter is a string holding a 64-bit integer in Redis's spelling (`string2ll`: no leading
+//! `+`, zeros or spaces); a missing key counts as 0 and the key keeps its TTL, as in Redis.
+
+use super::args;
+use super::keyspace::{string_of, write};
+use super::{CommandError, Ctx};
+use crate::cache::{Entry, Value, Write};
+use crate::protocol::parse::parse_i64;
+use crate::protocol::Reply;
+use bytes::Bytes;
+
+/// Adds `by` to the integer stored at `key`, keeping its TTL.
+fn incr_by(ctx: &mut Ctx<'_>, key: &Bytes, by: i64) -> Result<Reply, CommandError> {
+    write(&ctx.shared.store, key, |cur| {
+        let (n, expire_at) = match cur {
+            None => (0, None),
+            Some(e) => (
+                parse_i64(string_of(e)?).ok_or(CommandError::NotInteger)?,
+                e.expire_at,
+            ),
+        };
+        let n = n.checked_add(by).ok_or(CommandError::Overflow)?;
+        let mut buf = itoa::Buffer::new();
+        let text = Bytes::copy_from_slice(buf.format(n).as_bytes());
+        Ok((
+            Write::Put(Entry::new(Value::Str(text), expire_at)),
+            Reply::Int(n),
+        ))
+    })
+}
+
+/// `INCR key`
+pub fn incr(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    incr_by(ctx, &a[1], 1)
+}
+
+/// `DECR key`
+pub fn decr(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    incr_by(ctx, &a[1], -1)
+}
+
+/// `INCRBY key increment`
+pub fn incrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    incr_by(ctx, &a[1], args::int(&a[2])?)
+}
+
+/// `DECRBY key decrement`
+pub fn decrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    match args::int(&a[2])? {
+        // Its negation does not exist; Redis words this case apart.
+        i64::MIN => Err(CommandError::err("decrement would overflow")),
+        by => incr_by(ctx, &a[1], -by),
+    }
+}
