@@ -143,14 +143,15 @@ pub fn pttl(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     Ok(ttl_generic(&ctx.shared.store, &a[1], Unit::Millis))
 }
 
-/// The deadline as a unix time: -2 for a missing key, -1 for no TTL; seconds are truncated.
+/// The deadline as a unix time: -2 for a missing key, -1 for no TTL; seconds are rounded, as
+/// Redis rounds them (`PEXPIREAT k 4000000000600` then `EXPIRETIME k` is 4000000001).
 fn expiretime_generic(store: &Store, key: &[u8], unit: Unit) -> Reply {
     Reply::Int(match store.get(key) {
         None => -2,
         Some(e) => match (e.expire_at, unit) {
             (None, _) => -1,
             (Some(at), Unit::Millis) => at as i64,
-            (Some(at), Unit::Seconds) => (at / 1000) as i64,
+            (Some(at), Unit::Seconds) => ((u128::from(at) + 500) / 1000) as i64,
         },
     })
 }
