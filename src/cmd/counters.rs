@@ -54,3 +54,48 @@ pub fn decrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         by => incr_by(ctx, &a[1], -by),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::{bulk, error, TestServer};
+    use crate::protocol::Reply;
+
+    #[test]
+    fn counters_start_at_zero_and_keep_the_ttl() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["INCR", "n"]), Reply::Int(1));
+        assert_eq!(c.run(&["INCRBY", "n", "41"]), Reply::Int(42));
+        assert_eq!(c.run(&["DECR", "n"]), Reply::Int(41));
+        assert_eq!(c.run(&["DECRBY", "n", "-9"]), Reply::Int(50));
+        assert_eq!(c.run(&["GET", "n"]), bulk("50"));
+        c.run(&["EXPIRE", "n", "10"]);
+        assert_eq!(c.run(&["INCR", "n"]), Reply::Int(51));
+        assert_eq!(c.run(&["TTL", "n"]), Reply::Int(10));
+    }
+
+    #[test]
+    fn overflow_and_non_integers_are_refused_and_change_nothing() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["SET", "n", &i64::MAX.to_string()]);
+        let overflow = error("ERR increment or decrement would overflow");
+        assert_eq!(c.run(&["INCR", "n"]), overflow);
+        assert_eq!(
+            c.run(&["DECRBY", "n", &i64::MIN.to_string()]),
+            error("ERR decrement would overflow")
+        );
+        assert_eq!(c.run(&["GET", "n"]), bulk(&i64::MAX.to_string()));
+        let not_int = error("ERR value is not an integer or out of range");
+        assert_eq!(c.run(&["INCRBY", "n", "1.5"]), not_int);
+        for text in ["01", " 1", "+1", "abc"] {
+            c.run(&["SET", "s", text]);
+            assert_eq!(c.run(&["INCR", "s"]), not_int, "{text:?}");
+        }
+        c.run(&["HSET", "h", "f", "1"]);
+        assert_eq!(
+            c.run(&["INCR", "h"]),
+            error("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
+    }
+}

@@ -173,3 +173,108 @@ pub fn persist(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         _ => (Write::Keep, Reply::Int(0)),
     })?)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::{error, TestServer};
+    use crate::protocol::Reply;
+
+    #[test]
+    fn conditions_each_hold_as_in_redis() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["SET", "k", "v"]);
+        assert_eq!(c.run(&["EXPIRE", "k", "100", "XX"]), Reply::Int(0));
+        assert_eq!(c.run(&["EXPIRE", "k", "100", "GT"]), Reply::Int(0));
+        // XX fails on a key without a TTL, whatever LT says.
+        assert_eq!(c.run(&["EXPIRE", "k", "100", "XX", "LT"]), Reply::Int(0));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(-1));
+        assert_eq!(c.run(&["EXPIRE", "k", "100", "NX"]), Reply::Int(1));
+        assert_eq!(c.run(&["EXPIRE", "k", "200", "NX", "NX"]), Reply::Int(0));
+        assert_eq!(c.run(&["EXPIRE", "k", "50", "GT"]), Reply::Int(0));
+        assert_eq!(c.run(&["EXPIRE", "k", "200", "XX", "GT"]), Reply::Int(1));
+        assert_eq!(c.run(&["EXPIRE", "k", "300", "LT"]), Reply::Int(0));
+        assert_eq!(c.run(&["PEXPIRE", "k", "50000", "lt"]), Reply::Int(1));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(50));
+        assert_eq!(c.run(&["EXPIRE", "missing", "10"]), Reply::Int(0));
+    }
+
+    #[test]
+    fn option_errors_come_before_the_number() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(
+            c.run(&["EXPIRE", "k", "abc", "FOO"]),
+            error("ERR Unsupported option FOO")
+        );
+        assert_eq!(
+            c.run(&["EXPIRE", "k", "10", "XX", "NX"]),
+            error("ERR NX and XX, GT or LT options at the same time are not compatible")
+        );
+        assert_eq!(
+            c.run(&["PEXPIRE", "k", "10", "GT", "LT"]),
+            error("ERR GT and LT options at the same time are not compatible")
+        );
+        assert_eq!(
+            c.run(&["EXPIRE", "k", "abc"]),
+            error("ERR value is not an integer or out of range")
+        );
+    }
+
+    #[test]
+    fn overflow_is_an_invalid_expire_time_and_the_past_deletes() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["SET", "k", "v"]);
+        for (cmd, n) in [
+            ("EXPIRE", "9223372036854775"),
+            ("PEXPIRE", "9223372036854775807"),
+            ("EXPIREAT", "-9223372036854776"),
+        ] {
+            assert_eq!(
+                c.run(&[cmd, "k", n]),
+                error(&format!(
+                    "ERR invalid expire time in '{}' command",
+                    cmd.to_ascii_lowercase()
+                ))
+            );
+        }
+        assert_eq!(
+            c.run(&["PEXPIREAT", "k", "9223372036854775807"]),
+            Reply::Int(1)
+        );
+        assert_eq!(c.run(&["PEXPIRETIME", "k"]), Reply::Int(i64::MAX));
+        assert_eq!(
+            c.run(&["EXPIRETIME", "k"]),
+            Reply::Int(9_223_372_036_854_776)
+        );
+        assert_eq!(c.run(&["EXPIRE", "k", "0"]), Reply::Int(1));
+        assert_eq!(c.run(&["EXISTS", "k"]), Reply::Int(0));
+        c.run(&["SET", "k", "v"]);
+        assert_eq!(c.run(&["PEXPIREAT", "k", "-5"]), Reply::Int(1));
+        assert_eq!(c.run(&["EXISTS", "k"]), Reply::Int(0));
+    }
+
+    #[test]
+    fn ttl_counts_down_with_the_clock_and_persist_clears_it() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(-2));
+        assert_eq!(c.run(&["PTTL", "k"]), Reply::Int(-2));
+        assert_eq!(c.run(&["EXPIRETIME", "k"]), Reply::Int(-2));
+        c.run(&["SET", "k", "v"]);
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(-1));
+        assert_eq!(c.run(&["PEXPIRETIME", "k"]), Reply::Int(-1));
+        assert_eq!(c.run(&["PERSIST", "k"]), Reply::Int(0));
+        c.run(&["EXPIRE", "k", "100"]);
+        server.clock.advance(40_000);
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(60));
+        // Seconds are rounded, in TTL as in EXPIRETIME.
+        c.run(&["PEXPIREAT", "k", "4000000000600"]);
+        assert_eq!(c.run(&["EXPIRETIME", "k"]), Reply::Int(4_000_000_001));
+        c.run(&["PEXPIREAT", "k", "4000000000499"]);
+        assert_eq!(c.run(&["EXPIRETIME", "k"]), Reply::Int(4_000_000_000));
+        assert_eq!(c.run(&["PERSIST", "k"]), Reply::Int(1));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(-1));
+    }
+}

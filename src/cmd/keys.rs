@@ -123,3 +123,118 @@ pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         Reply::Array(picked.into_iter().map(|(_, k, _)| Reply::Bulk(k)).collect()),
     ]))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::{bulk, error, TestClient, TestServer};
+    use crate::protocol::Reply;
+    use std::collections::BTreeSet;
+
+    /// The keys of a reply array, sorted.
+    fn names(r: &Reply) -> BTreeSet<String> {
+        let Reply::Array(items) = r else {
+            panic!("not an array: {r:?}")
+        };
+        items
+            .iter()
+            .map(|i| match i {
+                Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+                other => panic!("not a key: {other:?}"),
+            })
+            .collect()
+    }
+
+    /// Runs a whole SCAN iteration with `options`, returning every key and the number of calls.
+    fn scan_all(c: &mut TestClient, options: &[&str]) -> (Vec<String>, usize) {
+        let (mut cursor, mut keys, mut calls) = ("0".to_string(), Vec::new(), 0);
+        loop {
+            let mut cmd = vec!["SCAN", cursor.as_str()];
+            cmd.extend(options);
+            let Reply::Array(parts) = c.run(&cmd) else {
+                panic!("SCAN did not answer an array")
+            };
+            calls += 1;
+            keys.extend(names(&parts[1]));
+            match &parts[0] {
+                Reply::Bulk(b) if b.as_ref() == b"0" => return (keys, calls),
+                Reply::Bulk(b) => cursor = String::from_utf8_lossy(b).into_owned(),
+                other => panic!("bad cursor {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn del_and_exists_count_as_redis_counts() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["MSET", "a", "1", "b", "2"]);
+        assert_eq!(c.run(&["EXISTS", "a", "a", "nope", "b"]), Reply::Int(3));
+        assert_eq!(c.run(&["DEL", "a", "a", "nope"]), Reply::Int(1));
+        assert_eq!(c.run(&["UNLINK", "b"]), Reply::Int(1));
+        assert_eq!(c.run(&["EXISTS", "a", "b"]), Reply::Int(0));
+    }
+
+    #[test]
+    fn type_names_each_kind() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["SET", "s", "v"]);
+        c.run(&["HSET", "h", "f", "v"]);
+        c.run(&["JSON.SET", "j", ".", "{}"]);
+        assert_eq!(c.run(&["TYPE", "s"]), Reply::Simple("string"));
+        assert_eq!(c.run(&["TYPE", "h"]), Reply::Simple("hash"));
+        assert_eq!(c.run(&["TYPE", "nope"]), Reply::Simple("none"));
+        assert_eq!(c.run(&["TYPE", "j"]), Reply::Simple("ReJSON-RL"));
+    }
+
+    #[test]
+    fn keys_matches_globs_and_skips_expired_keys() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["MSET", "llm:1", "a", "llm:2", "b", "other", "c"]);
+        c.run(&["SET", "llm:gone", "x", "PX", "100"]);
+        server.clock.advance(100);
+        assert_eq!(
+            names(&c.run(&["KEYS", "llm:*"])),
+            ["llm:1", "llm:2"].map(String::from).into()
+        );
+        assert_eq!(names(&c.run(&["KEYS", "nothing*"])), BTreeSet::new());
+    }
+
+    #[test]
+    fn a_full_scan_returns_every_key_once() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        for i in 0..50 {
+            c.run(&["SET", &format!("k{i}"), "v"]);
+        }
+        c.run(&["HSET", "h", "f", "v"]);
+        let (keys, calls) = scan_all(&mut c, &["COUNT", "7"]);
+        assert!(calls >= 8, "COUNT bounds each call: {calls}");
+        let unique: BTreeSet<_> = keys.iter().cloned().collect();
+        assert_eq!((keys.len(), unique.len()), (51, 51));
+        let (hashes, _) = scan_all(&mut c, &["TYPE", "hash"]);
+        assert_eq!(hashes, vec!["h".to_string()]);
+        let (matched, _) = scan_all(&mut c, &["MATCH", "k1*", "COUNT", "100"]);
+        assert_eq!(matched.len(), 11);
+    }
+
+    #[test]
+    fn scan_refuses_bad_arguments() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["SCAN", "abc"]), error("ERR invalid cursor"));
+        let syntax = error("ERR syntax error");
+        assert_eq!(c.run(&["SCAN", "0", "COUNT", "0"]), syntax);
+        assert_eq!(c.run(&["SCAN", "0", "COUNT"]), syntax);
+        assert_eq!(c.run(&["SCAN", "0", "FOO", "bar"]), syntax);
+        assert_eq!(
+            c.run(&["SCAN", "0", "COUNT", "x"]),
+            error("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            c.run(&["SCAN", "0"]),
+            Reply::Array(vec![bulk("0"), Reply::Array(vec![])])
+        );
+    }
+}

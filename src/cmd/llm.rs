@@ -298,3 +298,182 @@ pub fn llmstats(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     ));
     Ok(Reply::Map(pairs))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::{bulk, error, TestServer};
+    use crate::cmd::Flow;
+    use crate::config::Config;
+    use crate::protocol::Reply;
+
+    /// One LLMSTATS figure.
+    fn stat(r: &Reply, name: &str) -> Reply {
+        let Reply::Map(pairs) = r else {
+            panic!("LLMSTATS is a map: {r:?}")
+        };
+        pairs
+            .iter()
+            .find(|(k, _)| *k == bulk(name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {name}"))
+    }
+
+    #[tokio::test]
+    async fn a_miss_grants_the_lease_and_llmsetnx_wakes_the_follower() {
+        let server = TestServer::new();
+        let (mut leader, mut follower) = (server.client(), server.client());
+        assert_eq!(leader.run(&["LLMGET", "k"]), Reply::Nil);
+        let Flow::Wait(wait) = follower.flow(&["LLMGET", "k"]) else {
+            panic!("the follower should wait for the fill")
+        };
+        let stats = leader.run(&["LLMSTATS"]);
+        assert_eq!(stat(&stats, "followers_waiting"), Reply::Int(1));
+        assert_eq!(stat(&stats, "leases_active"), Reply::Int(1));
+        assert_eq!(
+            leader.run(&["LLMSETNX", "k", "answer", "TOKENS", "30"]),
+            Reply::Int(1)
+        );
+        assert_eq!(wait.await, bulk("answer"));
+        assert_eq!(follower.run(&["LLMGET", "k"]), bulk("answer"));
+        let stats = leader.run(&["LLMSTATS"]);
+        for (name, n) in [
+            ("hits", 1),
+            ("misses", 1),
+            ("coalesced", 1),
+            ("tokens_saved", 60),
+            ("sets", 1),
+            ("followers_waiting", 0),
+            ("leases_active", 0),
+        ] {
+            assert_eq!(stat(&stats, name), Reply::Int(n), "{name}");
+        }
+        assert_eq!(stat(&stats, "hit_rate"), Reply::Double(0.6667));
+    }
+
+    #[tokio::test]
+    async fn abort_promotes_the_follower_and_wait_zero_never_blocks() {
+        let server = TestServer::new();
+        let (mut leader, mut follower) = (server.client(), server.client());
+        assert_eq!(leader.run(&["LLMABORT", "k"]), Reply::Int(0));
+        assert_eq!(leader.run(&["LLMGET", "k"]), Reply::Nil);
+        let r = follower.run(&["LLMGET", "k", "WAIT", "0"]);
+        assert!(
+            matches!(&r, Reply::Error(e) if e.starts_with("TRYAGAIN no answer after waiting 0 ms")),
+            "{r:?}"
+        );
+        let Flow::Wait(wait) = follower.flow(&["LLMGET", "k", "wait", "60000"]) else {
+            panic!("the follower should wait")
+        };
+        assert_eq!(leader.run(&["LLMABORT", "k"]), Reply::Int(1));
+        // Promoted: nil means "you hold the lease now".
+        assert_eq!(wait.await, Reply::Nil);
+        assert_eq!(follower.run(&["LLMSETNX", "k", "v"]), Reply::Int(1));
+        let stats = leader.run(&["LLMSTATS"]);
+        assert_eq!(stat(&stats, "aborts"), Reply::Int(1));
+        assert_eq!(stat(&stats, "lease_promotions"), Reply::Int(1));
+        assert_eq!(stat(&stats, "wait_timeouts"), Reply::Int(1));
+    }
+
+    #[tokio::test]
+    async fn llmget_argument_errors() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(
+            c.run(&["LLMGET", "k", "WAIT", "x"]),
+            error("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            c.run(&["LLMGET", "k", "WAIT", "-1"]),
+            error("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            c.run(&["LLMGET", "k", "LATER", "1"]),
+            error("ERR syntax error")
+        );
+        assert_eq!(c.run(&["LLMGET", "k", "WAIT"]), error("ERR syntax error"));
+        c.run(&["HSET", "h", "f", "v"]);
+        assert_eq!(
+            c.run(&["LLMGET", "h"]),
+            error("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
+    }
+
+    #[test]
+    fn llmsetnx_takes_sets_expiry_rules_and_the_default_ttl() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["LLMSETNX", "d", "v"]), Reply::Int(1));
+        assert_eq!(c.run(&["TTL", "d"]), Reply::Int(86_400));
+        assert_eq!(
+            c.run(&["LLMSETNX", "e", "v", "EX", "10", "EX", "20"]),
+            Reply::Int(1)
+        );
+        assert_eq!(c.run(&["TTL", "e"]), Reply::Int(20));
+        assert_eq!(
+            c.run(&["LLMSETNX", "p", "v", "PX", "5000", "TOKENS", "3"]),
+            Reply::Int(1)
+        );
+        assert_eq!(c.run(&["TTL", "p"]), Reply::Int(5));
+        // An answer already there stays, TTL and all.
+        assert_eq!(
+            c.run(&["LLMSETNX", "p", "other", "EX", "100"]),
+            Reply::Int(0)
+        );
+        assert_eq!(c.run(&["GET", "p"]), bulk("v"));
+        assert_eq!(c.run(&["TTL", "p"]), Reply::Int(5));
+        let invalid = error("ERR invalid expire time in 'llmsetnx' command");
+        assert_eq!(c.run(&["LLMSETNX", "x", "v", "EX", "0"]), invalid);
+        assert_eq!(
+            c.run(&["LLMSETNX", "x", "v", "EX", "9223372036854775"]),
+            invalid
+        );
+        let syntax = error("ERR syntax error");
+        for bad in [
+            &["LLMSETNX", "x", "v", "EXAT", "10"][..],
+            &["LLMSETNX", "x", "v", "EX", "10", "PX", "10"],
+            &["LLMSETNX", "x", "v", "TOKENS", "1", "TOKENS", "2"],
+            &["LLMSETNX", "x", "v", "TOKENS"],
+            &["LLMSETNX", "x", "v", "EX", "0", "FOO", "1"],
+        ] {
+            assert_eq!(c.run(bad), syntax, "{bad:?}");
+        }
+        assert_eq!(
+            c.run(&["LLMSETNX", "x", "v", "TOKENS", "-1"]),
+            error("ERR value is not an integer or out of range")
+        );
+        assert_eq!(c.run(&["EXISTS", "x"]), Reply::Int(0));
+        c.run(&["HSET", "h", "f", "v"]);
+        assert_eq!(
+            c.run(&["LLMSETNX", "h", "v"]),
+            error("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
+    }
+
+    #[test]
+    fn without_a_default_ttl_answers_do_not_expire() {
+        let server = TestServer::with_config(Config {
+            llm_default_ttl: None,
+            ..Config::default()
+        });
+        let mut c = server.client();
+        assert_eq!(c.run(&["LLMSETNX", "k", "v"]), Reply::Int(1));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(-1));
+    }
+
+    #[test]
+    fn llmstats_reset_zeroes_the_counters() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["LLMSETNX", "k", "v", "TOKENS", "5"]);
+        c.run(&["LLMSETNX", "k", "v"]);
+        let stats = c.run(&["LLMSTATS"]);
+        assert_eq!(stat(&stats, "sets"), Reply::Int(1));
+        assert_eq!(stat(&stats, "sets_existing"), Reply::Int(1));
+        assert_eq!(stat(&stats, "entries"), Reply::Int(1));
+        assert_eq!(c.run(&["llmstats", "reset"]), Reply::Ok);
+        let stats = c.run(&["LLMSTATS"]);
+        assert_eq!(stat(&stats, "sets"), Reply::Int(0));
+        assert_eq!(stat(&stats, "entries"), Reply::Int(1));
+        assert_eq!(c.run(&["LLMSTATS", "FOO"]), error("ERR syntax error"));
+    }
+}

@@ -234,3 +234,186 @@ pub fn append(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         ))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::{bulk, error, TestServer};
+    use crate::protocol::Reply;
+
+    const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+    #[test]
+    fn set_conditions_and_get_reply_as_redis() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["GET", "k"]), Reply::Nil);
+        assert_eq!(c.run(&["SET", "k", "v1"]), Reply::Ok);
+        assert_eq!(c.run(&["set", "k", "v2", "NX"]), Reply::Nil);
+        assert_eq!(c.run(&["SET", "k", "v2", "XX", "GET"]), bulk("v1"));
+        assert_eq!(c.run(&["SET", "new", "x", "XX"]), Reply::Nil);
+        assert_eq!(c.run(&["SET", "new", "x", "NX", "GET"]), Reply::Nil);
+        assert_eq!(c.run(&["GET", "new"]), bulk("x"));
+        // Repeats are allowed, as in Redis.
+        assert_eq!(c.run(&["SET", "k", "v3", "GET", "GET"]), bulk("v2"));
+        assert_eq!(c.run(&["SET", "k", "v4", "NX", "NX"]), Reply::Nil);
+        assert_eq!(c.run(&["GET", "k"]), bulk("v3"));
+    }
+
+    #[test]
+    fn set_expiry_follows_the_store_clock() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["SET", "k", "v", "EX", "10"]), Reply::Ok);
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(10));
+        // The wall clock also moves (by far less than a second during the test).
+        server.clock.advance(9_000);
+        assert_eq!(c.run(&["GET", "k"]), bulk("v"));
+        server.clock.advance(1_000);
+        assert_eq!(c.run(&["GET", "k"]), Reply::Nil);
+
+        assert_eq!(c.run(&["SET", "k", "v", "PX", "5000"]), Reply::Ok);
+        let at = c.run(&["PEXPIRETIME", "k"]);
+        assert_eq!(c.run(&["SET", "k", "w", "KEEPTTL"]), Reply::Ok);
+        assert_eq!(c.run(&["PEXPIRETIME", "k"]), at);
+        assert_eq!(c.run(&["SET", "k", "x", "EX", "1", "EX", "20"]), Reply::Ok);
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(20));
+        assert_eq!(c.run(&["SET", "k", "y"]), Reply::Ok);
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(-1));
+        // A deadline already passed is valid, and the key is gone at once.
+        assert_eq!(c.run(&["SET", "k", "v", "EXAT", "1"]), Reply::Ok);
+        assert_eq!(c.run(&["EXISTS", "k"]), Reply::Int(0));
+        let at = server.clock.now_ms() + 3_000;
+        assert_eq!(
+            c.run(&["SET", "k", "v", "PXAT", &at.to_string()]),
+            Reply::Ok
+        );
+        assert_eq!(c.run(&["PEXPIRETIME", "k"]), Reply::Int(at as i64));
+    }
+
+    #[test]
+    fn set_errors_are_redis_texts_in_redis_order() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        let invalid = error("ERR invalid expire time in 'set' command");
+        let syntax = error("ERR syntax error");
+        assert_eq!(c.run(&["SET", "k", "v", "EX", "0"]), invalid);
+        assert_eq!(c.run(&["SET", "k", "v", "EX", "9223372036854775"]), invalid);
+        assert_eq!(
+            c.run(&["SET", "k", "v", "PX", "x"]),
+            error("ERR value is not an integer or out of range")
+        );
+        for bad in [
+            &["SET", "k", "v", "NX", "XX"][..],
+            &["SET", "k", "v", "EX", "10", "PX", "10"],
+            &["SET", "k", "v", "KEEPTTL", "EX", "10"],
+            &["SET", "k", "v", "EX"],
+            &["SET", "k", "v", "PERSIST"],
+            // A syntax error anywhere wins over a bad expire time.
+            &["SET", "k", "v", "EX", "0", "NX", "XX"],
+        ] {
+            assert_eq!(c.run(bad), syntax, "{bad:?}");
+        }
+        assert_eq!(c.run(&["HSET", "h", "f", "v"]), Reply::Int(1));
+        assert_eq!(c.run(&["SET", "h", "v", "GET"]), error(WRONGTYPE));
+        assert_eq!(c.run(&["SET", "h", "v", "GET", "EX", "0"]), invalid);
+        assert_eq!(c.run(&["GET", "h"]), error(WRONGTYPE));
+        assert_eq!(c.run(&["SET", "h", "v"]), Reply::Ok);
+        assert_eq!(c.run(&["GET", "h"]), bulk("v"));
+        assert_eq!(
+            c.run(&["SET", "k"]),
+            error("ERR wrong number of arguments for 'set' command")
+        );
+    }
+
+    #[test]
+    fn setex_and_psetex_name_themselves_in_errors() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["SETEX", "k", "50", "v"]), Reply::Ok);
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(50));
+        assert_eq!(c.run(&["PSETEX", "k", "7000", "v"]), Reply::Ok);
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(7));
+        assert_eq!(
+            c.run(&["SETEX", "k", "0", "v"]),
+            error("ERR invalid expire time in 'setex' command")
+        );
+        assert_eq!(
+            c.run(&["PSETEX", "k", "-5", "v"]),
+            error("ERR invalid expire time in 'psetex' command")
+        );
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(7));
+    }
+
+    #[test]
+    fn getex_answers_nil_and_wrongtype_before_checking_the_expiry() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["GETEX", "missing", "EX", "0"]), Reply::Nil);
+        assert_eq!(
+            c.run(&["GETEX", "missing", "EX", "1", "PX", "1"]),
+            error("ERR syntax error")
+        );
+        c.run(&["HSET", "h", "f", "v"]);
+        assert_eq!(c.run(&["GETEX", "h", "EX", "0"]), error(WRONGTYPE));
+        c.run(&["SET", "k", "v"]);
+        assert_eq!(
+            c.run(&["GETEX", "k", "EX", "0"]),
+            error("ERR invalid expire time in 'getex' command")
+        );
+        assert_eq!(c.run(&["GETEX", "k", "PX", "5000"]), bulk("v"));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(5));
+        assert_eq!(c.run(&["GETEX", "k"]), bulk("v"));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(5));
+        assert_eq!(c.run(&["GETEX", "k", "PERSIST", "PERSIST"]), bulk("v"));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(-1));
+        assert_eq!(
+            c.run(&["GETEX", "k", "PERSIST", "EX", "1"]),
+            error("ERR syntax error")
+        );
+        // A passed deadline replies with the value and deletes the key.
+        assert_eq!(c.run(&["GETEX", "k", "EXAT", "1"]), bulk("v"));
+        assert_eq!(c.run(&["EXISTS", "k"]), Reply::Int(0));
+    }
+
+    #[test]
+    fn multi_key_and_length_commands() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["MSET", "a", "1", "b", "2"]), Reply::Ok);
+        assert_eq!(
+            c.run(&["MSET", "a", "1", "b"]),
+            error("ERR wrong number of arguments for 'mset' command")
+        );
+        c.run(&["HSET", "h", "f", "v"]);
+        assert_eq!(
+            c.run(&["MGET", "a", "nope", "h", "b"]),
+            Reply::Array(vec![bulk("1"), Reply::Nil, Reply::Nil, bulk("2")])
+        );
+        assert_eq!(c.run(&["SETNX", "a", "x"]), Reply::Int(0));
+        assert_eq!(c.run(&["SETNX", "c", "x"]), Reply::Int(1));
+        assert_eq!(c.run(&["STRLEN", "a"]), Reply::Int(1));
+        assert_eq!(c.run(&["STRLEN", "nope"]), Reply::Int(0));
+        assert_eq!(c.run(&["STRLEN", "h"]), error(WRONGTYPE));
+        assert_eq!(c.run(&["GETDEL", "c"]), bulk("x"));
+        assert_eq!(c.run(&["GETDEL", "c"]), Reply::Nil);
+        assert_eq!(c.run(&["GETDEL", "h"]), error(WRONGTYPE));
+    }
+
+    #[test]
+    fn append_keeps_the_ttl_and_respects_the_bulk_limit() {
+        let server = TestServer::with_config(crate::config::Config {
+            proto_max_bulk_len: 8,
+            ..Default::default()
+        });
+        let mut c = server.client();
+        assert_eq!(c.run(&["APPEND", "k", "abc"]), Reply::Int(3));
+        c.run(&["EXPIRE", "k", "100"]);
+        assert_eq!(c.run(&["APPEND", "k", "de"]), Reply::Int(5));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(100));
+        assert_eq!(
+            c.run(&["APPEND", "k", "fghi"]),
+            error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+        );
+        assert_eq!(c.run(&["GET", "k"]), bulk("abcde"));
+    }
+}

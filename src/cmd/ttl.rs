@@ -164,8 +164,7 @@ impl<'a> TtlOptions<'a> {
             return false;
         };
         let others_unset = |s: &Self| s.expiry.is_none() && !s.keepttl && !s.persist;
-        if accepts.keepttl && args::is(word, "KEEPTTL") && !self.persist && self.expiry.is_none()
-        {
+        if accepts.keepttl && args::is(word, "KEEPTTL") && !self.persist && self.expiry.is_none() {
             self.keepttl = true;
         } else if accepts.persist
             && args::is(word, "PERSIST")
@@ -178,8 +177,7 @@ impl<'a> TtlOptions<'a> {
                 return false;
             };
             let repeat = self.expiry.is_some_and(|e| e.kind == kind);
-            if kind.base() == Base::Epoch && !accepts.absolute || !(repeat || others_unset(self))
-            {
+            if kind.base() == Base::Epoch && !accepts.absolute || !(repeat || others_unset(self)) {
                 return false;
             }
             let Some(n) = args.rest().get(1) else {
@@ -193,7 +191,11 @@ impl<'a> TtlOptions<'a> {
     }
 
     /// The new deadline, if an expiry was given; its errors are Redis's (see [`Expiry::resolve`]).
-    pub fn deadline(&self, now_ms: u64, command: &'static str) -> Result<Option<u64>, CommandError> {
+    pub fn deadline(
+        &self,
+        now_ms: u64,
+        command: &'static str,
+    ) -> Result<Option<u64>, CommandError> {
         self.expiry.map(|e| e.resolve(now_ms, command)).transpose()
     }
 }
@@ -291,10 +293,19 @@ mod tests {
 
     #[test]
     fn expire_arithmetic_allows_the_past_and_refuses_overflow() {
-        assert_eq!(deadline(-1, Unit::Seconds, Base::Now, NOW), Some(NOW as i64 - 1000));
+        assert_eq!(
+            deadline(-1, Unit::Seconds, Base::Now, NOW),
+            Some(NOW as i64 - 1000)
+        );
         assert_eq!(deadline(0, Unit::Millis, Base::Epoch, NOW), Some(0));
-        assert_eq!(deadline(i64::MIN / 1000 - 1, Unit::Seconds, Base::Epoch, NOW), None);
+        assert_eq!(
+            deadline(i64::MIN / 1000 - 1, Unit::Seconds, Base::Epoch, NOW),
+            None
+        );
         assert_eq!(deadline(i64::MAX, Unit::Millis, Base::Now, NOW), None);
-        assert_eq!(deadline(i64::MAX, Unit::Millis, Base::Epoch, NOW), Some(i64::MAX));
+        assert_eq!(
+            deadline(i64::MAX, Unit::Millis, Base::Epoch, NOW),
+            Some(i64::MAX)
+        );
     }
 }
