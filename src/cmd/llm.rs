@@ -42,24 +42,28 @@ fn parse_wait(a: &[Bytes], default: Duration) -> Result<Duration, CommandError> 
 }
 
 /// The wait ran out: the error LLMGET and LLMLOOKUP answer.
-fn tryagain_timeout(wait: Duration) -> Reply {
+fn tryagain_timeout(wait: Duration) -> CommandError {
     CommandError::coded(format!(
         "TRYAGAIN no answer after waiting {} ms: another client is still filling this key",
         wait.as_millis()
     ))
-    .into()
 }
 
 /// `LLMGET key [WAIT ms]`
 pub fn llmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let wait = parse_wait(a, ctx.shared.config().llm_wait)?;
-    Ok(lookup(ctx, &a[1], wait))
+    single_flight(ctx, &a[1], wait)
+}
+
+/// [`single_flight`] with its error as a reply, for LLMLOOKUP, which wraps every reply but an
+/// error.
+pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
+    single_flight(ctx, key, wait).unwrap_or_else(|e| Flow::Reply(e.into()))
 }
 
 /// The single-flight lookup behind LLMGET and LLMLOOKUP: a hit, a granted lease (nil), or a
-/// wait for another caller's fill. Errors are replies here, as a [`Flow::Wait`] ends in one:
-/// LLMLOOKUP passes them through and wraps the rest.
-pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
+/// wait for another caller's fill (which ends in a value, nil on promotion, or an error reply).
+fn single_flight(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Result<Flow, CommandError> {
     ctx.client.used_leases = true;
     let shared = ctx.shared;
     let stats = shared.store.stats();
@@ -68,30 +72,27 @@ pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
         .begin(key, ctx.client.id(), || shared.store.get(key))
     {
         Begin::Hit(entry) => {
-            let v = match string_of(&entry) {
-                Ok(v) => v,
-                Err(e) => return Flow::Reply(e.into()),
-            };
+            let v = string_of(&entry)?;
             entry.mark_read();
             stats.llm_hits.incr();
             stats.tokens_saved.add(entry.tokens);
             stats.record_model(key, true, entry.tokens);
-            Flow::Reply(Reply::Bulk(v.clone()))
+            Ok(Flow::Reply(Reply::Bulk(v.clone())))
         }
         Begin::Lead { flight } => {
             stats.llm_misses.incr();
             stats.record_model(key, false, 0);
             spawn_lease_timer(shared, owned(key), flight);
-            Flow::Reply(Reply::Nil)
+            Ok(Flow::Reply(Reply::Nil))
         }
         Begin::Follow(mut guard) => {
             if ctx.client.in_exec || wait.is_zero() {
                 stats.wait_timeouts.incr();
-                return Flow::Reply(tryagain_timeout(wait));
+                return Err(tryagain_timeout(wait));
             }
             let stats = stats.clone();
             let key = owned(key);
-            Flow::Wait(Box::pin(async move {
+            Ok(Flow::Wait(Box::pin(async move {
                 match tokio::time::timeout(wait, guard.wait()).await {
                     Ok(Outcome::Value { value, tokens }) => {
                         stats.coalesced.incr();
@@ -103,10 +104,10 @@ pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
                     Ok(Outcome::Cancelled(msg)) => Reply::Error(msg),
                     Err(_) => {
                         stats.wait_timeouts.incr();
-                        tryagain_timeout(wait)
+                        tryagain_timeout(wait).into()
                     }
                 }
-            }))
+            })))
         }
     }
 }

@@ -160,33 +160,39 @@ impl<'a> TtlOptions<'a> {
     /// not, the caller tries its own options and answers `ERR syntax error` if none fits, which
     /// is how Redis treats a conflicting or incomplete TTL option.
     pub fn take(&mut self, accepts: Accepts, args: &mut Args<'a>) -> bool {
-        let Some(word) = args.peek() else {
+        let rest = args.rest();
+        let Some(word) = rest.first() else {
             return false;
         };
-        let others_unset = |s: &Self| s.expiry.is_none() && !s.keepttl && !s.persist;
-        if accepts.keepttl && args::is(word, "KEEPTTL") && !self.persist && self.expiry.is_none() {
-            self.keepttl = true;
-        } else if accepts.persist
-            && args::is(word, "PERSIST")
-            && !self.keepttl
-            && self.expiry.is_none()
-        {
-            self.persist = true;
-        } else {
-            let Some(kind) = Kind::of(word) else {
-                return false;
-            };
-            let repeat = self.expiry.is_some_and(|e| e.kind == kind);
-            if kind.base() == Base::Epoch && !accepts.absolute || !(repeat || others_unset(self)) {
+        let taken = if accepts.keepttl && args::is(word, "KEEPTTL") {
+            if self.expiry.is_some() || self.persist {
                 return false;
             }
-            let Some(n) = args.rest().get(1) else {
+            self.keepttl = true;
+            1
+        } else if accepts.persist && args::is(word, "PERSIST") {
+            if self.expiry.is_some() || self.keepttl {
+                return false;
+            }
+            self.persist = true;
+            1
+        } else if let Some(kind) =
+            Kind::of(word).filter(|k| accepts.absolute || k.base() == Base::Now)
+        {
+            // The same word again replaces the number; any other expiry word conflicts.
+            let conflict =
+                self.keepttl || self.persist || self.expiry.is_some_and(|e| e.kind != kind);
+            let Some(n) = rest.get(1).filter(|_| !conflict) else {
                 return false;
             };
             self.expiry = Some(Expiry::new(kind, n));
+            2
+        } else {
+            return false;
+        };
+        for _ in 0..taken {
             let _ = args.next_bytes();
         }
-        let _ = args.next_bytes();
         true
     }
 
