@@ -150,3 +150,133 @@ pub fn reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
     });
     Ok(Reply::Simple("RESET"))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::{bulk, error, TestServer};
+    use crate::config::{Config, Password};
+    use crate::protocol::{Protocol, Reply};
+
+    fn with_password() -> TestServer {
+        TestServer::with_config(Config {
+            requirepass: Some(Password::from("s3cret")),
+            ..Config::default()
+        })
+    }
+
+    #[test]
+    fn ping_and_echo() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["PING"]), Reply::Simple("PONG"));
+        assert_eq!(c.run(&["ping", "hi"]), bulk("hi"));
+        assert_eq!(
+            c.run(&["PING", "a", "b"]),
+            error("ERR wrong number of arguments for 'ping' command")
+        );
+        assert_eq!(c.run(&["ECHO", "x y"]), bulk("x y"));
+    }
+
+    #[test]
+    fn auth_gates_commands_when_a_password_is_set() {
+        let server = with_password();
+        let mut c = server.client();
+        assert_eq!(
+            c.run(&["GET", "k"]),
+            error("NOAUTH Authentication required.")
+        );
+        // Unknown commands and arity are checked before authentication, as in Redis.
+        assert_eq!(
+            c.run(&["GET"]),
+            error("ERR wrong number of arguments for 'get' command")
+        );
+        let wrongpass = error("WRONGPASS invalid username-password pair or user is disabled.");
+        assert_eq!(c.run(&["AUTH", "nope"]), wrongpass);
+        assert_eq!(c.run(&["AUTH", "someone", "s3cret"]), wrongpass);
+        assert_eq!(c.run(&["AUTH", "default", "s3cret"]), Reply::Ok);
+        assert_eq!(c.run(&["GET", "k"]), Reply::Nil);
+        // RESET goes back to unauthenticated.
+        assert_eq!(c.run(&["RESET"]), Reply::Simple("RESET"));
+        assert_eq!(
+            c.run(&["GET", "k"]),
+            error("NOAUTH Authentication required.")
+        );
+    }
+
+    #[test]
+    fn auth_without_a_password_configured() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        let Reply::Error(e) = c.run(&["AUTH", "x"]) else {
+            panic!("AUTH without requirepass is an error")
+        };
+        assert!(
+            e.starts_with("ERR AUTH <password> called without any password"),
+            "{e}"
+        );
+        assert_eq!(
+            c.run(&["AUTH", "default", "x"]),
+            error("WRONGPASS invalid username-password pair or user is disabled.")
+        );
+    }
+
+    #[test]
+    fn hello_switches_protocol_names_the_client_and_authenticates() {
+        let server = with_password();
+        let mut c = server.client();
+        let Reply::Error(e) = c.run(&["HELLO", "3"]) else {
+            panic!("HELLO before AUTH is refused")
+        };
+        assert!(e.starts_with("NOAUTH HELLO must be called"), "{e}");
+        assert_eq!(
+            c.run(&["HELLO", "4"]),
+            error("NOPROTO unsupported protocol version")
+        );
+        assert_eq!(
+            c.run(&["HELLO", "x"]),
+            error("ERR Protocol version is not an integer or out of range")
+        );
+        assert_eq!(
+            c.run(&["HELLO", "3", "AUTH", "default"]),
+            error("ERR Syntax error in HELLO option 'AUTH'")
+        );
+        let Reply::Map(pairs) =
+            c.run(&["HELLO", "3", "AUTH", "default", "s3cret", "SETNAME", "me"])
+        else {
+            panic!("HELLO answers a map")
+        };
+        assert!(pairs.contains(&(bulk("proto"), Reply::Int(3))));
+        assert!(pairs.contains(&(bulk("id"), Reply::Int(c.client.id() as i64))));
+        assert_eq!(c.client.protocol, Protocol::Resp3);
+        assert_eq!(c.run(&["CLIENT", "GETNAME"]), bulk("me"));
+        assert_eq!(
+            c.run(&["HELLO", "2", "SETNAME", "two words"]),
+            error("ERR Client names cannot contain spaces, newlines or special characters.")
+        );
+        assert_eq!(c.client.protocol, Protocol::Resp3);
+        c.run(&["RESET"]);
+        assert_eq!(c.client.protocol, Protocol::Resp2);
+        assert_eq!(
+            c.run(&["CLIENT", "GETNAME"]),
+            error("NOAUTH Authentication required.")
+        );
+    }
+
+    #[test]
+    fn select_only_knows_database_zero_and_quit_closes_after_the_reply() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["SELECT", "0"]), Reply::Ok);
+        assert_eq!(
+            c.run(&["SELECT", "1"]),
+            error("ERR DB index is out of range")
+        );
+        assert_eq!(
+            c.run(&["SELECT", "x"]),
+            error("ERR value is not an integer or out of range")
+        );
+        assert!(!c.client.close_after_reply);
+        assert_eq!(c.run(&["QUIT"]), Reply::Ok);
+        assert!(c.client.close_after_reply);
+    }
+}

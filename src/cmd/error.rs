@@ -19,6 +19,8 @@ pub enum CommandError {
     NotInteger,
     /// `ERR value is not a valid float`
     NotFloat,
+    /// `ERR increment or decrement would overflow`
+    Overflow,
     /// `ERR invalid expire time in '<command>' command`
     InvalidExpire(&'static str),
     /// `ERR wrong number of arguments for '<command>' command` (`config|get` for a subcommand)
@@ -68,6 +70,7 @@ impl fmt::Display for CommandError {
             CommandError::Syntax => f.write_str("ERR syntax error"),
             CommandError::NotInteger => f.write_str("ERR value is not an integer or out of range"),
             CommandError::NotFloat => f.write_str("ERR value is not a valid float"),
+            CommandError::Overflow => f.write_str("ERR increment or decrement would overflow"),
             CommandError::InvalidExpire(cmd) => {
                 write!(f, "ERR invalid expire time in '{cmd}' command")
             }

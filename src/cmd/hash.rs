@@ -12,10 +12,10 @@
 //!
 //! Field order in HGETALL / HKEYS / HVALS is unspecified, as Redis documents it.
 
-use super::string::{lookup_read, owned, wrongtype};
-use super::{wrong_arity, Ctx};
+use super::args;
+use super::keyspace::{lookup_read, owned, write};
+use super::{CommandError, Ctx};
 use crate::cache::{Entry, Store, Value, Write};
-use crate::protocol::args;
 use crate::protocol::parse::parse_i64;
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -27,11 +27,11 @@ type Fields = HashMap<Bytes, Bytes>;
 
 /// The live hash at `key` for a read command: `Ok(None)` if the key is missing, WRONGTYPE if it
 /// holds something else.
-fn read_hash(store: &Store, key: &[u8]) -> Result<Option<Arc<Entry>>, Reply> {
+fn read_hash(store: &Store, key: &[u8]) -> Result<Option<Arc<Entry>>, CommandError> {
     match lookup_read(store, key) {
         None => Ok(None),
         Some(e) if matches!(e.value, Value::Hash(_)) => Ok(Some(e)),
-        Some(_) => Err(wrongtype()),
+        Some(_) => Err(CommandError::WrongType),
     }
 }
 
@@ -54,94 +54,90 @@ fn empty() -> &'static Fields {
 /// `change` sees the fields as a copy-on-write map: it calls `to_mut()` only when it changes
 /// something, so a command that changes nothing copies nothing and leaves the entry (and its
 /// `read` flag) alone. The result is stored with the key's old expiry, or the key is removed
-/// when no field is left.
-fn modify(store: &Store, key: &Bytes, change: impl FnOnce(&mut Cow<'_, Fields>) -> Reply) -> Reply {
-    store
-        .write(key, |cur| {
-            let (current, expire_at) = match cur {
-                None => (empty(), None),
-                Some(e) => match &e.value {
-                    Value::Hash(h) => (&**h, e.expire_at),
-                    _ => return (Write::Keep, wrongtype()),
-                },
-            };
-            let mut map = Cow::Borrowed(current);
-            let reply = change(&mut map);
-            let write = match map {
-                Cow::Borrowed(_) => Write::Keep,
-                Cow::Owned(m) if m.is_empty() => Write::Remove,
-                Cow::Owned(m) => Write::Put(Entry::new(Value::Hash(Arc::new(m)), expire_at)),
-            };
-            (write, reply)
-        })
-        .unwrap_or_else(Reply::from)
+/// when no field is left. A change that fails leaves the key as it was.
+fn modify(
+    store: &Store,
+    key: &Bytes,
+    change: impl FnOnce(&mut Cow<'_, Fields>) -> Result<Reply, CommandError>,
+) -> Result<Reply, CommandError> {
+    write(store, key, |cur| {
+        let (current, expire_at) = match cur {
+            None => (empty(), None),
+            Some(e) => match &e.value {
+                Value::Hash(h) => (&**h, e.expire_at),
+                _ => return Err(CommandError::WrongType),
+            },
+        };
+        let mut map = Cow::Borrowed(current);
+        let reply = change(&mut map)?;
+        let write = match map {
+            Cow::Borrowed(_) => Write::Keep,
+            Cow::Owned(m) if m.is_empty() => Write::Remove,
+            Cow::Owned(m) => Write::Put(Entry::new(Value::Hash(Arc::new(m)), expire_at)),
+        };
+        Ok((write, reply))
+    })
 }
 
 /// `HSET key field value [field value ...]`: the number of fields added.
-pub fn hset(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    set_fields(ctx, a, "hset").map_or_else(|e| e, Reply::Int)
+pub fn hset(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    set_fields(ctx, a, "hset")
 }
 
 /// `HMSET key field value [field value ...]`: OK.
-pub fn hmset(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    set_fields(ctx, a, "hmset").map_or_else(|e| e, |_| Reply::Ok)
+pub fn hmset(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    set_fields(ctx, a, "hmset")?;
+    Ok(Reply::Ok)
 }
 
-fn set_fields(ctx: &mut Ctx<'_>, a: &[Bytes], name: &str) -> Result<i64, Reply> {
+/// Sets the field/value pairs of `a`; replies with the number of fields added.
+fn set_fields(ctx: &mut Ctx<'_>, a: &[Bytes], name: &'static str) -> Result<Reply, CommandError> {
     if a.len() < 4 || !a.len().is_multiple_of(2) {
-        return Err(wrong_arity(name));
+        return Err(CommandError::WrongArity(name));
     }
-    let mut added = 0;
-    let reply = modify(&ctx.shared.store, &a[1], |map| {
+    modify(&ctx.shared.store, &a[1], |map| {
         let map = map.to_mut();
+        let mut added = 0;
         for pair in a[2..].chunks(2) {
             if map.insert(owned(&pair[0]), owned(&pair[1])).is_none() {
                 added += 1;
             }
         }
-        Reply::Ok
-    });
-    if reply.is_error() {
-        return Err(reply);
-    }
-    Ok(added)
+        Ok(Reply::Int(added))
+    })
 }
 
 /// `HSETNX key field value`: 1 if the field was set, 0 if it already existed.
-pub fn hsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn hsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     modify(&ctx.shared.store, &a[1], |map| {
         if map.contains_key(&a[2]) {
-            return Reply::Int(0);
+            return Ok(Reply::Int(0));
         }
         map.to_mut().insert(owned(&a[2]), owned(&a[3]));
-        Reply::Int(1)
+        Ok(Reply::Int(1))
     })
 }
 
 /// `HGET key field`
-pub fn hget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    match read_hash(&ctx.shared.store, &a[1]) {
-        Err(e) => e,
-        Ok(None) => Reply::Nil,
-        Ok(Some(e)) => fields(&e)
+pub fn hget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(match read_hash(&ctx.shared.store, &a[1])? {
+        None => Reply::Nil,
+        Some(e) => fields(&e)
             .get(&a[2])
             .map_or(Reply::Nil, |v| Reply::Bulk(v.clone())),
-    }
+    })
 }
 
 /// `HMGET key field [field ...]`: a nil for each missing field (all nils for a missing key).
-pub fn hmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    let entry = match read_hash(&ctx.shared.store, &a[1]) {
-        Err(e) => return e,
-        Ok(e) => e,
-    };
+pub fn hmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let entry = read_hash(&ctx.shared.store, &a[1])?;
     let map = entry.as_deref().map_or(empty(), fields);
-    Reply::Array(
+    Ok(Reply::Array(
         a[2..]
             .iter()
             .map(|f| map.get(f).map_or(Reply::Nil, |v| Reply::Bulk(v.clone())))
             .collect(),
-    )
+    ))
 }
 
 /// Reads the whole hash and shapes it with `each` (HGETALL, HKEYS, HVALS).
@@ -149,33 +145,33 @@ fn whole<T>(
     ctx: &mut Ctx<'_>,
     key: &[u8],
     each: impl Fn(&Bytes, &Bytes) -> T,
-) -> Result<Vec<T>, Reply> {
+) -> Result<Vec<T>, CommandError> {
     let entry = read_hash(&ctx.shared.store, key)?;
     let map = entry.as_deref().map_or(empty(), fields);
     Ok(map.iter().map(|(k, v)| each(k, v)).collect())
 }
 
 /// `HGETALL key`: a map (RESP3) or a flat field/value array (RESP2); empty for a missing key.
-pub fn hgetall(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn hgetall(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     whole(ctx, &a[1], |k, v| {
         (Reply::Bulk(k.clone()), Reply::Bulk(v.clone()))
     })
-    .map_or_else(|e| e, Reply::Map)
+    .map(Reply::Map)
 }
 
 /// `HKEYS key`
-pub fn hkeys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    whole(ctx, &a[1], |k, _| Reply::Bulk(k.clone())).map_or_else(|e| e, Reply::Array)
+pub fn hkeys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    whole(ctx, &a[1], |k, _| Reply::Bulk(k.clone())).map(Reply::Array)
 }
 
 /// `HVALS key`
-pub fn hvals(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    whole(ctx, &a[1], |_, v| Reply::Bulk(v.clone())).map_or_else(|e| e, Reply::Array)
+pub fn hvals(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    whole(ctx, &a[1], |_, v| Reply::Bulk(v.clone())).map(Reply::Array)
 }
 
 /// `HDEL key field [field ...]`: the number of fields removed; removing the last field removes
 /// the key.
-pub fn hdel(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn hdel(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     modify(&ctx.shared.store, &a[1], |map| {
         let mut removed = 0;
         for f in &a[2..] {
@@ -184,32 +180,30 @@ pub fn hdel(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
                 removed += 1;
             }
         }
-        Reply::Int(removed)
+        Ok(Reply::Int(removed))
     })
 }
 
 /// `HEXISTS key field`: 1 or 0.
-pub fn hexists(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    match read_hash(&ctx.shared.store, &a[1]) {
-        Err(e) => e,
-        Ok(e) => Reply::Int(e.is_some_and(|e| fields(&e).contains_key(&a[2])) as i64),
-    }
+pub fn hexists(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let e = read_hash(&ctx.shared.store, &a[1])?;
+    Ok(Reply::Int(
+        e.is_some_and(|e| fields(&e).contains_key(&a[2])) as i64,
+    ))
 }
 
 /// `HLEN key`: the number of fields, 0 for a missing key.
-pub fn hlen(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    match read_hash(&ctx.shared.store, &a[1]) {
-        Err(e) => e,
-        Ok(e) => Reply::Int(e.map_or(0, |e| fields(&e).len()) as i64),
-    }
+pub fn hlen(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let e = read_hash(&ctx.shared.store, &a[1])?;
+    Ok(Reply::Int(e.map_or(0, |e| fields(&e).len()) as i64))
 }
 
 /// `HSTRLEN key field`: the length of the field's value, 0 if it is missing.
-pub fn hstrlen(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    match read_hash(&ctx.shared.store, &a[1]) {
-        Err(e) => e,
-        Ok(e) => Reply::Int(e.map_or(0, |e| fields(&e).get(&a[2]).map_or(0, |v| v.len())) as i64),
-    }
+pub fn hstrlen(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let e = read_hash(&ctx.shared.store, &a[1])?;
+    Ok(Reply::Int(
+        e.map_or(0, |e| fields(&e).get(&a[2]).map_or(0, |v| v.len())) as i64,
+    ))
 }
 
 /// `HINCRBY key field increment`: the new value. A missing field counts as 0.
@@ -218,26 +212,20 @@ pub fn hstrlen(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
 /// (checked before the key's type), a field holding something else than a 64-bit integer is
 /// `ERR hash value is not an integer`, and a result outside i64 is
 /// `ERR increment or decrement would overflow`.
-pub fn hincrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    let by = match args::int(&a[3]) {
-        Ok(n) => n,
-        Err(e) => return e,
-    };
+pub fn hincrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let by = args::int(&a[3])?;
     modify(&ctx.shared.store, &a[1], |map| {
         let old = match map.get(&a[2]) {
             None => 0,
-            Some(v) => match parse_i64(v) {
-                Some(n) => n,
-                None => return Reply::err("hash value is not an integer"),
-            },
+            Some(v) => {
+                parse_i64(v).ok_or_else(|| CommandError::err("hash value is not an integer"))?
+            }
         };
-        let Some(new) = old.checked_add(by) else {
-            return Reply::err("increment or decrement would overflow");
-        };
+        let new = old.checked_add(by).ok_or(CommandError::Overflow)?;
         let mut buf = itoa::Buffer::new();
         let text = Bytes::copy_from_slice(buf.format(new).as_bytes());
         map.to_mut().insert(owned(&a[2]), text);
-        Reply::Int(new)
+        Ok(Reply::Int(new))
     })
 }
 
@@ -261,12 +249,12 @@ mod tests {
         assert_eq!(
             modify(&s, &key, |m| {
                 m.to_mut().insert(b("f"), b("1"));
-                Reply::Ok
+                Ok(Reply::Ok)
             }),
-            Reply::Ok
+            Ok(Reply::Ok)
         );
         let before = s.get(b"h").unwrap();
-        assert_eq!(modify(&s, &key, |_| Reply::Int(0)), Reply::Int(0));
+        assert_eq!(modify(&s, &key, |_| Ok(Reply::Int(0))), Ok(Reply::Int(0)));
         assert!(Arc::ptr_eq(&before, &s.get(b"h").unwrap()));
     }
 
@@ -287,13 +275,15 @@ mod tests {
         );
         modify(&s, &key, |m| {
             m.to_mut().remove(&b("a"));
-            Reply::Ok
-        });
+            Ok(Reply::Ok)
+        })
+        .unwrap();
         assert_eq!(s.get(b"h").unwrap().expire_at, Some(at));
         modify(&s, &key, |m| {
             m.to_mut().remove(&b("b"));
-            Reply::Ok
-        });
+            Ok(Reply::Ok)
+        })
+        .unwrap();
         assert!(s.get(b"h").is_none());
     }
 
@@ -301,8 +291,11 @@ mod tests {
     fn other_types_are_wrongtype() {
         let s = store();
         s.load(b("s"), Entry::new(Value::Str(b("x")), None));
-        assert_eq!(modify(&s, &b("s"), |_| Reply::Ok), wrongtype());
-        assert_eq!(read_hash(&s, b"s").unwrap_err(), wrongtype());
+        assert_eq!(
+            modify(&s, &b("s"), |_| Ok(Reply::Ok)),
+            Err(CommandError::WrongType)
+        );
+        assert_eq!(read_hash(&s, b"s").unwrap_err(), CommandError::WrongType);
         assert!(read_hash(&s, b"nope").unwrap().is_none());
     }
 }

@@ -20,20 +20,21 @@
 //!   `WRONGTYPE Existing key has wrong Redis type`, which clients branch on.
 //! - `JSON.GET ... FORMAT` accepts only `STRING` (the default).
 
-use super::string::lookup_read;
-use super::{wrong_arity, Ctx};
+use super::args;
+use super::keyspace::{lookup_read, write};
+use super::{CommandError, Ctx};
 use crate::cache::{Entry, Value, Write};
-use crate::protocol::args;
 use crate::protocol::{Protocol, Reply};
 use bytes::Bytes;
 
 /// The error for any path but the root.
-pub fn unsupported_path() -> Reply {
-    Reply::err("llmcached supports only the root path ('.' or '$') in JSON commands")
+pub fn unsupported_path() -> CommandError {
+    CommandError::err("llmcached supports only the root path ('.' or '$') in JSON commands")
 }
 
-fn wrong_json_type() -> Reply {
-    Reply::error("WRONGTYPE Existing key has wrong Redis type")
+/// A key of another type: RedisJSON's text, with the WRONGTYPE code.
+fn wrong_json_type() -> CommandError {
+    CommandError::coded("WRONGTYPE Existing key has wrong Redis type")
 }
 
 /// A root path, in one of its two spellings.
@@ -45,7 +46,7 @@ enum Root {
     JsonPath,
 }
 
-fn root(path: &[u8]) -> Result<Root, Reply> {
+fn root(path: &[u8]) -> Result<Root, CommandError> {
     match path {
         b"." => Ok(Root::Legacy),
         b"$" => Ok(Root::JsonPath),
@@ -54,7 +55,7 @@ fn root(path: &[u8]) -> Result<Root, Reply> {
 }
 
 /// The document at `key`: `Ok(None)` if the key is missing, WRONGTYPE if it is not JSON.
-fn read_doc(ctx: &Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, Reply> {
+fn read_doc(ctx: &Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, CommandError> {
     match lookup_read(&ctx.shared.store, key) {
         None => Ok(None),
         Some(e) => match &e.value {
@@ -65,18 +66,18 @@ fn read_doc(ctx: &Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, Reply> {
 }
 
 /// Validates a document and returns its compact serialisation.
-pub fn compact(text: &[u8]) -> Result<Bytes, Reply> {
+pub fn compact(text: &[u8]) -> Result<Bytes, CommandError> {
     let value: serde_json::Value =
-        serde_json::from_slice(text).map_err(|e| Reply::err(e.to_string()))?;
+        serde_json::from_slice(text).map_err(|e| CommandError::err(e.to_string()))?;
     serde_json::to_vec(&value)
         .map(Bytes::from)
-        .map_err(|e| Reply::err(e.to_string()))
+        .map_err(|e| CommandError::err(e.to_string()))
 }
 
 /// `JSON.SET key path json [NX | XX]`: OK, or nil when NX / XX is not met.
 ///
 /// Replacing a document keeps the key's TTL, as RedisJSON does (it swaps the value in place).
-pub fn set(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn set(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let (mut nx, mut xx) = (false, false);
     for opt in &a[4..] {
         if args::is(opt, "NX") && !nx && !xx {
@@ -84,35 +85,27 @@ pub fn set(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
         } else if args::is(opt, "XX") && !nx && !xx {
             xx = true;
         } else {
-            return args::syntax_error();
+            return Err(CommandError::Syntax);
         }
     }
-    if let Err(e) = root(&a[2]) {
-        return e;
-    }
+    root(&a[2])?;
     // Parsed before taking the key's lock; a wrong type still wins over a parse error, as in
     // RedisJSON, which opens the key first.
     let doc = compact(&a[3]);
-    ctx.shared
-        .store
-        .write(&a[1], |cur| {
-            if cur.is_some_and(|e| !matches!(e.value, Value::Json(_))) {
-                return (Write::Keep, wrong_json_type());
-            }
-            let doc = match doc {
-                Ok(d) => d,
-                Err(e) => return (Write::Keep, e),
-            };
-            if (nx && cur.is_some()) || (xx && cur.is_none()) {
-                return (Write::Keep, Reply::Nil);
-            }
-            let expire_at = cur.and_then(|e| e.expire_at);
-            (
-                Write::Put(Entry::new(Value::Json(doc), expire_at)),
-                Reply::Ok,
-            )
-        })
-        .unwrap_or_else(Reply::from)
+    write(&ctx.shared.store, &a[1], |cur| {
+        if cur.is_some_and(|e| !matches!(e.value, Value::Json(_))) {
+            return Err(wrong_json_type());
+        }
+        let doc = doc?;
+        if (nx && cur.is_some()) || (xx && cur.is_none()) {
+            return Ok((Write::Keep, Reply::Nil));
+        }
+        let expire_at = cur.and_then(|e| e.expire_at);
+        Ok((
+            Write::Put(Entry::new(Value::Json(doc), expire_at)),
+            Reply::Ok,
+        ))
+    })
 }
 
 /// How JSON.GET lays out its output: RedisJSON's INDENT / NEWLINE / SPACE options.
@@ -188,7 +181,7 @@ fn render(value: &serde_json::Value, layout: Layout<'_>) -> Bytes {
 }
 
 /// The reply for one root path of a stored document.
-fn get_one(doc: &Bytes, path: Root, layout: Layout<'_>) -> Result<Bytes, Reply> {
+fn get_one(doc: &Bytes, path: Root, layout: Layout<'_>) -> Result<Bytes, CommandError> {
     if layout.is_compact() {
         // The stored text is already the compact serialisation.
         return Ok(match path {
@@ -209,13 +202,17 @@ fn get_one(doc: &Bytes, path: Root, layout: Layout<'_>) -> Result<Bytes, Reply> 
     })
 }
 
-fn parse_stored(doc: &[u8]) -> Result<serde_json::Value, Reply> {
-    serde_json::from_slice(doc).map_err(|e| Reply::err(format!("stored document unreadable: {e}")))
+fn parse_stored(doc: &[u8]) -> Result<serde_json::Value, CommandError> {
+    serde_json::from_slice(doc)
+        .map_err(|e| CommandError::err(format!("stored document unreadable: {e}")))
 }
 
 /// Takes the value of a JSON.GET layout option; a missing one is an arity error, as in RedisJSON.
-fn option_value<'a>(value: Option<&'a Bytes>, slot: &mut Option<&'a [u8]>) -> Result<usize, Reply> {
-    let v = value.ok_or_else(|| wrong_arity("json.get"))?;
+fn option_value<'a>(
+    value: Option<&'a Bytes>,
+    slot: &mut Option<&'a [u8]>,
+) -> Result<usize, CommandError> {
+    let v = value.ok_or(CommandError::WrongArity("json.get"))?;
     *slot = Some(v.as_ref());
     Ok(2)
 }
@@ -226,7 +223,7 @@ fn option_value<'a>(value: Option<&'a Bytes>, slot: &mut Option<&'a [u8]>) -> Re
 /// from each path to its output, where every output is an array of matches as soon as one path
 /// is a `$` path (RedisJSON's rule). The same in RESP2 and RESP3, as RedisJSON's default
 /// `FORMAT STRING`.
-pub fn get(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn get(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let mut layout: Layout<'_> = Layout::default();
     let mut paths: Vec<(&Bytes, Root)> = Vec::new();
     let mut i = 2;
@@ -244,9 +241,9 @@ pub fn get(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
             Ok(1)
         } else if args::is(arg, "FORMAT") {
             match value {
-                None => Err(wrong_arity("json.get")),
+                None => Err(CommandError::WrongArity("json.get")),
                 Some(v) if args::is(v, "STRING") => Ok(2),
-                Some(_) => Err(Reply::err(
+                Some(_) => Err(CommandError::err(
                     "llmcached supports only FORMAT STRING in JSON.GET",
                 )),
             }
@@ -256,25 +253,24 @@ pub fn get(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
                 1
             })
         };
-        match step {
-            Ok(n) => i += n,
-            Err(e) => return e,
-        }
+        i += step?;
     }
-    let doc = match read_doc(ctx, &a[1]) {
-        Err(e) => return e,
-        Ok(None) => return Reply::Nil,
-        Ok(Some(doc)) => doc,
+    let Some(doc) = read_doc(ctx, &a[1])? else {
+        return Ok(Reply::Nil);
     };
     let out = match paths.as_slice() {
         [] => get_one(&doc, Root::Legacy, layout),
         [(_, path)] => get_one(&doc, *path, layout),
         many => get_many(&doc, many, layout),
     };
-    out.map_or_else(|e| e, Reply::Bulk)
+    out.map(Reply::Bulk)
 }
 
-fn get_many(doc: &[u8], paths: &[(&Bytes, Root)], layout: Layout<'_>) -> Result<Bytes, Reply> {
+fn get_many(
+    doc: &[u8],
+    paths: &[(&Bytes, Root)],
+    layout: Layout<'_>,
+) -> Result<Bytes, CommandError> {
     let value = parse_stored(doc)?;
     let legacy = paths.iter().all(|(_, r)| *r == Root::Legacy);
     let mut out = serde_json::Map::new();
@@ -291,43 +287,35 @@ fn get_many(doc: &[u8], paths: &[(&Bytes, Root)], layout: Layout<'_>) -> Result<
 
 /// `JSON.MGET key [key ...] path`: one reply per key, nil for a missing key or one holding
 /// another type.
-pub fn mget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn mget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let (keys, path) = a[1..].split_at(a.len() - 2);
-    let path = match root(&path[0]) {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
+    let path = root(&path[0])?;
     let store = &ctx.shared.store;
-    Reply::Array(
+    Ok(Reply::Array(
         keys.iter()
             .map(
                 |k| match lookup_read(store, k).as_deref().map(|e| &e.value) {
                     Some(Value::Json(doc)) => {
-                        get_one(doc, path, Layout::default()).map_or_else(|e| e, Reply::Bulk)
+                        get_one(doc, path, Layout::default()).map_or_else(Reply::from, Reply::Bulk)
                     }
                     _ => Reply::Nil,
                 },
             )
             .collect(),
-    )
+    ))
 }
 
 /// `JSON.DEL key [path]` and `JSON.FORGET key [path]`: 1 if the document was deleted, 0 if the
 /// key was missing. Arguments after the path are ignored, as RedisJSON does.
-pub fn del(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn del(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     if let Some(p) = a.get(2) {
-        if let Err(e) = root(p) {
-            return e;
-        }
+        root(p)?;
     }
-    ctx.shared
-        .store
-        .write(&a[1], |cur| match cur {
-            None => (Write::Keep, Reply::Int(0)),
-            Some(e) if matches!(e.value, Value::Json(_)) => (Write::Remove, Reply::Int(1)),
-            Some(_) => (Write::Keep, wrong_json_type()),
-        })
-        .unwrap_or_else(Reply::from)
+    write(&ctx.shared.store, &a[1], |cur| match cur {
+        None => Ok((Write::Keep, Reply::Int(0))),
+        Some(e) if matches!(e.value, Value::Json(_)) => Ok((Write::Remove, Reply::Int(1))),
+        Some(_) => Err(wrong_json_type()),
+    })
 }
 
 /// The JSON type name of a compact document's root, read from its first bytes.
@@ -347,30 +335,26 @@ fn type_name(doc: &[u8]) -> &'static str {
 /// `JSON.TYPE key [path]`: the root's type (`object`, `array`, `string`, `integer`, `number`,
 /// `boolean`, `null`); with `$`, an array of it; nil for a missing key. RESP3 wraps the reply in
 /// one more array, as RedisJSON does.
-pub fn type_(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    let path = match a.get(2).map(|p| root(p)).unwrap_or(Ok(Root::Legacy)) {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
-    let reply = match read_doc(ctx, &a[1]) {
-        Err(e) => return e,
-        Ok(None) => Reply::Nil,
-        Ok(Some(doc)) => match path {
+pub fn type_(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let path = a.get(2).map_or(Ok(Root::Legacy), |p| root(p))?;
+    let reply = match read_doc(ctx, &a[1])? {
+        None => Reply::Nil,
+        Some(doc) => match path {
             Root::Legacy => Reply::from_static(type_name(&doc)),
             Root::JsonPath => Reply::Array(vec![Reply::Simple(type_name(&doc))]),
         },
     };
-    match ctx.client.protocol {
+    Ok(match ctx.client.protocol {
         Protocol::Resp3 => Reply::Array(vec![reply]),
         Protocol::Resp2 => reply,
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn show(r: Result<Bytes, Reply>) -> String {
+    fn show(r: Result<Bytes, CommandError>) -> String {
         String::from_utf8(r.unwrap().to_vec()).unwrap()
     }
 
@@ -384,7 +368,7 @@ mod tests {
     fn invalid_json_has_serde_jsons_message() {
         assert_eq!(
             compact(b"{").unwrap_err(),
-            Reply::err("EOF while parsing an object at line 1 column 1")
+            CommandError::err("EOF while parsing an object at line 1 column 1")
         );
         assert!(compact(b"{\"a\":1} x").is_err());
         assert!(compact(b"").is_err());

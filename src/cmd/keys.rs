@@ -1,234 +1,54 @@
-//! Generic key commands: DEL, UNLINK, EXISTS, the EXPIRE and TTL families, PERSIST, TYPE, SCAN,
-//! KEYS.
+//! Generic key commands: DEL, UNLINK, EXISTS, TYPE, SCAN, KEYS (the EXPIRE and TTL families
+//! are [`super::expire`]).
 
-use super::Ctx;
-use crate::cache::{Store, Write};
+use super::args::{self, Args};
+use super::{CommandError, Ctx};
+use crate::cache::Write;
 use crate::glob;
-use crate::protocol::args::{self, Args};
 use crate::protocol::Reply;
 use bytes::Bytes;
 use std::collections::BinaryHeap;
 
 /// `DEL key [key ...]` and `UNLINK key [key ...]`
-pub fn del(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn del(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let mut n = 0;
     for key in &a[1..] {
-        match ctx.shared.store.write(key, |cur| match cur {
+        n += ctx.shared.store.write(key, |cur| match cur {
             Some(_) => (Write::Remove, 1),
             None => (Write::Keep, 0),
-        }) {
-            Ok(removed) => n += removed,
-            Err(e) => return e.into(),
-        }
+        })?;
     }
-    Reply::Int(n)
+    Ok(Reply::Int(n))
 }
 
 /// `EXISTS key [key ...]`: counts repeats, as Redis does.
-pub fn exists(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn exists(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let n = a[1..]
         .iter()
         .filter(|k| ctx.shared.store.get(k).is_some())
         .count();
-    Reply::Int(n as i64)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ExpireIf {
-    Always,
-    NoTtl,
-    HasTtl,
-    Greater,
-    Less,
-}
-
-fn parse_expire_condition(rest: &[Bytes]) -> Result<ExpireIf, Reply> {
-    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    for opt in rest {
-        if args::is(opt, "NX") {
-            nx = true;
-        } else if args::is(opt, "XX") {
-            xx = true;
-        } else if args::is(opt, "GT") {
-            gt = true;
-        } else if args::is(opt, "LT") {
-            lt = true;
-        } else {
-            return Err(Reply::err(format!(
-                "Unsupported option {}",
-                super::lossy(opt, 128)
-            )));
-        }
-    }
-    if nx && (xx || gt || lt) {
-        return Err(Reply::err(
-            "NX and XX, GT or LT options at the same time are not compatible",
-        ));
-    }
-    if gt && lt {
-        return Err(Reply::err(
-            "GT and LT options at the same time are not compatible",
-        ));
-    }
-    Ok(match (nx, xx, gt, lt) {
-        (true, ..) => ExpireIf::NoTtl,
-        (_, _, true, _) => ExpireIf::Greater,
-        (_, _, _, true) => ExpireIf::Less,
-        (_, true, ..) => ExpireIf::HasTtl,
-        _ => ExpireIf::Always,
-    })
-}
-
-/// The EXPIRE family: `n` in `unit_ms` milliseconds, relative to now unless `absolute`.
-fn expire_generic(
-    ctx: &mut Ctx<'_>,
-    a: &[Bytes],
-    unit_ms: i64,
-    absolute: bool,
-    name: &str,
-) -> Reply {
-    let n = match args::int(&a[2]) {
-        Ok(n) => n,
-        Err(e) => return e,
-    };
-    let cond = match parse_expire_condition(&a[3..]) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let store = &ctx.shared.store;
-    let now = store.clock().now_ms() as i64;
-    let invalid = || Reply::err(format!("invalid expire time in '{name}' command"));
-    let Some(ms) = n.checked_mul(unit_ms) else {
-        return invalid();
-    };
-    let at = if absolute {
-        Some(ms)
-    } else {
-        now.checked_add(ms)
-    };
-    let Some(at) = at else {
-        return invalid();
-    };
-    store
-        .write(&a[1], |cur| {
-            let Some(e) = cur else {
-                return (Write::Keep, Reply::Int(0));
-            };
-            let ok = match (cond, e.expire_at) {
-                (ExpireIf::Always, _) => true,
-                (ExpireIf::NoTtl, t) => t.is_none(),
-                (ExpireIf::HasTtl, t) => t.is_some(),
-                (ExpireIf::Greater, Some(t)) => at > t as i64,
-                (ExpireIf::Greater, None) => false,
-                (ExpireIf::Less, Some(t)) => at < t as i64,
-                (ExpireIf::Less, None) => true,
-            };
-            if !ok {
-                (Write::Keep, Reply::Int(0))
-            } else if at <= now {
-                // A time in the past deletes the key, as in Redis.
-                (Write::Remove, Reply::Int(1))
-            } else {
-                (Write::Put(e.retimed(Some(at as u64))), Reply::Int(1))
-            }
-        })
-        .unwrap_or_else(Reply::from)
-}
-
-/// `EXPIRE key seconds [NX|XX|GT|LT]`
-pub fn expire(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    expire_generic(ctx, a, 1000, false, "expire")
-}
-
-/// `PEXPIRE key milliseconds [NX|XX|GT|LT]`
-pub fn pexpire(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    expire_generic(ctx, a, 1, false, "pexpire")
-}
-
-/// `EXPIREAT key unix-time-seconds [NX|XX|GT|LT]`
-pub fn expireat(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    expire_generic(ctx, a, 1000, true, "expireat")
-}
-
-/// `PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]`
-pub fn pexpireat(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    expire_generic(ctx, a, 1, true, "pexpireat")
-}
-
-/// Remaining time to live: -2 for a missing key, -1 for no TTL.
-fn ttl_generic(store: &Store, key: &[u8], in_ms: bool) -> Reply {
-    let Some(e) = store.get(key) else {
-        return Reply::Int(-2);
-    };
-    match e.expire_at {
-        None => Reply::Int(-1),
-        Some(at) => {
-            let left = at.saturating_sub(store.clock().now_ms()) as i64;
-            Reply::Int(if in_ms { left } else { (left + 500) / 1000 })
-        }
-    }
-}
-
-/// `TTL key`
-pub fn ttl(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    ttl_generic(&ctx.shared.store, &a[1], false)
-}
-
-/// `PTTL key`
-pub fn pttl(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    ttl_generic(&ctx.shared.store, &a[1], true)
-}
-
-fn expiretime_generic(store: &Store, key: &[u8], in_ms: bool) -> Reply {
-    match store.get(key) {
-        None => Reply::Int(-2),
-        Some(e) => match e.expire_at {
-            None => Reply::Int(-1),
-            Some(at) => Reply::Int(if in_ms { at as i64 } else { (at / 1000) as i64 }),
-        },
-    }
-}
-
-/// `EXPIRETIME key`
-pub fn expiretime(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    expiretime_generic(&ctx.shared.store, &a[1], false)
-}
-
-/// `PEXPIRETIME key`
-pub fn pexpiretime(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    expiretime_generic(&ctx.shared.store, &a[1], true)
-}
-
-/// `PERSIST key`
-pub fn persist(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    ctx.shared
-        .store
-        .write(&a[1], |cur| match cur {
-            Some(e) if e.expire_at.is_some() => (Write::Put(e.retimed(None)), Reply::Int(1)),
-            _ => (Write::Keep, Reply::Int(0)),
-        })
-        .unwrap_or_else(Reply::from)
+    Ok(Reply::Int(n as i64))
 }
 
 /// `TYPE key`
-pub fn type_(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    Reply::Simple(match ctx.shared.store.get(&a[1]) {
+pub fn type_(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(Reply::Simple(match ctx.shared.store.get(&a[1]) {
         None => "none",
         Some(e) => e.value.type_name(),
-    })
+    }))
 }
 
 /// `KEYS pattern`
-pub fn keys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn keys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let pattern = &a[1];
-    Reply::Array(
+    Ok(Reply::Array(
         ctx.shared
             .store
             .iter()
             .filter(|(k, _)| glob::matches(pattern, k, false))
             .map(|(k, _)| Reply::Bulk((*k).clone()))
             .collect(),
-    )
+    ))
 }
 
 /// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`
@@ -238,35 +58,30 @@ pub fn keys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
 /// last of them. So, as in Redis, a full iteration returns every key that was present for the
 /// whole iteration, and a key is returned once (two keys of one hash, odds about n/2^64, could
 /// be split across a call boundary). Each call walks the whole keyspace, so it costs O(n).
-pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    let Some(cursor) = std::str::from_utf8(&a[1])
+pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let cursor = std::str::from_utf8(&a[1])
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
-    else {
-        return Reply::err("invalid cursor");
-    };
+        .ok_or_else(|| CommandError::err("invalid cursor"))?;
     let mut args = Args::new(a);
-    args.next_bytes().ok();
+    args.next_bytes()?;
     let mut pattern: Option<&Bytes> = None;
     let mut count = 10usize;
     let mut type_filter: Option<String> = None;
     while let Some(opt) = args.peek() {
-        args.next_bytes().ok();
-        let Ok(val) = args.next_bytes() else {
-            return args::syntax_error();
-        };
+        args.next_bytes()?;
+        let val = args.next_bytes()?;
         if args::is(opt, "MATCH") {
             pattern = Some(val);
         } else if args::is(opt, "COUNT") {
-            match args::int(val) {
-                Ok(n) if n >= 1 => count = n as usize,
-                Ok(_) => return args::syntax_error(),
-                Err(e) => return e,
+            match args::int(val)? {
+                n if n >= 1 => count = n as usize,
+                _ => return Err(CommandError::Syntax),
             }
         } else if args::is(opt, "TYPE") {
             type_filter = Some(String::from_utf8_lossy(val).to_ascii_lowercase());
         } else {
-            return args::syntax_error();
+            return Err(CommandError::Syntax);
         }
     }
     let store = &ctx.shared.store;
@@ -303,8 +118,123 @@ pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
                 .as_deref()
                 .is_none_or(|f| f.eq_ignore_ascii_case(t))
     });
-    Reply::Array(vec![
+    Ok(Reply::Array(vec![
         Reply::text(next.to_string()),
         Reply::Array(picked.into_iter().map(|(_, k, _)| Reply::Bulk(k)).collect()),
-    ])
+    ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::{bulk, error, TestClient, TestServer};
+    use crate::protocol::Reply;
+    use std::collections::BTreeSet;
+
+    /// The keys of a reply array, sorted.
+    fn names(r: &Reply) -> BTreeSet<String> {
+        let Reply::Array(items) = r else {
+            panic!("not an array: {r:?}")
+        };
+        items
+            .iter()
+            .map(|i| match i {
+                Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+                other => panic!("not a key: {other:?}"),
+            })
+            .collect()
+    }
+
+    /// Runs a whole SCAN iteration with `options`, returning every key and the number of calls.
+    fn scan_all(c: &mut TestClient, options: &[&str]) -> (Vec<String>, usize) {
+        let (mut cursor, mut keys, mut calls) = ("0".to_string(), Vec::new(), 0);
+        loop {
+            let mut cmd = vec!["SCAN", cursor.as_str()];
+            cmd.extend(options);
+            let Reply::Array(parts) = c.run(&cmd) else {
+                panic!("SCAN did not answer an array")
+            };
+            calls += 1;
+            keys.extend(names(&parts[1]));
+            match &parts[0] {
+                Reply::Bulk(b) if b.as_ref() == b"0" => return (keys, calls),
+                Reply::Bulk(b) => cursor = String::from_utf8_lossy(b).into_owned(),
+                other => panic!("bad cursor {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn del_and_exists_count_as_redis_counts() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["MSET", "a", "1", "b", "2"]);
+        assert_eq!(c.run(&["EXISTS", "a", "a", "nope", "b"]), Reply::Int(3));
+        assert_eq!(c.run(&["DEL", "a", "a", "nope"]), Reply::Int(1));
+        assert_eq!(c.run(&["UNLINK", "b"]), Reply::Int(1));
+        assert_eq!(c.run(&["EXISTS", "a", "b"]), Reply::Int(0));
+    }
+
+    #[test]
+    fn type_names_each_kind() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["SET", "s", "v"]);
+        c.run(&["HSET", "h", "f", "v"]);
+        c.run(&["JSON.SET", "j", ".", "{}"]);
+        assert_eq!(c.run(&["TYPE", "s"]), Reply::Simple("string"));
+        assert_eq!(c.run(&["TYPE", "h"]), Reply::Simple("hash"));
+        assert_eq!(c.run(&["TYPE", "nope"]), Reply::Simple("none"));
+        assert_eq!(c.run(&["TYPE", "j"]), Reply::Simple("ReJSON-RL"));
+    }
+
+    #[test]
+    fn keys_matches_globs_and_skips_expired_keys() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["MSET", "llm:1", "a", "llm:2", "b", "other", "c"]);
+        c.run(&["SET", "llm:gone", "x", "PX", "100"]);
+        server.clock.advance(100);
+        assert_eq!(
+            names(&c.run(&["KEYS", "llm:*"])),
+            ["llm:1", "llm:2"].map(String::from).into()
+        );
+        assert_eq!(names(&c.run(&["KEYS", "nothing*"])), BTreeSet::new());
+    }
+
+    #[test]
+    fn a_full_scan_returns_every_key_once() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        for i in 0..50 {
+            c.run(&["SET", &format!("k{i}"), "v"]);
+        }
+        c.run(&["HSET", "h", "f", "v"]);
+        let (keys, calls) = scan_all(&mut c, &["COUNT", "7"]);
+        assert!(calls >= 8, "COUNT bounds each call: {calls}");
+        let unique: BTreeSet<_> = keys.iter().cloned().collect();
+        assert_eq!((keys.len(), unique.len()), (51, 51));
+        let (hashes, _) = scan_all(&mut c, &["TYPE", "hash"]);
+        assert_eq!(hashes, vec!["h".to_string()]);
+        let (matched, _) = scan_all(&mut c, &["MATCH", "k1*", "COUNT", "100"]);
+        assert_eq!(matched.len(), 11);
+    }
+
+    #[test]
+    fn scan_refuses_bad_arguments() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["SCAN", "abc"]), error("ERR invalid cursor"));
+        let syntax = error("ERR syntax error");
+        assert_eq!(c.run(&["SCAN", "0", "COUNT", "0"]), syntax);
+        assert_eq!(c.run(&["SCAN", "0", "COUNT"]), syntax);
+        assert_eq!(c.run(&["SCAN", "0", "FOO", "bar"]), syntax);
+        assert_eq!(
+            c.run(&["SCAN", "0", "COUNT", "x"]),
+            error("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            c.run(&["SCAN", "0"]),
+            Reply::Array(vec![bulk("0"), Reply::Array(vec![])])
+        );
+    }
 }

@@ -21,43 +21,49 @@
 //! ```
 //! Answers live in the ordinary keyspace: GET, TTL, DEL and SCAN see them.
 
-use super::string::{owned, wrongtype};
-use super::{Ctx, Flow};
+use super::args::{self, Args};
+use super::keyspace::{owned, string_of, write};
+use super::ttl::{self, TtlOptions};
+use super::{CommandError, Ctx, Flow};
 use crate::cache::flight::{Begin, Outcome};
 use crate::cache::{Entry, Value, Write};
-use crate::protocol::args;
 use crate::protocol::Reply;
 use crate::state::Shared;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
 /// Parses `[WAIT ms]`.
-fn parse_wait(a: &[Bytes], default: Duration) -> Result<Duration, Reply> {
+fn parse_wait(a: &[Bytes], default: Duration) -> Result<Duration, CommandError> {
     match a.len() {
         2 => Ok(default),
-        4 if args::is(&a[2], "WAIT") => args::uint(&a[3]).map(Duration::from_millis),
-        _ => Err(args::syntax_error()),
+        4 if args::is(&a[2], "WAIT") => Ok(Duration::from_millis(args::uint(&a[3])?)),
+        _ => Err(CommandError::Syntax),
     }
 }
 
-fn tryagain_timeout(wait: Duration) -> Reply {
-    Reply::error(format!(
+/// The wait ran out: the error LLMGET and LLMLOOKUP answer.
+fn tryagain_timeout(wait: Duration) -> CommandError {
+    CommandError::coded(format!(
         "TRYAGAIN no answer after waiting {} ms: another client is still filling this key",
         wait.as_millis()
     ))
 }
 
 /// `LLMGET key [WAIT ms]`
-pub fn llmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
-    match parse_wait(a, ctx.shared.config().llm_wait) {
-        Ok(wait) => lookup(ctx, &a[1], wait),
-        Err(e) => Flow::Reply(e),
-    }
+pub fn llmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
+    let wait = parse_wait(a, ctx.shared.config().llm_wait)?;
+    single_flight(ctx, &a[1], wait)
+}
+
+/// [`single_flight`] with its error as a reply, for LLMLOOKUP, which wraps every reply but an
+/// error.
+pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
+    single_flight(ctx, key, wait).unwrap_or_else(|e| Flow::Reply(e.into()))
 }
 
 /// The single-flight lookup behind LLMGET and LLMLOOKUP: a hit, a granted lease (nil), or a
-/// wait for another caller's fill.
-pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
+/// wait for another caller's fill (which ends in a value, nil on promotion, or an error reply).
+fn single_flight(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Result<Flow, CommandError> {
     ctx.client.used_leases = true;
     let shared = ctx.shared;
     let stats = shared.store.stats();
@@ -66,29 +72,27 @@ pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
         .begin(key, ctx.client.id(), || shared.store.get(key))
     {
         Begin::Hit(entry) => {
-            let Some(v) = entry.as_str() else {
-                return Flow::Reply(wrongtype());
-            };
+            let v = string_of(&entry)?;
             entry.mark_read();
             stats.llm_hits.incr();
             stats.tokens_saved.add(entry.tokens);
             stats.record_model(key, true, entry.tokens);
-            Flow::Reply(Reply::Bulk(v.clone()))
+            Ok(Flow::Reply(Reply::Bulk(v.clone())))
         }
         Begin::Lead { flight } => {
             stats.llm_misses.incr();
             stats.record_model(key, false, 0);
             spawn_lease_timer(shared, owned(key), flight);
-            Flow::Reply(Reply::Nil)
+            Ok(Flow::Reply(Reply::Nil))
         }
         Begin::Follow(mut guard) => {
             if ctx.client.in_exec || wait.is_zero() {
                 stats.wait_timeouts.incr();
-                return Flow::Reply(tryagain_timeout(wait));
+                return Err(tryagain_timeout(wait));
             }
             let stats = stats.clone();
             let key = owned(key);
-            Flow::Wait(Box::pin(async move {
+            Ok(Flow::Wait(Box::pin(async move {
                 match tokio::time::timeout(wait, guard.wait()).await {
                     Ok(Outcome::Value { value, tokens }) => {
                         stats.coalesced.incr();
@@ -100,10 +104,10 @@ pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
                     Ok(Outcome::Cancelled(msg)) => Reply::Error(msg),
                     Err(_) => {
                         stats.wait_timeouts.incr();
-                        tryagain_timeout(wait)
+                        tryagain_timeout(wait).into()
                     }
                 }
-            }))
+            })))
         }
     }
 }
@@ -120,94 +124,78 @@ fn spawn_lease_timer(shared: &Shared, key: Bytes, flight_id: u64) {
     });
 }
 
-/// A parsed `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`.
-struct SetNx {
-    ttl: Option<Option<Duration>>,
+/// A parsed `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`. EX and PX follow
+/// SET's rules ([`ttl`]); TOKENS may be given once.
+struct SetNx<'a> {
+    ttl: TtlOptions<'a>,
     tokens: u64,
 }
 
-impl SetNx {
-    fn parse(a: &[Bytes]) -> Result<SetNx, Reply> {
+impl<'a> SetNx<'a> {
+    fn parse(a: &'a [Bytes]) -> Result<SetNx<'a>, CommandError> {
         let mut s = SetNx {
-            ttl: None,
+            ttl: TtlOptions::default(),
             tokens: 0,
         };
-        let mut i = 3;
         let mut saw_tokens = false;
-        while i < a.len() {
-            let opt = &a[i];
-            let Some(val) = a.get(i + 1) else {
-                return Err(args::syntax_error());
-            };
-            if (args::is(opt, "EX") || args::is(opt, "PX")) && s.ttl.is_none() {
-                let n = args::int(val)?;
-                if n <= 0 {
-                    return Err(Reply::err("invalid expire time in 'llmsetnx' command"));
-                }
-                let ms = if args::is(opt, "EX") {
-                    n.checked_mul(1000)
-                        .ok_or_else(|| Reply::err("invalid expire time in 'llmsetnx' command"))?
-                } else {
-                    n
-                };
-                s.ttl = Some(Some(Duration::from_millis(ms as u64)));
-            } else if args::is(opt, "TOKENS") && !saw_tokens {
+        let mut args = Args::new(a);
+        args.next_bytes()?;
+        args.next_bytes()?;
+        while let Some(opt) = args.peek() {
+            if s.ttl.take(ttl::LLMSETNX, &mut args) {
+                continue;
+            }
+            args.next_bytes()?;
+            let val = args.next_bytes()?;
+            if args::is(opt, "TOKENS") && !saw_tokens {
                 s.tokens = args::uint(val)?;
                 saw_tokens = true;
             } else {
-                return Err(args::syntax_error());
+                return Err(CommandError::Syntax);
             }
-            i += 2;
         }
         Ok(s)
     }
 }
 
 /// `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`
-pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    let s = match SetNx::parse(a) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
+pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let s = SetNx::parse(a)?;
     let shared = ctx.shared;
-    let ttl = s.ttl.unwrap_or(shared.config().llm_default_ttl);
     let now = shared.store.clock().now_ms();
-    let expire_at = ttl.map(|d| now.saturating_add(d.as_millis() as u64));
+    let expire_at = match s.ttl.deadline(now, "llmsetnx")? {
+        Some(at) => Some(at),
+        None => shared
+            .config()
+            .llm_default_ttl
+            .map(|d| now.saturating_add(d.as_millis() as u64)),
+    };
     let value = owned(&a[2]);
     let key = &a[1];
-    let result = shared.store.write(key, |cur| match cur {
-        Some(e) => match e.as_str() {
-            Some(v) => (Write::Keep, Ok((0, v.clone(), e.tokens))),
-            None => (Write::Keep, Err(wrongtype())),
-        },
-        None => (
+    let (stored, answer, tokens) = write(&shared.store, key, |cur| match cur {
+        Some(e) => Ok((Write::Keep, (0, string_of(e)?.clone(), e.tokens))),
+        None => Ok((
             Write::Put(Entry::new(Value::Str(value.clone()), expire_at).with_tokens(s.tokens)),
-            Ok((1, value.clone(), s.tokens)),
-        ),
-    });
-    match result {
-        Err(e) => e.into(),
-        Ok(Err(reply)) => reply,
-        Ok(Ok((stored, answer, tokens))) => {
-            let stats = shared.store.stats();
-            if stored == 1 {
-                stats.sets.incr();
-            } else {
-                stats.sets_existing.incr();
-            }
-            shared.flights.complete(key, &answer, tokens);
-            Reply::Int(stored)
-        }
+            (1, value.clone(), s.tokens),
+        )),
+    })?;
+    let stats = shared.store.stats();
+    if stored == 1 {
+        stats.sets.incr();
+    } else {
+        stats.sets_existing.incr();
     }
+    shared.flights.complete(key, &answer, tokens);
+    Ok(Reply::Int(stored))
 }
 
 /// `LLMABORT key`
-pub fn llmabort(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn llmabort(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     if ctx.shared.flights.abort(&a[1]) {
         ctx.shared.store.stats().aborts.incr();
-        Reply::Int(1)
+        Ok(Reply::Int(1))
     } else {
-        Reply::Int(0)
+        Ok(Reply::Int(0))
     }
 }
 
@@ -269,15 +257,15 @@ pub fn stats_fields(shared: &Shared) -> Vec<(&'static str, Stat)> {
 }
 
 /// `LLMSTATS [RESET]`
-pub fn llmstats(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn llmstats(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     match a.len() {
         1 => {}
         2 if args::is(&a[1], "RESET") => {
             ctx.shared.store.stats().reset();
             ctx.shared.flights.reset_counters();
-            return Reply::Ok;
+            return Ok(Reply::Ok);
         }
-        _ => return args::syntax_error(),
+        _ => return Err(CommandError::Syntax),
     }
     ctx.shared.store.run_maintenance();
     let mut pairs: Vec<(Reply, Reply)> = stats_fields(ctx.shared)
@@ -309,5 +297,184 @@ pub fn llmstats(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
                 .collect(),
         ),
     ));
-    Reply::Map(pairs)
+    Ok(Reply::Map(pairs))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::{bulk, error, TestServer};
+    use crate::cmd::Flow;
+    use crate::config::Config;
+    use crate::protocol::Reply;
+
+    /// One LLMSTATS figure.
+    fn stat(r: &Reply, name: &str) -> Reply {
+        let Reply::Map(pairs) = r else {
+            panic!("LLMSTATS is a map: {r:?}")
+        };
+        pairs
+            .iter()
+            .find(|(k, _)| *k == bulk(name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {name}"))
+    }
+
+    #[tokio::test]
+    async fn a_miss_grants_the_lease_and_llmsetnx_wakes_the_follower() {
+        let server = TestServer::new();
+        let (mut leader, mut follower) = (server.client(), server.client());
+        assert_eq!(leader.run(&["LLMGET", "k"]), Reply::Nil);
+        let Flow::Wait(wait) = follower.flow(&["LLMGET", "k"]) else {
+            panic!("the follower should wait for the fill")
+        };
+        let stats = leader.run(&["LLMSTATS"]);
+        assert_eq!(stat(&stats, "followers_waiting"), Reply::Int(1));
+        assert_eq!(stat(&stats, "leases_active"), Reply::Int(1));
+        assert_eq!(
+            leader.run(&["LLMSETNX", "k", "answer", "TOKENS", "30"]),
+            Reply::Int(1)
+        );
+        assert_eq!(wait.await, bulk("answer"));
+        assert_eq!(follower.run(&["LLMGET", "k"]), bulk("answer"));
+        let stats = leader.run(&["LLMSTATS"]);
+        for (name, n) in [
+            ("hits", 1),
+            ("misses", 1),
+            ("coalesced", 1),
+            ("tokens_saved", 60),
+            ("sets", 1),
+            ("followers_waiting", 0),
+            ("leases_active", 0),
+        ] {
+            assert_eq!(stat(&stats, name), Reply::Int(n), "{name}");
+        }
+        assert_eq!(stat(&stats, "hit_rate"), Reply::Double(0.6667));
+    }
+
+    #[tokio::test]
+    async fn abort_promotes_the_follower_and_wait_zero_never_blocks() {
+        let server = TestServer::new();
+        let (mut leader, mut follower) = (server.client(), server.client());
+        assert_eq!(leader.run(&["LLMABORT", "k"]), Reply::Int(0));
+        assert_eq!(leader.run(&["LLMGET", "k"]), Reply::Nil);
+        let r = follower.run(&["LLMGET", "k", "WAIT", "0"]);
+        assert!(
+            matches!(&r, Reply::Error(e) if e.starts_with("TRYAGAIN no answer after waiting 0 ms")),
+            "{r:?}"
+        );
+        let Flow::Wait(wait) = follower.flow(&["LLMGET", "k", "wait", "60000"]) else {
+            panic!("the follower should wait")
+        };
+        assert_eq!(leader.run(&["LLMABORT", "k"]), Reply::Int(1));
+        // Promoted: nil means "you hold the lease now".
+        assert_eq!(wait.await, Reply::Nil);
+        assert_eq!(follower.run(&["LLMSETNX", "k", "v"]), Reply::Int(1));
+        let stats = leader.run(&["LLMSTATS"]);
+        assert_eq!(stat(&stats, "aborts"), Reply::Int(1));
+        assert_eq!(stat(&stats, "lease_promotions"), Reply::Int(1));
+        assert_eq!(stat(&stats, "wait_timeouts"), Reply::Int(1));
+    }
+
+    #[tokio::test]
+    async fn llmget_argument_errors() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(
+            c.run(&["LLMGET", "k", "WAIT", "x"]),
+            error("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            c.run(&["LLMGET", "k", "WAIT", "-1"]),
+            error("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            c.run(&["LLMGET", "k", "LATER", "1"]),
+            error("ERR syntax error")
+        );
+        assert_eq!(c.run(&["LLMGET", "k", "WAIT"]), error("ERR syntax error"));
+        c.run(&["HSET", "h", "f", "v"]);
+        assert_eq!(
+            c.run(&["LLMGET", "h"]),
+            error("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
+    }
+
+    #[test]
+    fn llmsetnx_takes_sets_expiry_rules_and_the_default_ttl() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["LLMSETNX", "d", "v"]), Reply::Int(1));
+        assert_eq!(c.run(&["TTL", "d"]), Reply::Int(86_400));
+        assert_eq!(
+            c.run(&["LLMSETNX", "e", "v", "EX", "10", "EX", "20"]),
+            Reply::Int(1)
+        );
+        assert_eq!(c.run(&["TTL", "e"]), Reply::Int(20));
+        assert_eq!(
+            c.run(&["LLMSETNX", "p", "v", "PX", "5000", "TOKENS", "3"]),
+            Reply::Int(1)
+        );
+        assert_eq!(c.run(&["TTL", "p"]), Reply::Int(5));
+        // An answer already there stays, TTL and all.
+        assert_eq!(
+            c.run(&["LLMSETNX", "p", "other", "EX", "100"]),
+            Reply::Int(0)
+        );
+        assert_eq!(c.run(&["GET", "p"]), bulk("v"));
+        assert_eq!(c.run(&["TTL", "p"]), Reply::Int(5));
+        let invalid = error("ERR invalid expire time in 'llmsetnx' command");
+        assert_eq!(c.run(&["LLMSETNX", "x", "v", "EX", "0"]), invalid);
+        assert_eq!(
+            c.run(&["LLMSETNX", "x", "v", "EX", "9223372036854775"]),
+            invalid
+        );
+        let syntax = error("ERR syntax error");
+        for bad in [
+            &["LLMSETNX", "x", "v", "EXAT", "10"][..],
+            &["LLMSETNX", "x", "v", "EX", "10", "PX", "10"],
+            &["LLMSETNX", "x", "v", "TOKENS", "1", "TOKENS", "2"],
+            &["LLMSETNX", "x", "v", "TOKENS"],
+            &["LLMSETNX", "x", "v", "EX", "0", "FOO", "1"],
+        ] {
+            assert_eq!(c.run(bad), syntax, "{bad:?}");
+        }
+        assert_eq!(
+            c.run(&["LLMSETNX", "x", "v", "TOKENS", "-1"]),
+            error("ERR value is not an integer or out of range")
+        );
+        assert_eq!(c.run(&["EXISTS", "x"]), Reply::Int(0));
+        c.run(&["HSET", "h", "f", "v"]);
+        assert_eq!(
+            c.run(&["LLMSETNX", "h", "v"]),
+            error("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
+    }
+
+    #[test]
+    fn without_a_default_ttl_answers_do_not_expire() {
+        let server = TestServer::with_config(Config {
+            llm_default_ttl: None,
+            ..Config::default()
+        });
+        let mut c = server.client();
+        assert_eq!(c.run(&["LLMSETNX", "k", "v"]), Reply::Int(1));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(-1));
+    }
+
+    #[test]
+    fn llmstats_reset_zeroes_the_counters() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["LLMSETNX", "k", "v", "TOKENS", "5"]);
+        c.run(&["LLMSETNX", "k", "v"]);
+        let stats = c.run(&["LLMSTATS"]);
+        assert_eq!(stat(&stats, "sets"), Reply::Int(1));
+        assert_eq!(stat(&stats, "sets_existing"), Reply::Int(1));
+        assert_eq!(stat(&stats, "entries"), Reply::Int(1));
+        assert_eq!(c.run(&["llmstats", "reset"]), Reply::Ok);
+        let stats = c.run(&["LLMSTATS"]);
+        assert_eq!(stat(&stats, "sets"), Reply::Int(0));
+        assert_eq!(stat(&stats, "entries"), Reply::Int(1));
+        assert_eq!(c.run(&["LLMSTATS", "FOO"]), error("ERR syntax error"));
+    }
 }

@@ -10,7 +10,7 @@
 //!
 //! Handlers receive the whole command (`args[0]` is the name as the client spelled it; for a
 //! subcommand `args[1]` is its name), parse their arguments into typed values with
-//! [`crate::protocol::args`], apply them once and return `Result<Reply, CommandError>`. Redis's
+//! [`args`], apply them once and return `Result<Reply, CommandError>`. Redis's
 //! arity convention holds: a positive arity is exact, a negative one a minimum, both counting the
 //! name (and, for a subcommand, the container's name).
 
@@ -19,11 +19,14 @@ pub mod client;
 pub mod command;
 pub mod config;
 pub mod connection;
+pub mod counters;
 pub mod error;
 pub mod execute;
+pub mod expire;
 pub mod hash;
 pub mod json;
 pub mod keys;
+pub mod keyspace;
 pub mod llm;
 pub mod llmkey;
 pub mod multi;
@@ -32,6 +35,9 @@ pub mod server;
 pub mod spec;
 pub mod string;
 pub mod table;
+#[cfg(test)]
+pub mod testing;
+pub mod ttl;
 
 pub use error::{lossy, CommandError};
 pub use execute::execute;
@@ -201,12 +207,6 @@ pub fn unknown_command(args: &[Bytes]) -> Reply {
     Reply::err(format!(
         "unknown command '{name}', with args beginning with: {rest}"
     ))
-}
-
-/// `ERR wrong number of arguments for 'get' command`, as a reply (for handlers that still
-/// return bare replies).
-pub fn wrong_arity(name: &str) -> Reply {
-    Reply::err(format!("wrong number of arguments for '{name}' command"))
 }
 
 #[cfg(test)]

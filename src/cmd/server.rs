@@ -62,3 +62,97 @@ pub fn shutdown(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     ctx.shared.request_shutdown(save);
     Ok(Flow::Close)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::{error, TestServer};
+    use crate::cmd::Flow;
+    use crate::protocol::Reply;
+
+    #[test]
+    fn dbsize_and_flushdb() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["DBSIZE"]), Reply::Int(0));
+        c.run(&["MSET", "a", "1", "b", "2"]);
+        c.run(&["SET", "gone", "x", "PX", "10"]);
+        assert_eq!(c.run(&["DBSIZE"]), Reply::Int(3));
+        assert_eq!(c.run(&["FLUSHDB", "NOW"]), error("ERR syntax error"));
+        assert_eq!(c.run(&["FLUSHDB", "async"]), Reply::Ok);
+        assert_eq!(c.run(&["DBSIZE"]), Reply::Int(0));
+        c.run(&["SET", "a", "1"]);
+        assert_eq!(c.run(&["FLUSHALL"]), Reply::Ok);
+        assert_eq!(c.run(&["EXISTS", "a"]), Reply::Int(0));
+    }
+
+    #[tokio::test]
+    async fn flushdb_wakes_followers_with_a_retry() {
+        let server = TestServer::new();
+        let (mut leader, mut follower) = (server.client(), server.client());
+        leader.run(&["LLMGET", "k"]);
+        let Flow::Wait(wait) = follower.flow(&["LLMGET", "k"]) else {
+            panic!("the follower should wait")
+        };
+        assert_eq!(leader.run(&["FLUSHDB"]), Reply::Ok);
+        assert!(
+            matches!(wait.await, Reply::Error(e) if e.starts_with("TRYAGAIN")),
+            "a flush ends every wait"
+        );
+    }
+
+    #[test]
+    fn time_follows_the_store_clock() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        let secs = |r: Reply| match r {
+            Reply::Array(parts) => match &parts[0] {
+                Reply::Bulk(b) => String::from_utf8_lossy(b).parse::<u64>().unwrap(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        let before = secs(c.run(&["TIME"]));
+        server.clock.advance(3_600_000);
+        let after = secs(c.run(&["TIME"]));
+        assert!(
+            (3_600..=3_601).contains(&(after - before)),
+            "{before} {after}"
+        );
+    }
+
+    #[test]
+    fn info_renders_the_requested_sections() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        let Reply::Verbatim(all) = c.run(&["INFO"]) else {
+            panic!("INFO is a verbatim string")
+        };
+        assert!(
+            all.contains("# Server") && all.contains("redis_version:"),
+            "{all}"
+        );
+        let Reply::Verbatim(keyspace) = c.run(&["info", "KEYSPACE"]) else {
+            panic!("INFO is a verbatim string")
+        };
+        assert!(!keyspace.contains("# Server"), "{keyspace}");
+        assert!(keyspace.contains("# Keyspace"), "{keyspace}");
+    }
+
+    #[test]
+    fn shutdown_closes_and_records_what_was_asked() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(
+            c.run(&["SHUTDOWN", "ABORT"]),
+            error("ERR No shutdown in progress.")
+        );
+        assert_eq!(c.run(&["SHUTDOWN", "LATER"]), error("ERR syntax error"));
+        assert!(!server.shared.shutdown_requested());
+        assert!(matches!(
+            c.flow(&["SHUTDOWN", "NOSAVE", "NOW"]),
+            Flow::Close
+        ));
+        assert!(server.shared.shutdown_requested());
+        assert_eq!(server.shared.shutdown_save(), Some(false));
+    }
+}

@@ -1,93 +1,21 @@
-//! String commands: GET, SET and its variants, GETEX, GETDEL, MGET, MSET, STRLEN, INCR family,
-//! APPEND.
+//! String commands: GET, SET and its variants (SETNX, SETEX, PSETEX), GETEX, GETDEL, MGET,
+//! MSET, STRLEN, APPEND. The INCR family is [`super::counters`]; expiry options are parsed by
+//! [`super::ttl`].
 
-use super::{wrong_arity, Ctx};
+use super::args::{self, Args};
+use super::keyspace::{lookup_read, owned, string_of, write};
+use super::ttl::{self, Expiry, Kind, TtlOptions};
+use super::{CommandError, Ctx};
 use crate::cache::{Entry, Store, Value, Write};
-use crate::protocol::args::{self, Args};
 use crate::protocol::Reply;
 use bytes::Bytes;
-use std::sync::Arc;
-
-pub fn wrongtype() -> Reply {
-    Reply::error("WRONGTYPE Operation against a key holding the wrong kind of value")
-}
-
-/// Reads a key for a read command, counting a keyspace hit or miss and marking the entry read.
-pub fn lookup_read(store: &Store, key: &[u8]) -> Option<Arc<Entry>> {
-    let e = store.get(key);
-    match &e {
-        Some(e) => {
-            store.stats().keyspace_hits.incr();
-            e.mark_read();
-        }
-        None => store.stats().keyspace_misses.incr(),
-    }
-    e
-}
-
-/// A stored copy of an argument: arguments are slices of the connection's read buffer, and a
-/// stored slice would keep that whole buffer alive.
-pub fn owned(b: &Bytes) -> Bytes {
-    Bytes::copy_from_slice(b)
-}
-
-/// An expiry as a command states it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ttl {
-    /// Relative, in milliseconds (EX is converted).
-    In(i64),
-    /// Absolute unix milliseconds (EXAT is converted).
-    At(i64),
-}
-
-impl Ttl {
-    /// Parses the number after EX / PX / EXAT / PXAT. `name` is the command, for the error text.
-    pub fn parse(option: &[u8], n: &[u8], name: &str) -> Result<Ttl, Reply> {
-        let n = args::int(n)?;
-        let invalid = || Reply::err(format!("invalid expire time in '{name}' command"));
-        if n <= 0 {
-            return Err(invalid());
-        }
-        let ms = |n: i64| n.checked_mul(1000).ok_or_else(invalid);
-        Ok(if args::is(option, "EX") {
-            Ttl::In(ms(n)?)
-        } else if args::is(option, "PX") {
-            Ttl::In(n)
-        } else if args::is(option, "EXAT") {
-            Ttl::At(ms(n)?)
-        } else {
-            Ttl::At(n)
-        })
-    }
-
-    /// The absolute expiry in unix milliseconds; an overflow is an invalid expire time.
-    pub fn resolve(self, now_ms: u64, name: &str) -> Result<u64, Reply> {
-        let at = match self {
-            Ttl::In(ms) => (now_ms as i64).checked_add(ms),
-            Ttl::At(at) => Some(at),
-        };
-        match at {
-            Some(at) if at > 0 => Ok(at as u64),
-            _ => Err(Reply::err(format!(
-                "invalid expire time in '{name}' command"
-            ))),
-        }
-    }
-}
-
-fn is_ttl_option(a: &[u8]) -> bool {
-    ["EX", "PX", "EXAT", "PXAT"].iter().any(|o| args::is(a, o))
-}
 
 /// `GET key`
-pub fn get(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    match lookup_read(&ctx.shared.store, &a[1]) {
+pub fn get(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(match lookup_read(&ctx.shared.store, &a[1]) {
         None => Reply::Nil,
-        Some(e) => match e.as_str() {
-            Some(v) => Reply::Bulk(v.clone()),
-            None => wrongtype(),
-        },
-    }
+        Some(e) => Reply::Bulk(string_of(&e)?.clone()),
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,39 +26,38 @@ enum Condition {
 }
 
 /// A parsed `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL]`.
-struct Set {
+///
+/// As in Redis, an option may repeat (`NX NX`, `GET GET`, `EX 1 EX 2`), NX with XX is a syntax
+/// error, and so are two different expiry options.
+struct Set<'a> {
     condition: Condition,
     get: bool,
-    ttl: Option<Ttl>,
-    keepttl: bool,
+    ttl: TtlOptions<'a>,
 }
 
-impl Set {
-    fn parse(a: &[Bytes]) -> Result<Set, Reply> {
+impl<'a> Set<'a> {
+    fn parse(a: &'a [Bytes]) -> Result<Set<'a>, CommandError> {
         let mut s = Set {
             condition: Condition::Always,
             get: false,
-            ttl: None,
-            keepttl: false,
+            ttl: TtlOptions::default(),
         };
         let mut args = Args::new(a);
         args.next_bytes()?;
         args.next_bytes()?;
         while let Some(opt) = args.peek() {
+            if s.ttl.take(ttl::SET, &mut args) {
+                continue;
+            }
             args.next_bytes()?;
-            if args::is(opt, "NX") && s.condition == Condition::Always {
+            if args::is(opt, "NX") && s.condition != Condition::IfPresent {
                 s.condition = Condition::IfAbsent;
-            } else if args::is(opt, "XX") && s.condition == Condition::Always {
+            } else if args::is(opt, "XX") && s.condition != Condition::IfAbsent {
                 s.condition = Condition::IfPresent;
-            } else if args::is(opt, "GET") && !s.get {
+            } else if args::is(opt, "GET") {
                 s.get = true;
-            } else if args::is(opt, "KEEPTTL") && s.ttl.is_none() && !s.keepttl {
-                s.keepttl = true;
-            } else if is_ttl_option(opt) && s.ttl.is_none() && !s.keepttl && !args.is_empty() {
-                let n = args.next_bytes()?;
-                s.ttl = Some(Ttl::parse(opt, n, "set")?);
             } else {
-                return Err(args::syntax_error());
+                return Err(CommandError::Syntax);
             }
         }
         Ok(s)
@@ -138,28 +65,21 @@ impl Set {
 }
 
 /// `SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT n | KEEPTTL]`
-pub fn set(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    let s = match Set::parse(a) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
+///
+/// The expiry is checked before the key's type, as in Redis: `SET k v GET EX 0` on a hash is an
+/// invalid expire time, not WRONGTYPE.
+pub fn set(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let s = Set::parse(a)?;
     let store = &ctx.shared.store;
-    let expire_at = match s.ttl.map(|t| t.resolve(store.clock().now_ms(), "set")) {
-        Some(Err(e)) => return e,
-        Some(Ok(at)) => Some(at),
-        None => None,
-    };
-    if s.condition == Condition::Always && !s.get && !s.keepttl {
+    let expire_at = s.ttl.deadline(store.clock().now_ms(), "set")?;
+    if s.condition == Condition::Always && !s.get && !s.ttl.keepttl {
         return put_string(store, &a[1], &a[2], expire_at);
     }
     let value = owned(&a[2]);
-    let r = store.write(&a[1], |cur| {
-        if s.get && cur.is_some_and(|e| e.as_str().is_none()) {
-            return (Write::Keep, wrongtype());
-        }
-        let old = || match cur.and_then(|e| e.as_str()) {
-            Some(v) => Reply::Bulk(v.clone()),
-            None => Reply::Nil,
+    write(store, &a[1], |cur| {
+        let old = match cur {
+            Some(e) if s.get => Reply::Bulk(string_of(e)?.clone()),
+            _ => Reply::Nil,
         };
         let go = match s.condition {
             Condition::Always => true,
@@ -167,125 +87,103 @@ pub fn set(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
             Condition::IfPresent => cur.is_some(),
         };
         if !go {
-            return (Write::Keep, if s.get { old() } else { Reply::Nil });
+            return Ok((Write::Keep, old));
         }
-        let expire_at = if s.keepttl {
+        let expire_at = if s.ttl.keepttl {
             cur.and_then(|e| e.expire_at)
         } else {
             expire_at
         };
-        let reply = if s.get { old() } else { Reply::Ok };
-        (Write::Put(Entry::new(Value::Str(value), expire_at)), reply)
-    });
-    r.unwrap_or_else(Reply::from)
+        let reply = if s.get { old } else { Reply::Ok };
+        Ok((Write::Put(Entry::new(Value::Str(value), expire_at)), reply))
+    })
 }
 
-/// Stores a string unconditionally (SETEX, PSETEX, MSET).
-fn put_string(store: &Store, key: &Bytes, value: &Bytes, expire_at: Option<u64>) -> Reply {
+/// Stores a string unconditionally (SET without conditions, SETEX, PSETEX, MSET).
+fn put_string(
+    store: &Store,
+    key: &Bytes,
+    value: &Bytes,
+    expire_at: Option<u64>,
+) -> Result<Reply, CommandError> {
     let value = owned(value);
-    store
-        .write(key, |_| {
-            (
-                Write::Put(Entry::new(Value::Str(value), expire_at)),
-                Reply::Ok,
-            )
-        })
-        .unwrap_or_else(Reply::from)
+    store.write(key, |_| {
+        (Write::Put(Entry::new(Value::Str(value), expire_at)), ())
+    })?;
+    Ok(Reply::Ok)
 }
 
 /// `SETNX key value`
-pub fn setnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn setnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let value = owned(&a[2]);
-    ctx.shared
-        .store
-        .write(&a[1], |cur| match cur {
-            Some(_) => (Write::Keep, Reply::Int(0)),
-            None => (
-                Write::Put(Entry::new(Value::Str(value), None)),
-                Reply::Int(1),
-            ),
-        })
-        .unwrap_or_else(Reply::from)
+    Ok(ctx.shared.store.write(&a[1], |cur| match cur {
+        Some(_) => (Write::Keep, Reply::Int(0)),
+        None => (
+            Write::Put(Entry::new(Value::Str(value), None)),
+            Reply::Int(1),
+        ),
+    })?)
 }
 
-fn set_with_ttl(ctx: &mut Ctx<'_>, a: &[Bytes], option: &str, name: &str) -> Reply {
+/// SETEX and PSETEX: `key n value` with the expiry option `kind`.
+fn set_with_ttl(
+    ctx: &mut Ctx<'_>,
+    a: &[Bytes],
+    kind: Kind,
+    command: &'static str,
+) -> Result<Reply, CommandError> {
     let store = &ctx.shared.store;
-    let at = Ttl::parse(option.as_bytes(), &a[2], name)
-        .and_then(|t| t.resolve(store.clock().now_ms(), name));
-    match at {
-        Ok(at) => put_string(store, &a[1], &a[3], Some(at)),
-        Err(e) => e,
-    }
+    let at = Expiry::new(kind, &a[2]).resolve(store.clock().now_ms(), command)?;
+    put_string(store, &a[1], &a[3], Some(at))
 }
 
 /// `SETEX key seconds value`
-pub fn setex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    set_with_ttl(ctx, a, "EX", "setex")
+pub fn setex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    set_with_ttl(ctx, a, Kind::Ex, "setex")
 }
 
 /// `PSETEX key milliseconds value`
-pub fn psetex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    set_with_ttl(ctx, a, "PX", "psetex")
+pub fn psetex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    set_with_ttl(ctx, a, Kind::Px, "psetex")
 }
 
 /// `GETEX key [EX s | PX ms | EXAT ts | PXAT ms-ts | PERSIST]`
-pub fn getex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    enum Change {
-        None,
-        Persist,
-        At(u64),
-    }
+///
+/// Redis's order: a syntax error first, then a missing key (nil, whatever the expiry says),
+/// WRONGTYPE, and only then a bad expiry. An EXAT / PXAT in the past deletes the key after
+/// replying with its value.
+pub fn getex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let ttl = ttl::parse_all(a, 2, ttl::GETEX)?;
     let store = &ctx.shared.store;
-    let change = match a.len() {
-        2 => Change::None,
-        3 if args::is(&a[2], "PERSIST") => Change::Persist,
-        4 if is_ttl_option(&a[2]) => {
-            match Ttl::parse(&a[2], &a[3], "getex")
-                .and_then(|t| t.resolve(store.clock().now_ms(), "getex"))
-            {
-                Ok(at) => Change::At(at),
-                Err(e) => return e,
-            }
-        }
-        _ => return args::syntax_error(),
-    };
-    let r = store.write(&a[1], |cur| {
+    let now = store.clock().now_ms();
+    write(store, &a[1], |cur| {
         let Some(e) = cur else {
-            return (Write::Keep, Reply::Nil);
+            return Ok((Write::Keep, Reply::Nil));
         };
-        let Some(v) = e.as_str() else {
-            return (Write::Keep, wrongtype());
+        let reply = Reply::Bulk(string_of(e)?.clone());
+        let write = match ttl.deadline(now, "getex")? {
+            Some(at) if at <= now => Write::Remove,
+            Some(at) => Write::Put(e.retimed(Some(at))),
+            None if ttl.persist && e.expire_at.is_some() => Write::Put(e.retimed(None)),
+            None => Write::Keep,
         };
         e.mark_read();
-        let reply = Reply::Bulk(v.clone());
-        match change {
-            Change::None => (Write::Keep, reply),
-            Change::Persist if e.expire_at.is_none() => (Write::Keep, reply),
-            Change::Persist => (Write::Put(e.retimed(None)), reply),
-            Change::At(at) => (Write::Put(e.retimed(Some(at))), reply),
-        }
-    });
-    r.unwrap_or_else(Reply::from)
+        Ok((write, reply))
+    })
 }
 
 /// `GETDEL key`
-pub fn getdel(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    ctx.shared
-        .store
-        .write(&a[1], |cur| match cur {
-            None => (Write::Keep, Reply::Nil),
-            Some(e) => match e.as_str() {
-                Some(v) => (Write::Remove, Reply::Bulk(v.clone())),
-                None => (Write::Keep, wrongtype()),
-            },
-        })
-        .unwrap_or_else(Reply::from)
+pub fn getdel(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    write(&ctx.shared.store, &a[1], |cur| match cur {
+        None => Ok((Write::Keep, Reply::Nil)),
+        Some(e) => Ok((Write::Remove, Reply::Bulk(string_of(e)?.clone()))),
+    })
 }
 
 /// `MGET key [key ...]`: nil for keys that are missing or not strings.
-pub fn mget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn mget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let store = &ctx.shared.store;
-    Reply::Array(
+    Ok(Reply::Array(
         a[1..]
             .iter()
             .map(|k| match lookup_read(store, k) {
@@ -293,119 +191,229 @@ pub fn mget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
                 None => Reply::Nil,
             })
             .collect(),
-    )
+    ))
 }
 
 /// `MSET key value [key value ...]`
-pub fn mset(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+pub fn mset(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     if a.len().is_multiple_of(2) {
-        return wrong_arity("mset");
+        return Err(CommandError::WrongArity("mset"));
     }
     for pair in a[1..].chunks(2) {
-        let r = put_string(&ctx.shared.store, &pair[0], &pair[1], None);
-        if r.is_error() {
-            return r;
-        }
+        put_string(&ctx.shared.store, &pair[0], &pair[1], None)?;
     }
-    Reply::Ok
+    Ok(Reply::Ok)
 }
 
 /// `STRLEN key`
-pub fn strlen(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    match ctx.shared.store.get(&a[1]) {
-        None => Reply::Int(0),
-        Some(e) => match e.as_str() {
-            Some(v) => Reply::Int(v.len() as i64),
-            None => wrongtype(),
-        },
-    }
+pub fn strlen(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(Reply::Int(match ctx.shared.store.get(&a[1]) {
+        None => 0,
+        Some(e) => string_of(&e)?.len() as i64,
+    }))
 }
 
-/// Adds `by` to the integer stored at `key`, keeping its TTL.
-fn incr_by(ctx: &mut Ctx<'_>, key: &Bytes, by: i64) -> Reply {
-    ctx.shared
-        .store
-        .write(key, |cur| {
-            let (n, expire_at) = match cur {
-                None => (0, None),
-                Some(e) => match e.as_str() {
-                    None => return (Write::Keep, wrongtype()),
-                    Some(v) => match crate::protocol::parse::parse_i64(v) {
-                        Some(n) => (n, e.expire_at),
-                        None => return (Write::Keep, args::not_an_integer()),
-                    },
-                },
-            };
-            match n.checked_add(by) {
-                None => (
-                    Write::Keep,
-                    Reply::err("increment or decrement would overflow"),
-                ),
-                Some(n) => {
-                    let mut buf = itoa::Buffer::new();
-                    let text = Bytes::copy_from_slice(buf.format(n).as_bytes());
-                    (
-                        Write::Put(Entry::new(Value::Str(text), expire_at)),
-                        Reply::Int(n),
-                    )
-                }
-            }
-        })
-        .unwrap_or_else(Reply::from)
-}
-
-/// `INCR key`
-pub fn incr(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    incr_by(ctx, &a[1], 1)
-}
-
-/// `DECR key`
-pub fn decr(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    incr_by(ctx, &a[1], -1)
-}
-
-/// `INCRBY key increment`
-pub fn incrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    match args::int(&a[2]) {
-        Ok(by) => incr_by(ctx, &a[1], by),
-        Err(e) => e,
-    }
-}
-
-/// `DECRBY key decrement`
-pub fn decrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    match args::int(&a[2]) {
-        Ok(i64::MIN) => Reply::err("decrement would overflow"),
-        Ok(by) => incr_by(ctx, &a[1], -by),
-        Err(e) => e,
-    }
-}
-
-/// `APPEND key value`
-pub fn append(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
+/// `APPEND key value`: the new length. The key keeps its TTL.
+pub fn append(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let max = ctx.shared.config().proto_max_bulk_len;
-    ctx.shared
-        .store
-        .write(&a[1], |cur| {
-            let (mut v, expire_at) = match cur {
-                None => (Vec::new(), None),
-                Some(e) => match e.as_str() {
-                    Some(v) => (v.to_vec(), e.expire_at),
-                    None => return (Write::Keep, wrongtype()),
-                },
-            };
-            if v.len() + a[2].len() > max {
-                return (
-                    Write::Keep,
-                    Reply::err("string exceeds maximum allowed size (proto-max-bulk-len)"),
-                );
-            }
-            v.extend_from_slice(&a[2]);
-            let len = v.len() as i64;
-            (
-                Write::Put(Entry::new(Value::Str(Bytes::from(v)), expire_at)),
-                Reply::Int(len),
-            )
-        })
-        .unwrap_or_else(Reply::from)
+    write(&ctx.shared.store, &a[1], |cur| {
+        let (mut v, expire_at) = match cur {
+            None => (Vec::new(), None),
+            Some(e) => (string_of(e)?.to_vec(), e.expire_at),
+        };
+        if v.len() + a[2].len() > max {
+            return Err(CommandError::err(
+                "string exceeds maximum allowed size (proto-max-bulk-len)",
+            ));
+        }
+        v.extend_from_slice(&a[2]);
+        let len = v.len() as i64;
+        Ok((
+            Write::Put(Entry::new(Value::Str(Bytes::from(v)), expire_at)),
+            Reply::Int(len),
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::{bulk, error, TestServer};
+    use crate::protocol::Reply;
+
+    const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+    #[test]
+    fn set_conditions_and_get_reply_as_redis() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["GET", "k"]), Reply::Nil);
+        assert_eq!(c.run(&["SET", "k", "v1"]), Reply::Ok);
+        assert_eq!(c.run(&["set", "k", "v2", "NX"]), Reply::Nil);
+        assert_eq!(c.run(&["SET", "k", "v2", "XX", "GET"]), bulk("v1"));
+        assert_eq!(c.run(&["SET", "new", "x", "XX"]), Reply::Nil);
+        assert_eq!(c.run(&["SET", "new", "x", "NX", "GET"]), Reply::Nil);
+        assert_eq!(c.run(&["GET", "new"]), bulk("x"));
+        // Repeats are allowed, as in Redis.
+        assert_eq!(c.run(&["SET", "k", "v3", "GET", "GET"]), bulk("v2"));
+        assert_eq!(c.run(&["SET", "k", "v4", "NX", "NX"]), Reply::Nil);
+        assert_eq!(c.run(&["GET", "k"]), bulk("v3"));
+    }
+
+    #[test]
+    fn set_expiry_follows_the_store_clock() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["SET", "k", "v", "EX", "10"]), Reply::Ok);
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(10));
+        // The wall clock also moves (by far less than a second during the test).
+        server.clock.advance(9_000);
+        assert_eq!(c.run(&["GET", "k"]), bulk("v"));
+        server.clock.advance(1_000);
+        assert_eq!(c.run(&["GET", "k"]), Reply::Nil);
+
+        assert_eq!(c.run(&["SET", "k", "v", "PX", "5000"]), Reply::Ok);
+        let at = c.run(&["PEXPIRETIME", "k"]);
+        assert_eq!(c.run(&["SET", "k", "w", "KEEPTTL"]), Reply::Ok);
+        assert_eq!(c.run(&["PEXPIRETIME", "k"]), at);
+        assert_eq!(c.run(&["SET", "k", "x", "EX", "1", "EX", "20"]), Reply::Ok);
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(20));
+        assert_eq!(c.run(&["SET", "k", "y"]), Reply::Ok);
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(-1));
+        // A deadline already passed is valid, and the key is gone at once.
+        assert_eq!(c.run(&["SET", "k", "v", "EXAT", "1"]), Reply::Ok);
+        assert_eq!(c.run(&["EXISTS", "k"]), Reply::Int(0));
+        let at = server.clock.now_ms() + 3_000;
+        assert_eq!(
+            c.run(&["SET", "k", "v", "PXAT", &at.to_string()]),
+            Reply::Ok
+        );
+        assert_eq!(c.run(&["PEXPIRETIME", "k"]), Reply::Int(at as i64));
+    }
+
+    #[test]
+    fn set_errors_are_redis_texts_in_redis_order() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        let invalid = error("ERR invalid expire time in 'set' command");
+        let syntax = error("ERR syntax error");
+        assert_eq!(c.run(&["SET", "k", "v", "EX", "0"]), invalid);
+        assert_eq!(c.run(&["SET", "k", "v", "EX", "9223372036854775"]), invalid);
+        assert_eq!(
+            c.run(&["SET", "k", "v", "PX", "x"]),
+            error("ERR value is not an integer or out of range")
+        );
+        for bad in [
+            &["SET", "k", "v", "NX", "XX"][..],
+            &["SET", "k", "v", "EX", "10", "PX", "10"],
+            &["SET", "k", "v", "KEEPTTL", "EX", "10"],
+            &["SET", "k", "v", "EX"],
+            &["SET", "k", "v", "PERSIST"],
+            // A syntax error anywhere wins over a bad expire time.
+            &["SET", "k", "v", "EX", "0", "NX", "XX"],
+        ] {
+            assert_eq!(c.run(bad), syntax, "{bad:?}");
+        }
+        assert_eq!(c.run(&["HSET", "h", "f", "v"]), Reply::Int(1));
+        assert_eq!(c.run(&["SET", "h", "v", "GET"]), error(WRONGTYPE));
+        assert_eq!(c.run(&["SET", "h", "v", "GET", "EX", "0"]), invalid);
+        assert_eq!(c.run(&["GET", "h"]), error(WRONGTYPE));
+        assert_eq!(c.run(&["SET", "h", "v"]), Reply::Ok);
+        assert_eq!(c.run(&["GET", "h"]), bulk("v"));
+        assert_eq!(
+            c.run(&["SET", "k"]),
+            error("ERR wrong number of arguments for 'set' command")
+        );
+    }
+
+    #[test]
+    fn setex_and_psetex_name_themselves_in_errors() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["SETEX", "k", "50", "v"]), Reply::Ok);
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(50));
+        assert_eq!(c.run(&["PSETEX", "k", "7000", "v"]), Reply::Ok);
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(7));
+        assert_eq!(
+            c.run(&["SETEX", "k", "0", "v"]),
+            error("ERR invalid expire time in 'setex' command")
+        );
+        assert_eq!(
+            c.run(&["PSETEX", "k", "-5", "v"]),
+            error("ERR invalid expire time in 'psetex' command")
+        );
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(7));
+    }
+
+    #[test]
+    fn getex_answers_nil_and_wrongtype_before_checking_the_expiry() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["GETEX", "missing", "EX", "0"]), Reply::Nil);
+        assert_eq!(
+            c.run(&["GETEX", "missing", "EX", "1", "PX", "1"]),
+            error("ERR syntax error")
+        );
+        c.run(&["HSET", "h", "f", "v"]);
+        assert_eq!(c.run(&["GETEX", "h", "EX", "0"]), error(WRONGTYPE));
+        c.run(&["SET", "k", "v"]);
+        assert_eq!(
+            c.run(&["GETEX", "k", "EX", "0"]),
+            error("ERR invalid expire time in 'getex' command")
+        );
+        assert_eq!(c.run(&["GETEX", "k", "PX", "5000"]), bulk("v"));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(5));
+        assert_eq!(c.run(&["GETEX", "k"]), bulk("v"));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(5));
+        assert_eq!(c.run(&["GETEX", "k", "PERSIST", "PERSIST"]), bulk("v"));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(-1));
+        assert_eq!(
+            c.run(&["GETEX", "k", "PERSIST", "EX", "1"]),
+            error("ERR syntax error")
+        );
+        // A passed deadline replies with the value and deletes the key.
+        assert_eq!(c.run(&["GETEX", "k", "EXAT", "1"]), bulk("v"));
+        assert_eq!(c.run(&["EXISTS", "k"]), Reply::Int(0));
+    }
+
+    #[test]
+    fn multi_key_and_length_commands() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["MSET", "a", "1", "b", "2"]), Reply::Ok);
+        assert_eq!(
+            c.run(&["MSET", "a", "1", "b"]),
+            error("ERR wrong number of arguments for 'mset' command")
+        );
+        c.run(&["HSET", "h", "f", "v"]);
+        assert_eq!(
+            c.run(&["MGET", "a", "nope", "h", "b"]),
+            Reply::Array(vec![bulk("1"), Reply::Nil, Reply::Nil, bulk("2")])
+        );
+        assert_eq!(c.run(&["SETNX", "a", "x"]), Reply::Int(0));
+        assert_eq!(c.run(&["SETNX", "c", "x"]), Reply::Int(1));
+        assert_eq!(c.run(&["STRLEN", "a"]), Reply::Int(1));
+        assert_eq!(c.run(&["STRLEN", "nope"]), Reply::Int(0));
+        assert_eq!(c.run(&["STRLEN", "h"]), error(WRONGTYPE));
+        assert_eq!(c.run(&["GETDEL", "c"]), bulk("x"));
+        assert_eq!(c.run(&["GETDEL", "c"]), Reply::Nil);
+        assert_eq!(c.run(&["GETDEL", "h"]), error(WRONGTYPE));
+    }
+
+    #[test]
+    fn append_keeps_the_ttl_and_respects_the_bulk_limit() {
+        let server = TestServer::with_config(crate::config::Config {
+            proto_max_bulk_len: 8,
+            ..Default::default()
+        });
+        let mut c = server.client();
+        assert_eq!(c.run(&["APPEND", "k", "abc"]), Reply::Int(3));
+        c.run(&["EXPIRE", "k", "100"]);
+        assert_eq!(c.run(&["APPEND", "k", "de"]), Reply::Int(5));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(100));
+        assert_eq!(
+            c.run(&["APPEND", "k", "fghi"]),
+            error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+        );
+        assert_eq!(c.run(&["GET", "k"]), bulk("abcde"));
+    }
 }

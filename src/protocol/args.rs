@@ -1,31 +1,21 @@
-//! Turning raw arguments into typed values, with Redis's error texts.
-//!
-//! Handlers parse their arguments through these helpers so that every command words the same
-//! mistake the same way (`ERR value is not an integer or out of range`, `ERR syntax error`, ...).
+//! Legacy argument helpers that return error replies, kept only for the keyed lookups
+//! (`crate::cmd::llmkey`) until they return `CommandError` too; every other handler parses with
+//! `crate::cmd::args`. Delete this module with that change.
 
 use super::parse::parse_i64;
 use super::reply::Reply;
-use bytes::Bytes;
 
-/// The error replies that argument parsing produces.
+/// `ERR value is not an integer or out of range`
 pub fn not_an_integer() -> Reply {
     Reply::err("value is not an integer or out of range")
 }
 
+/// `ERR syntax error`
 pub fn syntax_error() -> Reply {
     Reply::err("syntax error")
 }
 
-pub fn not_a_float() -> Reply {
-    Reply::err("value is not a valid float")
-}
-
-/// Parses an integer argument as Redis does (`string2ll`).
-pub fn int(arg: &[u8]) -> Result<i64, Reply> {
-    parse_i64(arg).ok_or_else(not_an_integer)
-}
-
-/// Parses a non-negative integer argument.
+/// Parses a non-negative integer argument as Redis does (`string2ll`).
 pub fn uint(arg: &[u8]) -> Result<u64, Reply> {
     match parse_i64(arg) {
         Some(n) if n >= 0 => Ok(n as u64),
@@ -36,78 +26,4 @@ pub fn uint(arg: &[u8]) -> Result<u64, Reply> {
 /// Case-insensitive comparison of an argument with an upper-case ASCII word.
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
-}
-
-/// A cursor over a command's arguments (after the command name).
-#[derive(Debug)]
-pub struct Args<'a> {
-    args: &'a [Bytes],
-    pos: usize,
-}
-
-impl<'a> Args<'a> {
-    /// `args` is the whole command, name included; the cursor starts after the name.
-    pub fn new(args: &'a [Bytes]) -> Self {
-        Args { args, pos: 1 }
-    }
-
-    pub fn remaining(&self) -> usize {
-        self.args.len().saturating_sub(self.pos)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.remaining() == 0
-    }
-
-    /// The next argument, or a syntax error if there is none.
-    pub fn next_bytes(&mut self) -> Result<&'a Bytes, Reply> {
-        let arg = self.args.get(self.pos).ok_or_else(syntax_error)?;
-        self.pos += 1;
-        Ok(arg)
-    }
-
-    pub fn next_int(&mut self) -> Result<i64, Reply> {
-        int(self.next_bytes()?)
-    }
-
-    /// The next argument if it equals `word` (case-insensitively), consuming it.
-    pub fn eat(&mut self, word: &str) -> bool {
-        match self.args.get(self.pos) {
-            Some(a) if is(a, word) => {
-                self.pos += 1;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    pub fn peek(&self) -> Option<&'a Bytes> {
-        self.args.get(self.pos)
-    }
-
-    /// Everything not yet consumed.
-    pub fn rest(&self) -> &'a [Bytes] {
-        self.args.get(self.pos..).unwrap_or(&[])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursor_walks_options() {
-        let cmd: Vec<Bytes> = ["SET", "k", "v", "ex", "10"]
-            .iter()
-            .map(|s| Bytes::from(*s))
-            .collect();
-        let mut a = Args::new(&cmd);
-        assert_eq!(a.next_bytes().unwrap().as_ref(), b"k");
-        assert_eq!(a.next_bytes().unwrap().as_ref(), b"v");
-        assert!(!a.eat("PX"));
-        assert!(a.eat("EX"));
-        assert_eq!(a.next_int().unwrap(), 10);
-        assert!(a.is_empty());
-        assert_eq!(a.next_bytes(), Err(syntax_error()));
-    }
 }
