@@ -135,7 +135,7 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
         }
         "llm" => {
             line!(out, "# LLM");
-            for (k, v) in crate::cmd::llm::stats_fields(shared) {
+            for (k, v) in super::llm::llm_stats(shared) {
                 line!(out, "llm_{k}:{v}");
             }
         }

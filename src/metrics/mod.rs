@@ -1,6 +1,7 @@
 //! What operators read: INFO sections and CLIENT LIST lines.
 
 pub mod info;
+pub mod llm;
 
 use crate::state::Shared;
 use std::fmt::Write as _;

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 
 use super::format::encode_record;
 use super::fs::DirLock;
-use super::health::{retry_delay_ms, Failure};
+use super::retry::{retry_delay_ms, Failure};
 use super::{FsyncPolicy, LoadProgress, Lsn, Options, PersistError, Record, Status};
 
 /// Wake the writer early once this much is buffered (bounds memory and batch size).
@@ -240,12 +240,7 @@ impl Shared {
     /// does not take it back, since the repairing base will hold it.
     pub async fn durable(&self, lsn: Lsn) -> Result<(), PersistError> {
         if self.mode == Mode::Aof && self.opts.fsync == FsyncPolicy::Always {
-            let mut rx = self.progress.subscribe();
-            let res = rx.wait_for(|p| p.synced >= lsn || p.lost >= lsn).await;
-            if res.is_err() {
-                return Err(PersistError::Closed);
-            }
-            if self.progress.borrow().synced < lsn {
+            if !self.wait_synced(lsn).await? {
                 return Err(self.failure_error().unwrap_or(PersistError::Closed));
             }
         }
@@ -255,17 +250,24 @@ impl Shared {
         }
     }
 
+    /// Waits until `lsn` is fsynced (`true`) or lost to a failure (`false`).
+    ///
+    /// The guard `wait_for` returns holds the watch's read lock: it is dropped here, inside,
+    /// before anything else reads the watch. Held across a second `borrow()`, it deadlocked the
+    /// event loop against the writer thread's `send_modify` waiting for the write lock (a
+    /// `kill -9` test hung with every client blocked under `appendfsync always`).
+    async fn wait_synced(&self, lsn: Lsn) -> Result<bool, PersistError> {
+        let mut rx = self.progress.subscribe();
+        let synced = rx
+            .wait_for(|p| p.synced >= lsn || p.lost >= lsn)
+            .await
+            .map(|p| p.synced >= lsn);
+        synced.map_err(|_| PersistError::Closed)
+    }
+
     pub async fn synced(&self, lsn: Lsn) -> Result<(), PersistError> {
         if self.mode == Mode::Aof {
-            let mut rx = self.progress.subscribe();
-            if rx
-                .wait_for(|p| p.synced >= lsn || p.lost >= lsn)
-                .await
-                .is_err()
-            {
-                return Err(PersistError::Closed);
-            }
-            if self.progress.borrow().synced < lsn {
+            if !self.wait_synced(lsn).await? {
                 return Err(self.failure_error().unwrap_or(PersistError::Closed));
             }
         }

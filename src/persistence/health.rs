@@ -23,30 +23,8 @@ use std::sync::atomic::Ordering;
 
 use super::engine::{lock, Shared};
 use super::error::os_reason;
+use super::retry::Failure;
 use super::{FsyncPolicy, Lsn, PersistError};
-
-/// What went wrong with the log, while it is not whole.
-#[derive(Debug, Clone)]
-pub(crate) struct Failure {
-    /// `strerror` text for replies: no path.
-    pub reason: String,
-    /// Operation, path and error, for logs and [`Status`](super::Status).
-    pub detail: String,
-    /// The highest segment a failed write or fsync touched.
-    pub poisoned_seg: u64,
-    /// Fail-stop: never cleared.
-    pub terminal: bool,
-}
-
-/// After `n` failed rewrites in a row, the next automatic attempt waits this long: 1 s,
-/// doubling up to a minute, so a full disk is not hammered with base writes that cannot fit
-/// yet a freed disk is noticed soon.
-pub(crate) fn retry_delay_ms(n: u64) -> u64 {
-    match n {
-        0 => 0,
-        n => (1000u64 << (n - 1).min(6)).min(60_000),
-    }
-}
 
 impl Shared {
     /// A write or fsync of segment `seg` failed with `err`.
@@ -149,19 +127,5 @@ impl Shared {
         }
         drop(h);
         self.progress.send_modify(|p| p.synced = p.synced.max(lsn));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_back_off_to_a_minute() {
-        let d: Vec<u64> = (0..10).map(retry_delay_ms).collect();
-        assert_eq!(
-            d,
-            [0, 1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]
-        );
     }
 }

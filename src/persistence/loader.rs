@@ -11,8 +11,8 @@ use bytes::Bytes;
 
 use super::engine::{lock, Mode, Shared};
 use super::format::{self, Decoded, FileKind, FRAME_LEN, HEADER_LEN, MAX_PAYLOAD};
-use super::recovery::{parse_name, read_full, Source};
-use super::writer::{create_segment, segment_path, spawn};
+use super::names::{parse_name, read_full, segment_path, Source};
+use super::writer::{create_segment, spawn};
 use super::{PersistError, Record};
 
 /// Publish progress to the engine's status every this many records.

@@ -26,8 +26,7 @@
 //! and the holder's pid, and touches nothing.
 
 use std::collections::VecDeque;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::clock::Wake;
@@ -35,33 +34,8 @@ use super::engine::{lock, Shared};
 use super::format::{self, FileKind, HEADER_LEN};
 use super::fs::DirLockError;
 use super::loader::Loader;
-use super::rewrite::base_path;
-use super::writer::segment_path;
+use super::names::{base_path, parse_name, read_full, segment_path, Source, BASE_TMP};
 use super::{Options, PersistError};
-
-pub(crate) const BASE_TMP: &str = "base.tmp";
-
-#[derive(Debug)]
-pub(crate) struct Source {
-    pub path: PathBuf,
-    pub kind: FileKind,
-    pub id: u64,
-    /// The last log segment: the only file that may end in a torn write.
-    pub last: bool,
-}
-
-/// Parses `base.<N>` / `log.<N>`.
-pub(crate) fn parse_name(name: &str) -> Option<(FileKind, u64)> {
-    let (kind, num) = if let Some(n) = name.strip_prefix("base.") {
-        (FileKind::Base, n)
-    } else {
-        (FileKind::Log, name.strip_prefix("log.")?)
-    };
-    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((kind, num.parse().ok()?))
-}
 
 fn read_header(
     opts: &Options,
@@ -75,20 +49,6 @@ fn read_header(
         n if n < HEADER_LEN => Err(format!("file header cut short at {n} bytes")),
         _ => format::decode_header(&b, kind).map(Some),
     }
-}
-
-/// Reads until `buf` is full or end of file; returns the bytes read.
-pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 pub(crate) fn open(opts: Options, now_ms: u64) -> Result<(Arc<Shared>, Loader), PersistError> {

@@ -21,22 +21,17 @@
 //! appended before the rotation, whatever happened to the segments that held them.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::engine::{lock, Mode, Rotation, Shared};
 use super::format::{encode_end, encode_header, encode_record, FileKind, Header};
-use super::health::retry_delay_ms;
-use super::recovery::{parse_name, BASE_TMP};
+use super::names::{base_path, parse_name, BASE_TMP};
+use super::retry::retry_delay_ms;
 use super::{Lsn, PersistError, Record};
 
 /// Base files are written in chunks of this size.
 const CHUNK: usize = 1 << 20;
-
-pub(crate) fn base_path(dir: &Path, id: u64) -> PathBuf {
-    dir.join(format!("base.{id:012}"))
-}
 
 /// What a successful rewrite wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

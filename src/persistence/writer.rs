@@ -17,13 +17,13 @@
 //! writer stays on its segment and the rewrite that asked for it fails.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::engine::{lock, Rotation, Shared, FLUSH_BYTES};
 use super::format::{encode_header, FileKind, Header, HEADER_LEN};
 use super::fs::FsFile;
+use super::names::segment_path;
 use super::{FsyncPolicy, Lsn, PersistError};
 
 /// How long `EverySec`/`No` let a batch gather before writing it to the OS.
@@ -31,10 +31,6 @@ pub(crate) const WRITE_INTERVAL: Duration = Duration::from_millis(2);
 const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// A buffer kept between rounds larger than this is released after a burst.
 const KEEP_CAPACITY: usize = 2 * FLUSH_BYTES;
-
-pub(crate) fn segment_path(dir: &std::path::Path, id: u64) -> PathBuf {
-    dir.join(format!("log.{id:012}"))
-}
 
 /// Creates segment `id`: header written and fsynced, directory entry fsynced, so records
 /// fsynced into it later cannot vanish with the file. On failure nothing of it is left
