@@ -9,7 +9,10 @@ use llmcached::keying::{cache_key, KeyOptions};
 use serde_json::Value;
 
 fn examples() -> Vec<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/keying/v1_examples.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/keying/v1_examples.json"
+    );
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     doc["examples"].as_array().unwrap().clone()
 }
@@ -84,7 +87,11 @@ fn only_the_listed_requests_change_and_each_says_why() {
         let now = outcome(example);
         assert_ne!(now, example["v1"].as_str().unwrap(), "{}", example["name"]);
         if why.starts_with("live data: ") {
-            assert!(now.starts_with("error: NOTCACHEABLE ") && now.ends_with("pass LIVE to cache it anyway"), "{now}");
+            assert!(
+                now.starts_with("error: NOTCACHEABLE ")
+                    && now.ends_with("pass LIVE to cache it anyway"),
+                "{now}"
+            );
         } else {
             assert!(now.starts_with("llm:v1:"), "{}: {now}", example["name"]);
         }

@@ -2,8 +2,8 @@
 //! primitives, and the whole scheme over `serde_json::Value`.
 //!
 //! Key material does not go through `serde_json::Value`: it is written from the keying tree
-//! ([`super::tree`]) with these same primitives, except that integer literals keep their exact
-//! value ([`super::number`]). [`canonicalize`] is RFC 8785 exactly, for callers that want it.
+//! (`tree.rs`) with these same primitives, except that integer literals keep their exact
+//! value (`number.rs`). [`canonicalize`] is RFC 8785 exactly, for callers that want it.
 //!
 //! The canonical form of a value is:
 //! - objects: members sorted by their names compared as sequences of UTF-16 code units
@@ -347,5 +347,4 @@ mod tests {
             }
         }
     }
-
 }

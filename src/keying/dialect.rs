@@ -25,12 +25,12 @@
 //! - `service_tier`: latency and price class of the same model; the answer is not affected.
 //! - `prompt_cache_key`, `prompt_cache_retention`, `prompt_cache_options` (OpenAI), top-level
 //!   `cache_control` (Anthropic): settings of the provider's own prompt cache (speed and price
-//!   only; the markers inside messages are dropped by [`super::forms`]).
+//!   only; the markers inside messages are dropped as merged forms, see `forms/`).
 //!
 //! Deliberately kept, although they look per-call: `background` (OpenAI Responses: the reply
 //! is a queued job, not the answer), `previous_response_id` and `conversation` (they name
 //! server-side state the answer depends on; a `conversation` also makes the request
-//! not cacheable, see [`super::live`]), `include`, `logprobs`, `top_logprobs` (they change
+//! not cacheable, see `live.rs`), `include`, `logprobs`, `top_logprobs` (they change
 //! what the answer contains), `cachedContent` (Gemini: context the answer depends on),
 //! `anthropic_version` (Vertex AI and Bedrock: the API version can change the reply).
 //! Request and trace ids travel in HTTP headers, which never reach the key.
@@ -141,7 +141,7 @@ impl Dialect {
                 Dialect::Generic
             };
         }
-        let anthropic_field = ANTHROPIC_ONLY.iter().any(|f| body.contains_key(*f));
+        let anthropic_field = ANTHROPIC_ONLY.iter().any(|f| body.contains_key(f));
         let anthropic_tool = body
             .get("tools")
             .and_then(Json::as_array)

@@ -171,8 +171,12 @@ impl fmt::Display for LiveReason {
             LiveReason::ProviderStore => "reads a provider-side store that can change",
             LiveReason::RemoteTool => "calls tools on remote servers",
             LiveReason::ProviderFiles => "runs code over provider-side files or state",
-            LiveReason::Conversation => "continues a provider-side conversation that grows on every call",
-            LiveReason::PromptTemplate => "names a stored prompt without a version (it follows the latest)",
+            LiveReason::Conversation => {
+                "continues a provider-side conversation that grows on every call"
+            }
+            LiveReason::PromptTemplate => {
+                "names a stored prompt without a version (it follows the latest)"
+            }
             LiveReason::SearchModel => "searches the web on every call",
         })
     }

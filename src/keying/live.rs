@@ -19,7 +19,7 @@
 //! tools (functions, shell, computer use: their results come back in a later request),
 //! Gemini `cachedContent` (its contents cannot be edited).
 //!
-//! The policy reads the request after [`super::forms`] (Gemini names are camelCase there).
+//! The policy reads the request after the merged forms (Gemini names are camelCase there).
 //! `LIVE` skips it but not the keying: the tools stay in the key.
 
 use super::dialect::Dialect;
@@ -80,7 +80,9 @@ fn responses(body: &Object) -> Found {
         return Some(("conversation".into(), LiveReason::Conversation));
     }
     if let Some(prompt) = body.get("prompt").and_then(Json::as_object) {
-        let pinned = prompt.get("version").is_some_and(|v| !matches!(v, Json::Null));
+        let pinned = prompt
+            .get("version")
+            .is_some_and(|v| !matches!(v, Json::Null));
         if !pinned {
             let id = prompt.get("id").and_then(Json::as_str).unwrap_or("");
             return Some((format!("prompt {}", quoted(id)), LiveReason::PromptTemplate));
@@ -182,17 +184,61 @@ mod tests {
     #[test]
     fn live_requests_name_the_reason() {
         let cases = [
-            (Dialect::OpenAiChat, r#"{"web_search_options":{}}"#, "web_search_options searches the web (live data)"),
-            (Dialect::OpenAiResponses, r#"{"tools":[{"type":"function"},{"type":"web_search_preview"}]}"#, "tool \"web_search_preview\" searches the web (live data)"),
-            (Dialect::OpenAiResponses, r#"{"tools":[{"type":"file_search","vector_store_ids":["vs"]}]}"#, "tool \"file_search\" reads a provider-side store that can change"),
-            (Dialect::OpenAiResponses, r#"{"tools":[{"type":"mcp","server_url":"u"}]}"#, "tool \"mcp\" calls tools on remote servers"),
-            (Dialect::OpenAiResponses, r#"{"tools":[{"type":"code_interpreter","container":"cntr_1"}]}"#, "tool \"code_interpreter\" runs code over provider-side files or state"),
-            (Dialect::OpenAiResponses, r#"{"conversation":"conv_1"}"#, "conversation continues a provider-side conversation that grows on every call"),
-            (Dialect::OpenAiResponses, r#"{"prompt":{"id":"pmpt_1"}}"#, "prompt \"pmpt_1\" names a stored prompt without a version (it follows the latest)"),
-            (Dialect::Anthropic, r#"{"tools":[{"type":"web_fetch_20250910","name":"web_fetch"}]}"#, "tool \"web_fetch_20250910\" fetches web pages (live data)"),
-            (Dialect::Anthropic, r#"{"mcp_servers":[{"type":"url","url":"u","name":"n"}]}"#, "mcp_servers calls tools on remote servers"),
-            (Dialect::Gemini, r#"{"tools":[{"googleSearch":{}}]}"#, "tool \"googleSearch\" searches the web (live data)"),
-            (Dialect::Gemini, r#"{"tools":[{"urlContext":{}}]}"#, "tool \"urlContext\" fetches web pages (live data)"),
+            (
+                Dialect::OpenAiChat,
+                r#"{"web_search_options":{}}"#,
+                "web_search_options searches the web (live data)",
+            ),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"tools":[{"type":"function"},{"type":"web_search_preview"}]}"#,
+                "tool \"web_search_preview\" searches the web (live data)",
+            ),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"tools":[{"type":"file_search","vector_store_ids":["vs"]}]}"#,
+                "tool \"file_search\" reads a provider-side store that can change",
+            ),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"tools":[{"type":"mcp","server_url":"u"}]}"#,
+                "tool \"mcp\" calls tools on remote servers",
+            ),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"tools":[{"type":"code_interpreter","container":"cntr_1"}]}"#,
+                "tool \"code_interpreter\" runs code over provider-side files or state",
+            ),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"conversation":"conv_1"}"#,
+                "conversation continues a provider-side conversation that grows on every call",
+            ),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"prompt":{"id":"pmpt_1"}}"#,
+                "prompt \"pmpt_1\" names a stored prompt without a version (it follows the latest)",
+            ),
+            (
+                Dialect::Anthropic,
+                r#"{"tools":[{"type":"web_fetch_20250910","name":"web_fetch"}]}"#,
+                "tool \"web_fetch_20250910\" fetches web pages (live data)",
+            ),
+            (
+                Dialect::Anthropic,
+                r#"{"mcp_servers":[{"type":"url","url":"u","name":"n"}]}"#,
+                "mcp_servers calls tools on remote servers",
+            ),
+            (
+                Dialect::Gemini,
+                r#"{"tools":[{"googleSearch":{}}]}"#,
+                "tool \"googleSearch\" searches the web (live data)",
+            ),
+            (
+                Dialect::Gemini,
+                r#"{"tools":[{"urlContext":{}}]}"#,
+                "tool \"urlContext\" fetches web pages (live data)",
+            ),
         ];
         for (dialect, text, want) in cases {
             assert_eq!(
@@ -209,12 +255,30 @@ mod tests {
     #[test]
     fn immutable_references_stay_cacheable() {
         let cases = [
-            (Dialect::OpenAiResponses, r#"{"previous_response_id":"resp_1","conversation":null}"#),
-            (Dialect::OpenAiResponses, r#"{"prompt":{"id":"pmpt_1","version":"3"}}"#),
-            (Dialect::OpenAiResponses, r#"{"tools":[{"type":"code_interpreter","container":{"type":"auto"}}]}"#),
-            (Dialect::OpenAiResponses, r#"{"tools":[{"type":"function","name":"web_search"}]}"#),
-            (Dialect::Anthropic, r#"{"tools":[{"name":"web_search","input_schema":{}}],"mcp_servers":[]}"#),
-            (Dialect::Gemini, r#"{"tools":[{"codeExecution":{}},{"functionDeclarations":[{"name":"googleSearch"}]}],"cachedContent":"c"}"#),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"previous_response_id":"resp_1","conversation":null}"#,
+            ),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"prompt":{"id":"pmpt_1","version":"3"}}"#,
+            ),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"tools":[{"type":"code_interpreter","container":{"type":"auto"}}]}"#,
+            ),
+            (
+                Dialect::OpenAiResponses,
+                r#"{"tools":[{"type":"function","name":"web_search"}]}"#,
+            ),
+            (
+                Dialect::Anthropic,
+                r#"{"tools":[{"name":"web_search","input_schema":{}}],"mcp_servers":[]}"#,
+            ),
+            (
+                Dialect::Gemini,
+                r#"{"tools":[{"codeExecution":{}},{"functionDeclarations":[{"name":"googleSearch"}]}],"cachedContent":"c"}"#,
+            ),
             (Dialect::Generic, r#"{"tools":[{"type":"web_search"}]}"#),
         ];
         for (dialect, text) in cases {

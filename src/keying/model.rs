@@ -120,7 +120,8 @@ mod tests {
 
     #[test]
     fn argument_and_body_must_agree() {
-        let parsed = crate::keying::parse::parse(br#"{"model":"models/gemini-2.0-flash"}"#).unwrap();
+        let parsed =
+            crate::keying::parse::parse(br#"{"model":"models/gemini-2.0-flash"}"#).unwrap();
         let body = parsed.as_object().unwrap();
         assert_eq!(
             resolve(Dialect::Gemini, body, Some("gemini-2.0-flash")),

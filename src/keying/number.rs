@@ -304,7 +304,10 @@ mod tests {
     #[test]
     fn integer_literals_beyond_2_53_stay_exact() {
         assert_eq!(text("9007199254740993").unwrap(), "9007199254740993");
-        assert_eq!(text("-18446744073709551617").unwrap(), "-18446744073709551617");
+        assert_eq!(
+            text("-18446744073709551617").unwrap(),
+            "-18446744073709551617"
+        );
         let long = format!("1{}", "0".repeat(400));
         assert_eq!(text(&long).unwrap(), long);
         assert_eq!(canonical(&long).unwrap().as_f64(), f64::INFINITY);
@@ -315,15 +318,29 @@ mod tests {
         assert_eq!(text("9007199254740994.0").unwrap(), "9007199254740994");
         assert_eq!(text("9.007199254740994e15").unwrap(), "9007199254740994");
         // 2^60: ECMAScript would print 1152921504606847000, another integer.
-        assert_eq!(text("1152921504606846976.0").unwrap(), "1152921504606846976");
+        assert_eq!(
+            text("1152921504606846976.0").unwrap(),
+            "1152921504606846976"
+        );
         assert_eq!(text("1e20").unwrap(), "100000000000000000000");
         assert_eq!(text("1.5e300"), Err(NumberError::Inexact("1.5e300".into())));
-        for lit in ["9007199254740993.0", "9007199254740992.5", "1e30", "-9.007199254740993e15"] {
+        for lit in [
+            "9007199254740993.0",
+            "9007199254740992.5",
+            "1e30",
+            "-9.007199254740993e15",
+        ] {
             assert!(matches!(text(lit), Err(NumberError::Inexact(_))), "{lit}");
         }
         // 2^64 and 2^70 take the big-integer path.
-        assert_eq!(text("18446744073709551616.0").unwrap(), "18446744073709551616");
-        assert_eq!(text("1180591620717411303424.0").unwrap(), "1.1805916207174113e+21");
+        assert_eq!(
+            text("18446744073709551616.0").unwrap(),
+            "18446744073709551616"
+        );
+        assert_eq!(
+            text("1180591620717411303424.0").unwrap(),
+            "1.1805916207174113e+21"
+        );
         assert_eq!(
             exact_integer_digits(2f64.powi(70)),
             "1180591620717411303424"
@@ -339,7 +356,10 @@ mod tests {
         assert_eq!(text("1e400"), Err(NumberError::OutOfRange("1e400".into())));
         let long = format!("1.{}e400", "5".repeat(60));
         let err = text(&long).unwrap_err().to_string();
-        assert!(err.starts_with("number 1.555") && err.contains("..."), "{err}");
+        assert!(
+            err.starts_with("number 1.555") && err.contains("..."),
+            "{err}"
+        );
         assert_eq!(text("0e99999999999999999999").unwrap(), "0");
     }
 }

@@ -123,15 +123,36 @@ mod tests {
             format: Some("sse".into()),
         };
         assert_eq!(
-            parse(&["sampled", "Model", "gemini-2.0-flash", "live", "dialect", "GEMINI", "format", "sse"]),
+            parse(&[
+                "sampled",
+                "Model",
+                "gemini-2.0-flash",
+                "live",
+                "dialect",
+                "GEMINI",
+                "format",
+                "sse"
+            ]),
             Ok(all.clone())
         );
         assert_eq!(
-            parse(&["FORMAT", "sse", "DIALECT", "gemini", "MODEL", "gemini-2.0-flash", "SAMPLED", "LIVE"]),
+            parse(&[
+                "FORMAT",
+                "sse",
+                "DIALECT",
+                "gemini",
+                "MODEL",
+                "gemini-2.0-flash",
+                "SAMPLED",
+                "LIVE"
+            ]),
             Ok(all)
         );
         assert_eq!(
-            parse(&["FORMAT", "text/event-stream"]).unwrap().format.as_deref(),
+            parse(&["FORMAT", "text/event-stream"])
+                .unwrap()
+                .format
+                .as_deref(),
             Some("text/event-stream")
         );
     }
@@ -145,13 +166,18 @@ mod tests {
         assert_eq!(parse(&["FORMAT", "sse", "FORMAT", "sse"]), syntax);
         for bad in ["", "a b", "sse\r\n", &"x".repeat(65)] {
             assert!(
-                parse(&["FORMAT", bad]).unwrap_err().starts_with("ERR invalid FORMAT name "),
+                parse(&["FORMAT", bad])
+                    .unwrap_err()
+                    .starts_with("ERR invalid FORMAT name "),
                 "{bad:?}"
             );
         }
         assert_eq!(
             parse(&["FORMAT", "a\nb"]),
-            Err(r#"ERR invalid FORMAT name "a\nb": use 1 to 64 of A-Z a-z 0-9 . _ - + /"#.to_string())
+            Err(
+                r#"ERR invalid FORMAT name "a\nb": use 1 to 64 of A-Z a-z 0-9 . _ - + /"#
+                    .to_string()
+            )
         );
         assert_eq!(parse(&["MODEL"]), syntax);
         assert_eq!(parse(&["DIALECT"]), syntax);

@@ -10,7 +10,7 @@
 //!
 //! A temperature that is absent or `null` means the provider's default, which samples, so it
 //! is not cacheable. Any number equal to 0 (`0`, `0.0`, `-0`, `0e5`) is. An absent or `null`
-//! count means 1. The policy reads the request after [`super::forms`], so Gemini's snake_case
+//! count means 1. The policy reads the request after the merged forms (`forms/`), so Gemini's snake_case
 //! spellings (`generation_config`, `candidate_count`) are read as their camelCase twins.
 //!
 //! Models that refuse `temperature` (OpenAI's reasoning models, Anthropic's extended thinking
@@ -18,7 +18,7 @@
 //! but not the keying: every sampling parameter stays in the key.
 //!
 //! Requests whose answer depends on live data or provider state have their own policy and
-//! opt-in ([`super::live`], `LIVE`).
+//! opt-in (`live.rs`, `LIVE`).
 
 use super::dialect::Dialect;
 use super::error::{KeyError, NotCacheable};

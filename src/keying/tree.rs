@@ -2,7 +2,7 @@
 //!
 //! `serde_json::Value` cannot be used for keying: it rounds integers beyond 2^64 (and, through
 //! RFC 8785, beyond 2^53) and silently keeps the last of two members with one name. This tree
-//! is built by [`super::parse`] and keeps:
+//! is built by the parser (`parse.rs`) and keeps:
 //! - numbers as their canonical text ([`super::number`]), so integer literals stay exact;
 //! - objects with unique member names, held **sorted in canonical order** (UTF-16 code units,
 //!   RFC 8785 §3.2.3): lookups are binary searches and writing needs no sort.
@@ -245,7 +245,10 @@ mod tests {
         assert_eq!(o.insert("ab".into(), Json::Null), None);
         assert_eq!(o.insert("b".into(), Json::Null), Some(s("1")));
         assert_eq!(o.remove("a"), Some(s("4")));
-        assert_eq!(o.keys().collect::<Vec<_>>(), ["ab", "b", "\u{1f600}", "\u{fb33}"]);
+        assert_eq!(
+            o.keys().collect::<Vec<_>>(),
+            ["ab", "b", "\u{1f600}", "\u{fb33}"]
+        );
         assert!(o.contains_key("\u{fb33}") && !o.contains_key("a"));
         let dup = Object::from_members(vec![("x".into(), Json::Null), ("x".into(), Json::Null)]);
         assert_eq!(dup.unwrap_err(), "x");
@@ -262,6 +265,9 @@ mod tests {
         let mut out = Vec::new();
         write_object_without(&o, |k| k == "b", &mut out);
         assert_eq!(out, br#"{"a":[null,"\n"],"c":true}"#);
-        assert_eq!(to_text(&Json::Object(o)), r#"{"a":[null,"\n"],"b":null,"c":true}"#);
+        assert_eq!(
+            to_text(&Json::Object(o)),
+            r#"{"a":[null,"\n"],"b":null,"c":true}"#
+        );
     }
 }

@@ -52,7 +52,9 @@ pub(super) fn messages(body: &mut Object) {
     }
     body.remove_if("thinking", |t| is_only(t, "type", "disabled"));
     if let Some(choice) = body.get_mut("tool_choice").and_then(Json::as_object_mut) {
-        choice.remove_if("disable_parallel_tool_use", |v| matches!(v, Json::Bool(false)));
+        choice.remove_if("disable_parallel_tool_use", |v| {
+            matches!(v, Json::Bool(false))
+        });
     }
     if has_items(body, "tools") {
         body.remove_if("tool_choice", |c| is_only(c, "type", "auto"));
@@ -101,7 +103,10 @@ mod tests {
             r#"{"tool_choice":{"type":"auto"}}"#
         );
         assert_eq!(
-            merged(Dialect::Anthropic, r#"{"system":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}"#),
+            merged(
+                Dialect::Anthropic,
+                r#"{"system":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}"#
+            ),
             r#"{"system":[{"text":"a","type":"text"},{"text":"b","type":"text"}]}"#
         );
     }

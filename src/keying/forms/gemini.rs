@@ -32,7 +32,10 @@ use crate::keying::tree::{Json, Object};
 /// Gemini `generateContent` (see the module docs).
 pub(super) fn generate_content(body: &mut Object) -> Result<(), KeyError> {
     walk(Msg::Request, body).map_err(Conflict::into_error)?;
-    if let Some(config) = body.get_mut("generationConfig").and_then(Json::as_object_mut) {
+    if let Some(config) = body
+        .get_mut("generationConfig")
+        .and_then(Json::as_object_mut)
+    {
         super::drop_defaults(
             config,
             &[
@@ -56,7 +59,8 @@ pub(super) fn generate_content(body: &mut Object) -> Result<(), KeyError> {
             categories.sort();
             if categories.windows(2).all(|w| w[0] != w[1]) {
                 settings.sort_by(|a, b| {
-                    let cat = |v: &Json| v.get("category").and_then(Json::as_str).map(str::to_owned);
+                    let cat =
+                        |v: &Json| v.get("category").and_then(Json::as_str).map(str::to_owned);
                     cat(a).cmp(&cat(b))
                 });
             }
@@ -207,7 +211,11 @@ fn fields(msg: Msg) -> &'static [(&'static str, Kind)] {
         Msg::GoogleSearch => &[("timeRangeFilter", M(Msg::Interval))],
         Msg::Interval => &[("startTime", V), ("endTime", V)],
         Msg::ComputerUse => &[("environment", V), ("excludedPredefinedFunctions", V)],
-        Msg::FileSearch => &[("fileSearchStoreNames", V), ("metadataFilter", V), ("topK", V)],
+        Msg::FileSearch => &[
+            ("fileSearchStoreNames", V),
+            ("metadataFilter", V),
+            ("topK", V),
+        ],
         Msg::GoogleMaps => &[("enableWidget", V)],
         Msg::ToolConfig => &[
             ("functionCallingConfig", M(Msg::FunctionCallingConfig)),
@@ -241,7 +249,11 @@ fn fields(msg: Msg) -> &'static [(&'static str, Kind)] {
             ("audioTimestamp", V),
             ("routingConfig", V),
         ],
-        Msg::ThinkingConfig => &[("includeThoughts", V), ("thinkingBudget", V), ("thinkingLevel", V)],
+        Msg::ThinkingConfig => &[
+            ("includeThoughts", V),
+            ("thinkingBudget", V),
+            ("thinkingLevel", V),
+        ],
         Msg::ImageConfig => &[("aspectRatio", V), ("imageSize", V)],
         Msg::SpeechConfig => &[
             ("voiceConfig", M(Msg::VoiceConfig)),
@@ -394,7 +406,9 @@ mod tests {
             ),
             r#"{"generationConfig":{"topK":3}}"#
         );
-        let mut body = parse(br#"{"contents":[{"parts":[{"fileData":{"fileUri":"a","file_uri":"b"}}]}]}"#).unwrap();
+        let mut body =
+            parse(br#"{"contents":[{"parts":[{"fileData":{"fileUri":"a","file_uri":"b"}}]}]}"#)
+                .unwrap();
         let err = generate_content(body.as_object_mut().unwrap()).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -423,6 +437,12 @@ mod tests {
             r#"{"safetySettings":[{"category":"B","threshold":"x"},{"category":"A"},{"category":"B","threshold":"y"}]}"#,
             "a repeated category is left in its order"
         );
-        assert_eq!(merged(Dialect::Gemini, r#"{"generationConfig":{"candidateCount":1}}"#), "{}");
+        assert_eq!(
+            merged(
+                Dialect::Gemini,
+                r#"{"generationConfig":{"candidateCount":1}}"#
+            ),
+            "{}"
+        );
     }
 }

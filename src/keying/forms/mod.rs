@@ -135,10 +135,22 @@ mod tests {
         for (text, want) in [
             (r#"[{"type":"text","text":"hi"}]"#, r#""hi""#),
             (r#"[{"text":"hi","type":"text"}]"#, r#""hi""#),
-            (r#"[{"type":"text","text":"hi","citations":[]}]"#, r#"[{"citations":[],"text":"hi","type":"text"}]"#),
-            (r#"[{"type":"text","text":"a"},{"type":"text","text":"b"}]"#, r#"[{"text":"a","type":"text"},{"text":"b","type":"text"}]"#),
-            (r#"[{"type":"input_text","text":"hi"}]"#, r#"[{"text":"hi","type":"input_text"}]"#),
-            (r#"[{"type":"text","text":7}]"#, r#"[{"text":7,"type":"text"}]"#),
+            (
+                r#"[{"type":"text","text":"hi","citations":[]}]"#,
+                r#"[{"citations":[],"text":"hi","type":"text"}]"#,
+            ),
+            (
+                r#"[{"type":"text","text":"a"},{"type":"text","text":"b"}]"#,
+                r#"[{"text":"a","type":"text"},{"text":"b","type":"text"}]"#,
+            ),
+            (
+                r#"[{"type":"input_text","text":"hi"}]"#,
+                r#"[{"text":"hi","type":"input_text"}]"#,
+            ),
+            (
+                r#"[{"type":"text","text":7}]"#,
+                r#"[{"text":7,"type":"text"}]"#,
+            ),
             ("[]", "[]"),
         ] {
             let mut v = parse(text.as_bytes()).unwrap();

@@ -10,81 +10,18 @@
 //! Nesting deeper than [`MAX_DEPTH`] is refused, so the recursive parser, normaliser and
 //! writer cannot overflow the stack.
 
-use std::fmt;
+mod error;
 
-use super::canonical::{next_escape, write_string};
+pub(crate) use error::quoted;
+pub use error::ParseError;
+
+use super::canonical::next_escape;
 use super::number::{self, NumberError};
 use super::tree::{Json, Object};
+use error::{pointer, syntax_at, Segment};
 
 /// Deepest nesting of arrays and objects accepted (`serde_json`'s limit too).
 pub const MAX_DEPTH: usize = 127;
-
-/// Why a body is not a keyable JSON text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParseError {
-    /// Not JSON: what was expected, and where (1-based line, column as `serde_json` counts).
-    Syntax {
-        msg: &'static str,
-        line: usize,
-        column: usize,
-    },
-    /// An object has two members named `name`; `path` is the object's JSON Pointer.
-    Duplicate { name: String, path: String },
-    /// A number has no canonical form; `path` is its JSON Pointer.
-    Number { error: NumberError, path: String },
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParseError::Syntax { msg, line, column } => write!(
-                f,
-                "request is not valid JSON: {msg} at line {line} column {column}"
-            ),
-            ParseError::Duplicate { name, path } => write!(
-                f,
-                "request has two members named {} {}; providers differ in which one they read",
-                quoted(name),
-                where_(path)
-            ),
-            ParseError::Number { error, path } => {
-                // "number X is ..." -> "number X (at /p) is ..."
-                let text = error.to_string();
-                match text.split_once(" is ") {
-                    Some((head, tail)) if !path.is_empty() => {
-                        write!(f, "{head} (at {path}) is {tail}")
-                    }
-                    _ => f.write_str(&text),
-                }
-            }
-        }
-    }
-}
-
-impl std::error::Error for ParseError {}
-
-fn where_(path: &str) -> String {
-    if path.is_empty() {
-        "at the top level".to_owned()
-    } else {
-        format!("in {path}")
-    }
-}
-
-/// `name` as a JSON string, cut to a readable length; never holds a raw CR or LF.
-pub(crate) fn quoted(name: &str) -> String {
-    let mut cut = name.len().min(64);
-    while !name.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let mut out = Vec::new();
-    write_string(&name[..cut], &mut out);
-    let mut text = String::from_utf8(out).unwrap_or_default();
-    if cut < name.len() {
-        text.insert_str(text.len() - 1, "...");
-    }
-    text
-}
 
 /// Parses `bytes` as one JSON value.
 pub fn parse(bytes: &[u8]) -> Result<Json, ParseError> {
@@ -108,14 +45,19 @@ pub fn parse(bytes: &[u8]) -> Result<Json, ParseError> {
 
 /// An error on its way up: the path is collected innermost first.
 enum Pending {
-    Syntax { msg: &'static str, at: usize, eof: bool },
-    Duplicate { name: String, path: Vec<Segment> },
-    Number { error: NumberError, path: Vec<Segment> },
-}
-
-enum Segment {
-    Index(usize),
-    Name(String),
+    Syntax {
+        msg: &'static str,
+        at: usize,
+        eof: bool,
+    },
+    Duplicate {
+        name: String,
+        path: Vec<Segment>,
+    },
+    Number {
+        error: NumberError,
+        path: Vec<Segment>,
+    },
 }
 
 impl Pending {
@@ -139,44 +81,6 @@ impl Pending {
             },
         }
     }
-}
-
-/// RFC 6901 JSON Pointer of `path` (innermost last in `path`), cut to a readable length; names
-/// are escaped as JSON strings are, so the pointer has no raw control characters.
-fn pointer(path: Vec<Segment>) -> String {
-    let mut out = String::new();
-    for seg in path.into_iter().rev() {
-        out.push('/');
-        match seg {
-            Segment::Index(i) => out.push_str(&i.to_string()),
-            Segment::Name(n) => {
-                let q = quoted(&n.replace('~', "~0").replace('/', "~1"));
-                out.push_str(&q[1..q.len() - 1]);
-            }
-        }
-        if out.len() > 120 {
-            out.push_str("/...");
-            break;
-        }
-    }
-    out
-}
-
-fn syntax_at(bytes: &[u8], at: usize, msg: &'static str, eof: bool) -> ParseError {
-    let before = &bytes[..at.min(bytes.len())];
-    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    // serde_json counts the characters consumed on the line: the offending one included,
-    // or all of them at the end of the input.
-    let column = if eof {
-        before.len() - line_start
-    } else {
-        before.len() - line_start + 1
-    };
-    ParseError::Syntax { msg, line, column }
 }
 
 struct Parser<'a> {
@@ -303,12 +207,12 @@ impl Parser<'_> {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Object::from_members(members).map(Json::Object).map_err(|name| {
-                        Pending::Duplicate {
+                    return Object::from_members(members)
+                        .map(Json::Object)
+                        .map_err(|name| Pending::Duplicate {
                             name,
                             path: Vec::new(),
-                        }
-                    });
+                        });
                 }
                 None => return self.err("EOF while parsing an object"),
                 Some(_) => return self.err("expected `,` or `}`"),
@@ -341,7 +245,8 @@ impl Parser<'_> {
                     self.escape(&mut out)?;
                 }
                 Some(_) => {
-                    return self.err("control character (\\u0000-\\u001F) found while parsing a string")
+                    return self
+                        .err("control character (\\u0000-\\u001F) found while parsing a string")
                 }
             }
         }
@@ -374,7 +279,9 @@ impl Parser<'_> {
                             self.pos -= 1;
                             return self.err("lone leading surrogate in hex escape");
                         }
-                        let c = 0x1_0000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                        let c = 0x1_0000
+                            + ((u32::from(unit) - 0xD800) << 10)
+                            + (u32::from(low) - 0xDC00);
                         match char::from_u32(c) {
                             Some(c) => c,
                             None => return self.err("invalid unicode code point"),
@@ -502,7 +409,10 @@ mod tests {
             "{\"a\":{\"y\":true,\"z\":null},\"b\":[1,1,0,\"é😀/\"]}"
         );
         assert_eq!(canon("9007199254740993"), "9007199254740993");
-        assert_eq!(canon("\"\\b\\f\\n\\r\\t\\\"\\\\\""), "\"\\b\\f\\n\\r\\t\\\"\\\\\"");
+        assert_eq!(
+            canon("\"\\b\\f\\n\\r\\t\\\"\\\\\""),
+            "\"\\b\\f\\n\\r\\t\\\"\\\\\""
+        );
     }
 
     #[test]
