@@ -48,8 +48,9 @@
 //!
 //! A minimal Anthropic request (`model`, `max_tokens`, `messages` only) has exactly the OpenAI
 //! Chat shape and is detected as `openai-chat`; clients that care pass the dialect explicitly.
-//! Detection only ever looks at fields that stay in the key, so it cannot make two different
-//! requests share a key.
+//! The dialect is part of the key material, so detection can at worst split two spellings of
+//! one request (`thinking: {"type":"disabled"}` makes a minimal request Anthropic-shaped), and
+//! never makes two different requests share a key.
 
 use std::fmt;
 

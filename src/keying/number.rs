@@ -89,6 +89,14 @@ pub fn canonical(literal: &str) -> Result<Num, NumberError> {
     if !value.is_finite() {
         return Err(NumberError::OutOfRange(short(literal)));
     }
+    // Below 2^52 the double is within half a unit of the written value, so the value is
+    // below 2^53: the common case (0.7, 1.0) needs no exact decimal reading.
+    if value.abs() < 4_503_599_627_370_496.0 {
+        return Ok(Num {
+            text: es(value).into(),
+            value,
+        });
+    }
     let decimal = Decimal::of(literal);
     if !decimal.beyond_exact_int() {
         return Ok(Num {

@@ -4,8 +4,9 @@
 //! names given per rule. `docs/KEYING.md` lists the same rules for readers.
 //!
 //! Chat Completions (`CreateChatCompletionRequest`):
-//! - message `content` `[{"type":"text","text":S}]` -> `S` (the text part and the string are
-//!   the two documented forms of a text content);
+//! - message `content` `[{"type":"text","text":S}]` -> `S` for the system, developer, user,
+//!   assistant and tool roles (the text part and the string are the two documented forms of
+//!   their text content);
 //! - `prompt_cache_breakpoint` dropped from content parts (a prompt-cache marker);
 //! - image part `image_url.detail: "auto"` dropped (`default: auto`);
 //! - dropped at their documented defaults: `n: 1`, `presence_penalty: 0`,
@@ -16,7 +17,8 @@
 //! Responses (`CreateResponse`):
 //! - `input: [{"role":"user","content":S}]` -> `input: S` ("A text input to the model,
 //!   equivalent to a text input with the `user` role");
-//! - input message `type: "message"` dropped ("Always `message`");
+//! - `type: "message"` dropped from an input message that has only `role` and `content`
+//!   besides (`EasyInputMessage.type`: "Always `message`"); output items keep it;
 //! - user, system and developer message `content` `[{"type":"input_text","text":S}]` -> `S`;
 //! - `prompt_cache_breakpoint` dropped from content parts; `input_image` `detail: "auto"`
 //!   dropped ("Defaults to `auto`");
@@ -47,8 +49,12 @@ pub(super) fn chat(body: &mut Object) {
                 }
             }
         }
-        if let Some(content) = message.get_mut("content") {
-            single_text_block_to_string(content, "text");
+        let text_roles = ["system", "developer", "user", "assistant", "tool"];
+        let role = message.get("role").and_then(Json::as_str).unwrap_or("");
+        if text_roles.contains(&role) {
+            if let Some(content) = message.get_mut("content") {
+                single_text_block_to_string(content, "text");
+            }
         }
     }
     drop_defaults(
@@ -74,7 +80,12 @@ pub(super) fn responses(body: &mut Object) {
         if !item.contains_key("role") {
             continue;
         }
-        item.remove_if("type", |t| t.is_str("message"));
+        let easy_message = item
+            .keys()
+            .all(|k| matches!(k, "type" | "role" | "content"));
+        if easy_message {
+            item.remove_if("type", |t| t.is_str("message"));
+        }
         for part in objects_mut(item, "content") {
             part.remove("prompt_cache_breakpoint");
             if part.get("type").is_some_and(|t| t.is_str("input_image")) {
@@ -174,6 +185,13 @@ mod tests {
         assert_eq!(
             merged(Dialect::OpenAiResponses, two),
             r#"{"input":[{"content":"a","role":"user"},{"content":"b","role":"user"}]}"#
+        );
+        let output =
+            r#"{"input":[{"type":"message","role":"assistant","id":"msg_1","content":"a"}]}"#;
+        assert_eq!(
+            merged(Dialect::OpenAiResponses, output),
+            r#"{"input":[{"content":"a","id":"msg_1","role":"assistant","type":"message"}]}"#,
+            "an output item keeps its type"
         );
         let dev = r#"{"input":[{"role":"developer","content":"a"}]}"#;
         assert_eq!(

@@ -261,7 +261,8 @@ def merge_chat(b):
             p.pop("prompt_cache_breakpoint", None)
             if p.get("type") == "image_url" and isinstance(p.get("image_url"), dict):
                 _drop(p["image_url"], "detail", lambda d: d == "auto")
-        if "content" in m:
+        if "content" in m and m.get("role") in ("system", "developer", "user", "assistant",
+                                                 "tool"):
             m["content"] = _one_text(m["content"], "text")
     for name, default in [("n", 1), ("presence_penalty", 0), ("frequency_penalty", 0),
                           ("top_p", 1)]:
@@ -277,7 +278,8 @@ def merge_responses(b):
     for item in _objects(b.get("input")):
         if "role" not in item:
             continue
-        _drop(item, "type", lambda t: t == "message")
+        if set(item) <= {"type", "role", "content"}:
+            _drop(item, "type", lambda t: t == "message")
         for p in _objects(item.get("content")):
             p.pop("prompt_cache_breakpoint", None)
             if p.get("type") == "input_image":
