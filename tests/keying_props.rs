@@ -1,9 +1,10 @@
-//! Property tests of the keying: any spelling of the same request gives one key; any change to
-//! a kept field gives another.
+//! Property tests of the keying over arbitrary JSON: any spelling of the same request gives one
+//! key; any change to a kept field gives another; integers keep their exact value.
 //!
 //! Requests are generated as a small JSON tree and written out by a spelling-randomising
 //! writer (member order, whitespace, number forms, `\u` escapes), so the properties cover the
-//! parser as well as the canonical form.
+//! parser as well as the canonical form. `keying_forms_props.rs` does the same for the merged
+//! forms of each dialect.
 
 use llmcached::keying::{cache_key, Dialect, KeyOptions};
 use proptest::prelude::*;
@@ -25,17 +26,29 @@ fn text() -> impl Strategy<Value = String> {
     prop::collection::vec(any::<char>(), 0..6).prop_map(String::from_iter)
 }
 
+/// 2^53: every integer up to it in magnitude is a double.
+const EXACT: f64 = 9_007_199_254_740_992.0;
+
 fn leaf() -> impl Strategy<Value = J> {
     prop_oneof![
         Just(J::Null),
         any::<bool>().prop_map(J::Bool),
         any::<i64>().prop_map(J::Int),
         (-1000i64..1000).prop_map(J::Int),
+        // Fractions and exponents are read as doubles, which up to 2^53 every reader agrees
+        // on; beyond it only exact doubles of integers are keyable (see `integers` below).
         any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
+            .prop_filter("finite, at most 2^53", |f| f.is_finite()
+                && f.abs() <= EXACT)
             .prop_map(J::Float),
         text().prop_map(J::Str),
     ]
+}
+
+/// Whether `i` is exactly a double, so that `{i}.0` names the same number.
+fn exact_double(i: i64) -> bool {
+    let f = i as f64;
+    f.abs() < 2f64.powi(63) && f as i64 == i
 }
 
 fn dedup(members: Vec<(String, J)>) -> Vec<(String, J)> {
@@ -114,6 +127,10 @@ fn write(j: &J, c: &mut Choices, out: &mut String) {
     match j {
         J::Null => out.push_str("null"),
         J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        J::Int(i) if i.unsigned_abs() > 1 << 53 && !exact_double(*i) => {
+            // Beyond 2^53 only the integer literal is exact.
+            out.push_str(&i.to_string());
+        }
         J::Int(i) => {
             let spelled = match c.next(5) {
                 0 => format!("{i}.0"),
@@ -235,6 +252,42 @@ proptest! {
             with.push((field.to_string(), extra.clone()));
             prop_assert_eq!(&base, &key(&with, seed, &["DIALECT", "openai-chat"]), "{}", field);
         }
+    }
+
+    #[test]
+    fn integers_beyond_2_53_keep_their_exact_value(
+        req in request(), seed in any::<u64>(), i in (1i64 << 53)..i64::MAX, neg in any::<bool>(),
+    ) {
+        let i = if neg { -i } else { i };
+        let with = |v: i64| {
+            let mut r = req.clone();
+            r.push(("~seed".to_string(), J::Int(v)));
+            key(&r, seed, &[])
+        };
+        // One double apart is still two requests.
+        prop_assert_ne!(with(i), with(if i > 0 { i - 1 } else { i + 1 }));
+        // Spelled with a fraction it is the same number when a double holds it, else refused.
+        let literal = format!(r#"{{"model":"m","temperature":0,"x":{i}}}"#);
+        let fraction = format!(r#"{{"model":"m","temperature":0,"x":{i}.0}}"#);
+        let opts = KeyOptions::default();
+        let fraction_key = cache_key(fraction.as_bytes(), &opts);
+        if exact_double(i) {
+            prop_assert_eq!(fraction_key.unwrap().key, cache_key(literal.as_bytes(), &opts).unwrap().key);
+        } else {
+            let err = fraction_key.unwrap_err().to_string();
+            prop_assert!(err.contains("is beyond 2^53 and no double holds it exactly"), "{}", err);
+        }
+    }
+
+    #[test]
+    fn duplicate_names_are_refused_wherever_they_are(req in request(), seed in any::<u64>()) {
+        let mut text = String::new();
+        write(&J::Obj(req.clone()), &mut Choices(seed), &mut text);
+        // The same member twice, appended to the top-level object.
+        let open = text.trim_end().strip_suffix('}').unwrap();
+        let dup = format!("{open},\"model\":\"m-1\"}}");
+        let err = cache_key(dup.as_bytes(), &KeyOptions::default()).unwrap_err().to_string();
+        prop_assert!(err.starts_with("ERR request has two members named \"model\""), "{}", err);
     }
 
     #[test]

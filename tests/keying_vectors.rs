@@ -1,7 +1,8 @@
 //! Runs the keying vectors in `tests/data/keying/*.json` (their `about` field gives the format).
 //!
-//! The golden keys there were computed by an independent implementation of the key rules; they
-//! pin the key format: a change that alters one needs a new key version.
+//! The golden keys and the parser's refusals there were computed by an independent
+//! implementation of the key rules (`keyrules.py`); they pin the key format. Keys from before
+//! the second pass of the rules are pinned separately (`keying_v1.rs`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ fn load_all() -> Vec<(String, Value)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| !p.ends_with("v1_examples.json"))
         .collect();
     files.sort();
     files

@@ -2,10 +2,11 @@
 //!
 //! # Format
 //! ```text
-//! LLMKEY request-json [DIALECT name] [MODEL name] [SAMPLED]
+//! LLMKEY request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name]
 //!     -> "llm:v1:<model>:<sha256>"   the canonical key of the request body (see crate::keying)
-//!     -> -NOTCACHEABLE ...           sampling could change the answer and SAMPLED was not given
-//! LLMLOOKUP request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED]
+//!     -> -NOTCACHEABLE <reason>      sampling could change the answer (opt in: SAMPLED), or it
+//!                                    depends on live data or provider state (opt in: LIVE)
+//! LLMLOOKUP request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name]
 //!     -> [key, value]                a hit, in one round trip
 //!     -> [key, nil]                  a miss: this caller holds the lease; store with LLMSETNX key
 //!     (blocks / -TRYAGAIN)           exactly as LLMGET
@@ -33,7 +34,7 @@ fn key_of(body: &Bytes, options: &[Bytes]) -> Result<Bytes, Reply> {
     Ok(Bytes::from(key.key))
 }
 
-/// `LLMKEY request-json [DIALECT name] [MODEL name] [SAMPLED]`
+/// `LLMKEY request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name]`
 pub fn llmkey(_: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
     match key_of(&a[1], &a[2..]) {
         Ok(k) => Reply::Bulk(k),
@@ -41,7 +42,7 @@ pub fn llmkey(_: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
     }
 }
 
-/// `LLMLOOKUP request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED]`
+/// `LLMLOOKUP request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name]`
 pub fn llmlookup(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
     let mut wait = ctx.shared.config().llm_wait;
     let mut rest: Vec<Bytes> = Vec::with_capacity(a.len());

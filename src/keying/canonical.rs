@@ -1,4 +1,9 @@
-//! RFC 8785 JSON Canonicalization Scheme (JCS) over `serde_json::Value`.
+//! RFC 8785 JSON Canonicalization Scheme (JCS): its string, name-order and number
+//! primitives, and the whole scheme over `serde_json::Value`.
+//!
+//! Key material does not go through `serde_json::Value`: it is written from the keying tree
+//! (`tree.rs`) with these same primitives, except that integer literals keep their exact
+//! value (`number.rs`). [`canonicalize`] is RFC 8785 exactly, for callers that want it.
 //!
 //! The canonical form of a value is:
 //! - objects: members sorted by their names compared as sequences of UTF-16 code units
@@ -19,8 +24,8 @@
 //! - Output is written through a [`Sink`], so it can go straight into a hasher without
 //!   building the whole canonical text first.
 //!
-//! Duplicate member names cannot reach this module: `serde_json` keeps the last one while
-//! parsing, as the usual provider parsers do.
+//! Duplicate member names cannot reach [`canonicalize`]: `serde_json` keeps the last one
+//! while parsing (the keying parser refuses them instead).
 //!
 //! Number accuracy: with `serde_json`'s `arbitrary_precision` feature a number keeps its text
 //! and is read with the standard library's correctly rounded parser. Without it, enable
@@ -91,24 +96,13 @@ pub fn write_value<S: Sink>(value: &Value, out: &mut S) -> Result<(), CanonicalE
             }
             out.put(b"]");
         }
-        Value::Object(map) => write_object_without(map, |_| false, out)?,
+        Value::Object(map) => write_object(map, out)?,
     }
     Ok(())
 }
 
-/// Writes the canonical form of `map` without the members whose name `skip` accepts.
-///
-/// This is how per-call fields are left out of a request without copying it.
-pub fn write_object_without<S: Sink>(
-    map: &Map<String, Value>,
-    skip: impl Fn(&str) -> bool,
-    out: &mut S,
-) -> Result<(), CanonicalError> {
-    let mut members: Vec<(&str, &Value)> = map
-        .iter()
-        .filter(|(k, _)| !skip(k))
-        .map(|(k, v)| (k.as_str(), v))
-        .collect();
+fn write_object<S: Sink>(map: &Map<String, Value>, out: &mut S) -> Result<(), CanonicalError> {
+    let mut members: Vec<(&str, &Value)> = map.iter().map(|(k, v)| (k.as_str(), v)).collect();
     // Names are unique within a map, so an unstable sort is deterministic.
     members.sort_unstable_by(|a, b| cmp_utf16(a.0, b.0));
     out.put(b"{");
@@ -203,7 +197,7 @@ pub fn write_string<S: Sink>(s: &str, out: &mut S) {
 /// Prompts are long runs of plain text, so whole 8-byte words are skipped while none of their
 /// bytes needs escaping; only a word that has one is looked at byte by byte.
 #[inline]
-fn next_escape(bytes: &[u8], from: usize) -> usize {
+pub(crate) fn next_escape(bytes: &[u8], from: usize) -> usize {
     let mut i = from;
     loop {
         while let Some(chunk) = bytes.get(i..i + 8) {
@@ -290,15 +284,6 @@ pub fn write_number<S: Sink>(n: &Number, out: &mut S) -> Result<(), CanonicalErr
     }
 }
 
-/// Canonical text of one number, for messages (e.g. `temperature 0.7`).
-pub(crate) fn number_text(n: &Number) -> String {
-    let mut out = Vec::new();
-    match write_number(n, &mut out) {
-        Ok(()) => String::from_utf8(out).unwrap_or_else(|_| n.to_string()),
-        Err(_) => n.to_string(),
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
@@ -361,13 +346,5 @@ mod tests {
                 assert_eq!(next_escape(&plain, 0), len);
             }
         }
-    }
-
-    #[test]
-    fn skip_leaves_members_out() {
-        let v: Value = serde_json::from_str(r#"{"b":1,"a":2,"c":3}"#).unwrap();
-        let mut out = Vec::new();
-        write_object_without(v.as_object().unwrap(), |k| k == "c", &mut out).unwrap();
-        assert_eq!(out, br#"{"a":2,"b":1}"#);
     }
 }

@@ -10,9 +10,9 @@
 //!
 //! | dialect            | left out of the key                                                                                                                                |
 //! |--------------------|----------------------------------------------------------------------------------------------------------------------------------------------------|
-//! | `openai-chat`      | `user`, `safety_identifier`, `metadata`, `store`, `stream`, `stream_options`, `service_tier`, `prompt_cache_key`, `prompt_cache_retention`       |
-//! | `openai-responses` | `user`, `safety_identifier`, `metadata`, `store`, `stream`, `stream_options`, `service_tier`, `prompt_cache_key`, `prompt_cache_retention`       |
-//! | `anthropic`        | `metadata`, `stream`, `service_tier`                                                                                                               |
+//! | `openai-chat`      | `user`, `safety_identifier`, `metadata`, `store`, `stream`, `stream_options`, `service_tier`, `prompt_cache_key`, `prompt_cache_retention`, `prompt_cache_options` |
+//! | `openai-responses` | `user`, `safety_identifier`, `metadata`, `store`, `stream`, `stream_options`, `service_tier`, `prompt_cache_key`, `prompt_cache_retention`, `prompt_cache_options` |
+//! | `anthropic`        | `metadata`, `stream`, `service_tier`, `cache_control`                                                                                              |
 //! | `gemini`           | `labels`                                                                                                                                           |
 //! | `generic`          | `stream`, `stream_options`                                                                                                                         |
 //!
@@ -23,12 +23,14 @@
 //!   answer.
 //! - `store`: whether the provider keeps a copy of the exchange.
 //! - `service_tier`: latency and price class of the same model; the answer is not affected.
-//! - `prompt_cache_key`, `prompt_cache_retention`: routing hints for the provider's own prompt
-//!   cache (speed and price only).
+//! - `prompt_cache_key`, `prompt_cache_retention`, `prompt_cache_options` (OpenAI), top-level
+//!   `cache_control` (Anthropic): settings of the provider's own prompt cache (speed and price
+//!   only; the markers inside messages are dropped as merged forms, see `forms/`).
 //!
 //! Deliberately kept, although they look per-call: `background` (OpenAI Responses: the reply
 //! is a queued job, not the answer), `previous_response_id` and `conversation` (they name
-//! server-side state the answer depends on), `include`, `logprobs`, `top_logprobs` (they change
+//! server-side state the answer depends on; a `conversation` also makes the request
+//! not cacheable, see `live.rs`), `include`, `logprobs`, `top_logprobs` (they change
 //! what the answer contains), `cachedContent` (Gemini: context the answer depends on),
 //! `anthropic_version` (Vertex AI and Bedrock: the API version can change the reply).
 //! Request and trace ids travel in HTTP headers, which never reach the key.
@@ -46,12 +48,13 @@
 //!
 //! A minimal Anthropic request (`model`, `max_tokens`, `messages` only) has exactly the OpenAI
 //! Chat shape and is detected as `openai-chat`; clients that care pass the dialect explicitly.
-//! Detection only ever looks at fields that stay in the key, so it cannot make two different
-//! requests share a key.
+//! The dialect is part of the key material, so detection can at worst split two spellings of
+//! one request (`thinking: {"type":"disabled"}` makes a minimal request Anthropic-shaped), and
+//! never makes two different requests share a key.
 
 use std::fmt;
 
-use serde_json::{Map, Value};
+use super::tree::{Json, Object};
 
 /// A model API's request format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,8 +116,9 @@ impl Dialect {
                 "service_tier",
                 "prompt_cache_key",
                 "prompt_cache_retention",
+                "prompt_cache_options",
             ],
-            Dialect::Anthropic => &["metadata", "stream", "service_tier"],
+            Dialect::Anthropic => &["metadata", "stream", "service_tier", "cache_control"],
             Dialect::Gemini => &["labels"],
             Dialect::Generic => &["stream", "stream_options"],
         }
@@ -126,7 +130,7 @@ impl Dialect {
     }
 
     /// Recognises the dialect of a request body by its shape (see the module docs).
-    pub fn detect(body: &Map<String, Value>) -> Dialect {
+    pub fn detect(body: &Object) -> Dialect {
         if body.contains_key("contents") {
             return Dialect::Gemini;
         }
@@ -138,10 +142,10 @@ impl Dialect {
                 Dialect::Generic
             };
         }
-        let anthropic_field = ANTHROPIC_ONLY.iter().any(|f| body.contains_key(*f));
+        let anthropic_field = ANTHROPIC_ONLY.iter().any(|f| body.contains_key(f));
         let anthropic_tool = body
             .get("tools")
-            .and_then(Value::as_array)
+            .and_then(Json::as_array)
             .is_some_and(|tools| tools.iter().any(|t| t.get("input_schema").is_some()));
         if anthropic_field || anthropic_tool {
             Dialect::Anthropic
@@ -176,7 +180,7 @@ mod tests {
 
     fn detect(text: &str) -> Dialect {
         Dialect::detect(
-            serde_json::from_str::<Value>(text)
+            crate::keying::parse::parse(text.as_bytes())
                 .unwrap()
                 .as_object()
                 .unwrap(),

@@ -15,41 +15,60 @@
 //! - the hex digits are the SHA-256 of the *key material* (below).
 //!
 //! # Key material
-//! The RFC 8785 canonical JSON ([`canonical`]) of the four-element array
+//! The RFC 8785 canonical JSON ([`canonical`], [`tree`]) of the array
 //! ```text
-//! ["llm:v1", <dialect name>, <model>, <body>]
+//! ["llm:v1", <dialect name>, <model>, <body>]              without FORMAT
+//! ["llm:v1", <dialect name>, <model>, <body>, <format>]    with FORMAT <format>
 //! ```
 //! where `<body>` is the request object without its `model` member (the model is the third
-//! element instead, so a Gemini request keyed with `MODEL` and one carrying `model` agree) and
-//! without the dialect's per-call fields ([`dialect`] lists them). The dialect is hashed so
-//! two dialects never share a key by accident.
+//! element instead, so a Gemini request keyed with `MODEL` and one carrying `model` agree),
+//! without the dialect's per-call fields ([`dialect`] lists them), and in its merged form
+//! ([`forms`]: documented defaults left out, documented shorthands and spellings unified).
+//! The dialect is hashed so two dialects never share a key by accident; the format is a fifth
+//! element, so a key with `FORMAT` never equals one without.
+//!
+//! Numbers keep RFC 8785's text except that integer literals beyond 2^53 keep their exact
+//! digits ([`number`]); a number with no exact reading is refused, as are duplicate member
+//! names ([`parse`]).
 //!
 //! # Cacheability
 //! Unless the caller passes `SAMPLED`, only requests whose answer sampling cannot change get
-//! a key ([`policy`] has the rules per dialect); the others get a `NOTCACHEABLE` error.
+//! a key ([`policy`]); unless it passes `LIVE`, only requests that read no live data or
+//! provider state ([`live`]). The others get a `NOTCACHEABLE` error naming the reason.
 //!
 //! # Stability
 //! Keys are persisted and shared between server versions, so the same request must produce the
 //! same key in every release. Any change to the canonical form, the per-call field lists, the
-//! detection rules, the dialect names or the model rule changes [`KEY_VERSION`] (and so the
-//! prefix and the material). `tests/data/keying/*.json` pins exact keys ("golden" vectors).
+//! merged forms, the detection rules, the dialect names or the model rule changes
+//! [`KEY_VERSION`] (and so the prefix and the material), with one recorded exception: the
+//! second pass of the rules (exact integers, merged forms, FORMAT) kept `v1`, because it
+//! changes only keys of requests that hold an integer beyond 2^53 or a merged form, which
+//! before could share a key with another request or missed their twin.
+//! `tests/data/keying/*.json` pins exact keys ("golden" vectors) and
+//! `tests/data/keying/v1_examples.json` the keys computed before the second pass.
 
 pub mod canonical;
 pub mod dialect;
 mod error;
+mod forms;
+pub mod live;
 pub mod model;
+pub mod number;
 mod options;
+pub mod parse;
 pub mod policy;
+pub mod tree;
 
 pub use canonical::{canonicalize, CanonicalError};
 pub use dialect::Dialect;
-pub use error::{KeyError, NotCacheable};
+pub use error::{KeyError, LiveReason, NotCacheable};
 pub use options::KeyOptions;
+pub use parse::ParseError;
 
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use canonical::Sink;
+use tree::Object;
 
 /// Version of the key format and material; part of every key.
 pub const KEY_VERSION: &str = "v1";
@@ -92,23 +111,24 @@ pub struct CacheKey {
 /// ```
 ///
 /// # Errors
-/// `ERR` for a body that is not a JSON object, has no usable model or an out-of-range number;
-/// `NOTCACHEABLE` when sampling could change the answer and `opts.sampled` is false.
+/// `ERR` for a body that is not a JSON object, has a duplicate member name, a number with no
+/// exact canonical form, conflicting Gemini spellings or no usable model; `NOTCACHEABLE` when
+/// sampling could change the answer (and `opts.sampled` is false) or the answer depends on live
+/// data or provider state (and `opts.live` is false).
 pub fn cache_key(body: &[u8], opts: &KeyOptions) -> Result<CacheKey, KeyError> {
-    let request = parse(body)?;
-    let prepared = Prepared::new(&request, opts)?;
+    let prepared = Prepared::new(body, opts)?;
     let mut hasher = HashSink::new();
-    prepared.write_material(&mut hasher)?;
+    prepared.write_material(&mut hasher);
     let digest = hasher.finish();
 
     let mut key = String::with_capacity(KEY_PREFIX.len() + prepared.model.len() + 1 + 64);
     key.push_str(KEY_PREFIX);
-    model::push_slug(prepared.model, &mut key);
+    model::push_slug(&prepared.model, &mut key);
     key.push(':');
     push_hex(&digest, &mut key);
     Ok(CacheKey {
         key,
-        model: prepared.model.to_owned(),
+        model: prepared.model,
         dialect: prepared.dialect,
     })
 }
@@ -129,59 +149,64 @@ pub fn model_pattern(model: &str) -> String {
 /// Meant for tests and for explaining a key; [`cache_key`] hashes the same bytes as it writes
 /// them and never builds this buffer.
 pub fn key_material(body: &[u8], opts: &KeyOptions) -> Result<String, KeyError> {
-    let request = parse(body)?;
-    let prepared = Prepared::new(&request, opts)?;
+    let prepared = Prepared::new(body, opts)?;
     let mut out = Vec::with_capacity(body.len() + 64);
-    prepared.write_material(&mut out)?;
+    prepared.write_material(&mut out);
     Ok(String::from_utf8(out).expect("canonical JSON is built from whole UTF-8 strings"))
 }
 
-fn parse(body: &[u8]) -> Result<Map<String, Value>, KeyError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(KeyError::NotAnObject),
-        Err(e) => Err(KeyError::InvalidJson(e.to_string())),
-    }
-}
-
-/// A request that passed every check and is ready to be hashed.
+/// A request that passed every check, in its merged form, ready to be hashed.
 struct Prepared<'a> {
-    body: &'a Map<String, Value>,
+    body: Object,
     dialect: Dialect,
-    model: &'a str,
+    model: String,
+    format: Option<&'a str>,
 }
 
 impl<'a> Prepared<'a> {
-    fn new(body: &'a Map<String, Value>, opts: &'a KeyOptions) -> Result<Self, KeyError> {
-        let dialect = opts.dialect.unwrap_or_else(|| Dialect::detect(body));
-        let model = model::resolve(dialect, body, opts.model.as_deref())?;
+    /// Parses, resolves the model, merges the forms and applies both policies, in that order
+    /// (the policies read the merged form, so every spelling of a field is judged alike).
+    fn new(bytes: &[u8], opts: &'a KeyOptions) -> Result<Self, KeyError> {
+        let tree::Json::Object(mut body) = parse::parse(bytes)? else {
+            return Err(KeyError::NotAnObject);
+        };
+        let dialect = opts.dialect.unwrap_or_else(|| Dialect::detect(&body));
+        let model = model::resolve(dialect, &body, opts.model.as_deref())?.to_owned();
+        forms::normalise(dialect, &mut body)?;
         if !opts.sampled {
-            policy::check(dialect, body)?;
+            policy::check(dialect, &body)?;
+        }
+        if !opts.live {
+            live::check(dialect, &body, &model)?;
         }
         Ok(Prepared {
             body,
             dialect,
             model,
+            format: opts.format.as_deref(),
         })
     }
 
-    /// Writes `["llm:v1",<dialect>,<model>,<body>]` in canonical form.
-    fn write_material<S: Sink>(&self, out: &mut S) -> Result<(), KeyError> {
+    /// Writes `["llm:v1",<dialect>,<model>,<body>(,<format>)]` in canonical form.
+    fn write_material<S: Sink>(&self, out: &mut S) {
         out.put(b"[");
         canonical::write_string(MATERIAL_TAG, out);
         out.put(b",");
         canonical::write_string(self.dialect.name(), out);
         out.put(b",");
-        canonical::write_string(self.model, out);
+        canonical::write_string(&self.model, out);
         out.put(b",");
         let dialect = self.dialect;
-        canonical::write_object_without(
-            self.body,
+        tree::write_object_without(
+            &self.body,
             |name| name == "model" || dialect.is_per_call(name),
             out,
-        )?;
+        );
+        if let Some(format) = self.format {
+            out.put(b",");
+            canonical::write_string(format, out);
+        }
         out.put(b"]");
-        Ok(())
     }
 }
 

@@ -12,10 +12,9 @@
 //! that separates key segments, and distinct models always have distinct segments:
 //! `ft:gpt-4o-mini:acme::x1` becomes `ft%3Agpt-4o-mini%3Aacme%3A%3Ax1`.
 
-use serde_json::{Map, Value};
-
 use super::dialect::Dialect;
 use super::error::KeyError;
+use super::tree::{Json, Object};
 
 /// Longest model name accepted, in bytes. Real names are far shorter; the limit keeps a hostile
 /// request from making a huge key.
@@ -24,12 +23,12 @@ pub const MAX_MODEL_LEN: usize = 256;
 /// Resolves the request's model (see the module docs).
 pub(crate) fn resolve<'a>(
     dialect: Dialect,
-    body: &'a Map<String, Value>,
+    body: &'a Object,
     argument: Option<&'a str>,
 ) -> Result<&'a str, KeyError> {
     let from_body = match body.get("model") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(checked(normalise(dialect, s))?),
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) => Some(checked(normalise(dialect, s))?),
         Some(_) => return Err(KeyError::ModelNotString),
     };
     let from_argument = match argument {
@@ -52,7 +51,10 @@ fn checked(model: &str) -> Result<&str, KeyError> {
         return Err(KeyError::EmptyModel);
     }
     if model.len() > MAX_MODEL_LEN {
-        return Err(KeyError::ModelTooLong(model.len()));
+        return Err(KeyError::ModelTooLong {
+            len: model.len(),
+            limit: MAX_MODEL_LEN,
+        });
     }
     Ok(model)
 }
@@ -118,17 +120,18 @@ mod tests {
 
     #[test]
     fn argument_and_body_must_agree() {
-        let body: Map<String, Value> =
-            serde_json::from_str(r#"{"model":"models/gemini-2.0-flash"}"#).unwrap();
+        let parsed =
+            crate::keying::parse::parse(br#"{"model":"models/gemini-2.0-flash"}"#).unwrap();
+        let body = parsed.as_object().unwrap();
         assert_eq!(
-            resolve(Dialect::Gemini, &body, Some("gemini-2.0-flash")),
+            resolve(Dialect::Gemini, body, Some("gemini-2.0-flash")),
             Ok("gemini-2.0-flash")
         );
         assert!(matches!(
-            resolve(Dialect::Generic, &body, Some("gemini-2.0-flash")),
+            resolve(Dialect::Generic, body, Some("gemini-2.0-flash")),
             Err(KeyError::ModelMismatch { .. })
         ));
-        let empty = Map::new();
+        let empty = Object::default();
         assert_eq!(
             resolve(Dialect::Gemini, &empty, None),
             Err(KeyError::NoModel(Dialect::Gemini))
@@ -140,12 +143,18 @@ mod tests {
         let long = "m".repeat(MAX_MODEL_LEN + 1);
         assert_eq!(
             resolve(Dialect::Generic, &empty, Some(&long)),
-            Err(KeyError::ModelTooLong(MAX_MODEL_LEN + 1))
+            Err(KeyError::ModelTooLong {
+                len: MAX_MODEL_LEN + 1,
+                limit: MAX_MODEL_LEN
+            })
         );
         // A mismatch with a huge model reports the length, never quotes the model.
         assert_eq!(
-            resolve(Dialect::Generic, &body, Some(&long)),
-            Err(KeyError::ModelTooLong(MAX_MODEL_LEN + 1))
+            resolve(Dialect::Generic, body, Some(&long)),
+            Err(KeyError::ModelTooLong {
+                len: MAX_MODEL_LEN + 1,
+                limit: MAX_MODEL_LEN
+            })
         );
     }
 }

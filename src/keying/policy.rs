@@ -10,69 +10,55 @@
 //!
 //! A temperature that is absent or `null` means the provider's default, which samples, so it
 //! is not cacheable. Any number equal to 0 (`0`, `0.0`, `-0`, `0e5`) is. An absent or `null`
-//! count means 1. Gemini's REST API also accepts the proto field names, so
-//! `generation_config`, `candidate_count` are read too (the camelCase spelling wins when both
-//! appear).
+//! count means 1. The policy reads the request after the merged forms (`forms/`), so Gemini's snake_case
+//! spellings (`generation_config`, `candidate_count`) are read as their camelCase twins.
 //!
 //! Models that refuse `temperature` (OpenAI's reasoning models, Anthropic's extended thinking
 //! which requires 1) are therefore cacheable only with `SAMPLED`. `SAMPLED` skips this policy
 //! but not the keying: every sampling parameter stays in the key.
+//!
+//! Requests whose answer depends on live data or provider state have their own policy and
+//! opt-in (`live.rs`, `LIVE`).
 
-use serde_json::{Map, Value};
-
-use super::canonical;
 use super::dialect::Dialect;
 use super::error::{KeyError, NotCacheable};
+use super::tree::{to_text, Json, Object};
 
 /// Returns `Ok` when sampling cannot change the answer of `body` (see the module docs).
-pub(crate) fn check(dialect: Dialect, body: &Map<String, Value>) -> Result<(), KeyError> {
+pub(crate) fn check(dialect: Dialect, body: &Object) -> Result<(), KeyError> {
     let (params, count_field) = match dialect {
         Dialect::OpenAiChat | Dialect::Generic => (Some(body), Some("n")),
         Dialect::OpenAiResponses | Dialect::Anthropic => (Some(body), None),
         Dialect::Gemini => {
-            let config = get_either(body, "generationConfig", "generation_config")
-                .and_then(Value::as_object);
-            (config, None)
+            let config = body.get("generationConfig").and_then(Json::as_object);
+            (config, config.map(|_| "candidateCount"))
         }
     };
     check_temperature(params.and_then(|p| p.get("temperature")))?;
-    if let Some(field) = count_field {
-        check_count(field, body.get(field))?;
-    }
-    if dialect == Dialect::Gemini {
-        if let Some(config) = params {
-            let (field, value) = match config.get("candidateCount") {
-                Some(v) => ("candidateCount", Some(v)),
-                None => ("candidate_count", config.get("candidate_count")),
-            };
-            check_count(field, value)?;
-        }
+    if let (Some(field), Some(params)) = (count_field, params) {
+        check_count(field, params.get(field))?;
     }
     Ok(())
 }
 
-fn get_either<'a>(map: &'a Map<String, Value>, camel: &str, snake: &str) -> Option<&'a Value> {
-    map.get(camel).or_else(|| map.get(snake))
-}
-
-fn check_temperature(value: Option<&Value>) -> Result<(), KeyError> {
+fn check_temperature(value: Option<&Json>) -> Result<(), KeyError> {
     let why = match value {
-        None | Some(Value::Null) => NotCacheable::TemperatureNotSet,
-        Some(Value::Number(n)) => {
-            if n.as_f64() == Some(0.0) {
+        None | Some(Json::Null) => NotCacheable::TemperatureNotSet,
+        Some(Json::Number(n)) => {
+            if n.as_f64() == 0.0 {
                 return Ok(());
             }
-            NotCacheable::Temperature(canonical::number_text(n))
+            NotCacheable::Temperature(n.text().to_owned())
         }
         Some(other) => NotCacheable::TemperatureNotNumber(short_json(other)),
     };
     Err(KeyError::NotCacheable(why))
 }
 
-fn check_count(field: &'static str, value: Option<&Value>) -> Result<(), KeyError> {
+fn check_count(field: &'static str, value: Option<&Json>) -> Result<(), KeyError> {
     match value {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::Number(n)) if n.as_f64() == Some(1.0) => Ok(()),
+        None | Some(Json::Null) => Ok(()),
+        Some(Json::Number(n)) if n.as_f64() == 1.0 => Ok(()),
         Some(other) => Err(KeyError::NotCacheable(NotCacheable::Count {
             field,
             value: short_json(other),
@@ -82,9 +68,9 @@ fn check_count(field: &'static str, value: Option<&Value>) -> Result<(), KeyErro
 
 /// Canonical JSON of `value` for an error line, cut to a readable length. Canonical JSON has
 /// no raw CR or LF, which a Redis error line cannot hold.
-fn short_json(value: &Value) -> String {
+pub(crate) fn short_json(value: &Json) -> String {
     const LIMIT: usize = 64;
-    let mut text = canonical::canonicalize(value).unwrap_or_else(|_| String::from("<number>"));
+    let mut text = to_text(value);
     if text.len() > LIMIT {
         let mut cut = LIMIT;
         while !text.is_char_boundary(cut) {
@@ -102,8 +88,8 @@ mod tests {
     use super::*;
 
     fn check_text(dialect: Dialect, text: &str) -> Result<(), String> {
-        let body: Map<String, Value> = serde_json::from_str(text).unwrap();
-        check(dialect, &body).map_err(|e| e.to_string())
+        let body = crate::keying::parse::parse(text.as_bytes()).unwrap();
+        check(dialect, body.as_object().unwrap()).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -144,21 +130,14 @@ mod tests {
     }
 
     #[test]
-    fn gemini_reads_generation_config_in_both_spellings() {
+    fn gemini_reads_generation_config() {
         let ok = r#"{"generationConfig":{"temperature":0,"candidateCount":1}}"#;
         assert_eq!(check_text(Dialect::Gemini, ok), Ok(()));
-        assert_eq!(
-            check_text(
-                Dialect::Gemini,
-                r#"{"generation_config":{"temperature":0}}"#
-            ),
-            Ok(())
-        );
         assert!(check_text(Dialect::Gemini, r#"{"temperature":0}"#).is_err());
-        let two = r#"{"generation_config":{"temperature":0,"candidate_count":2}}"#;
+        let two = r#"{"generationConfig":{"temperature":0,"candidateCount":2.0}}"#;
         assert!(check_text(Dialect::Gemini, two)
             .unwrap_err()
-            .starts_with("NOTCACHEABLE candidate_count 2 "));
+            .starts_with("NOTCACHEABLE candidateCount 2 "));
     }
 
     #[test]

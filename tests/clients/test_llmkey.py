@@ -83,3 +83,60 @@ def test_sampled_requests_are_refused_with_the_reason(r):
     key, answer = r.execute_command("LLMLOOKUP", json.dumps(body), "SAMPLED")
     assert answer is None and key.startswith("llm:v1:gpt-4o-mini:")
     assert r.execute_command("LLMABORT", key) == 1
+
+
+def test_live_data_requests_are_refused_until_live_is_given(r):
+    body = json.dumps({
+        "model": "gpt-4.1-mini",
+        "temperature": 0,
+        "input": "What happened in the news today?",
+        "tools": [{"type": "web_search"}],
+    })
+    with pytest.raises(redis.ResponseError) as err:
+        r.execute_command("LLMKEY", body)
+    assert str(err.value) == (
+        'NOTCACHEABLE tool "web_search" searches the web (live data); pass LIVE to cache it anyway'
+    )
+    # SAMPLED is about sampling, not about live data.
+    with pytest.raises(redis.ResponseError):
+        r.execute_command("LLMKEY", body, "SAMPLED")
+    assert r.execute_command("LLMKEY", body, "live").startswith("llm:v1:gpt-4.1-mini:")
+    # previous_response_id names an immutable response: cacheable as it is.
+    chained = json.loads(body)
+    del chained["tools"]
+    chained["previous_response_id"] = "resp_1"
+    assert r.execute_command("LLMKEY", json.dumps(chained)).startswith("llm:v1:")
+
+
+def test_format_keys_a_stream_apart_from_the_json_answer(r):
+    body = json.dumps(request("q", uuid.uuid4().hex))
+    plain = r.execute_command("LLMKEY", body)
+    sse = r.execute_command("LLMKEY", body, "FORMAT", "sse")
+    assert sse != plain and sse.startswith("llm:v1:gpt-4o-mini:")
+    streamed = json.loads(body)
+    streamed["stream"] = True
+    assert r.execute_command("LLMKEY", json.dumps(streamed), "format", "sse") == sse
+    key, answer = r.execute_command("LLMLOOKUP", body, "FORMAT", "sse", "WAIT", 1000)
+    assert (key, answer) == (sse, None)
+    assert r.execute_command("LLMABORT", key) == 1
+    with pytest.raises(redis.ResponseError) as err:
+        r.execute_command("LLMKEY", body, "FORMAT", "a b")
+    assert str(err.value).startswith('invalid FORMAT name "a b"')
+
+
+def test_documented_equivalent_forms_share_a_key_and_exact_integers_do_not(r):
+    run = uuid.uuid4().hex
+    body = request("q", run)
+    blocks = request("q", run)
+    blocks["messages"][1]["content"] = [{"type": "text", "text": "q"}]
+    blocks["n"] = 1
+    assert r.execute_command("LLMKEY", json.dumps(blocks)) == r.execute_command(
+        "LLMKEY", json.dumps(body))
+    seeds = [json.dumps(body)[:-1] + ', "seed": %s}' % s
+             for s in ("9007199254740993", "9007199254740992")]
+    assert r.execute_command("LLMKEY", seeds[0]) != r.execute_command("LLMKEY", seeds[1])
+    for bad, why in ((json.dumps(body)[:-1] + ', "seed": 9007199254740993.0}', "beyond 2^53"),
+                     (json.dumps(body)[:-1] + ', "temperature": 1}', "two members named")):
+        with pytest.raises(redis.ResponseError) as err:
+            r.execute_command("LLMKEY", bad)
+        assert why in str(err.value)

@@ -1,114 +1,54 @@
 #!/usr/bin/env python3
 """Writes the keying vectors (*.json beside this file), read by tests/keying_vectors.rs.
 
-Golden keys and key material are computed here by an independent Python restatement of the key
-rules (JCS, the per-call field lists, the key material array, the model segment), so the Rust
-test cross-checks two implementations. Within key version v1 the golden entries must never
-change: run this only to add vectors, and check with `git diff` that no existing key moved.
+Golden keys, key material and the refusals of the parser and the merged forms are computed by
+keyrules.py, an independent Python restatement of the key rules, so the Rust test cross-checks
+two implementations. Every "same" and "different" pair is also checked here against keyrules.py.
+
+Stability: a golden entry may change only when the rules change for the requests it holds (the
+second pass changed those with integers beyond 2^53 and merged forms; v1_examples.json records
+every example request's key from before that pass). Run this to add vectors, and check with
+`git diff` that no other key moved.
 
 Usage: python3 tests/data/keying/gen_vectors.py
 """
 import copy
-import hashlib
 import json
 import os
-import struct
+
+from keyrules import KeyError_, material_and_key
 
 OUT = os.path.dirname(os.path.abspath(__file__))
 
-PER_CALL = {
-    "openai-chat": ["user", "safety_identifier", "metadata", "store", "stream", "stream_options",
-                    "service_tier", "prompt_cache_key", "prompt_cache_retention"],
-    "openai-responses": ["user", "safety_identifier", "metadata", "store", "stream",
-                         "stream_options", "service_tier", "prompt_cache_key",
-                         "prompt_cache_retention"],
-    "anthropic": ["metadata", "stream", "service_tier"],
-    "gemini": ["labels"],
-    "generic": ["stream", "stream_options"],
-}
+
+def text_of(request):
+    return request if isinstance(request, str) else compact(request)
 
 
-# ---------- independent JCS ----------
-def es6(f):
-    if f != f or f in (float("inf"), float("-inf")):
-        raise ValueError("non-finite")
-    if f == 0:
-        return "0"
-    if f < 0:
-        return "-" + es6(-f)
-    r = repr(f)
-    mant, _, exp = r.partition("e")
-    exp = int(exp) if exp else 0
-    ip, _, fp = mant.partition(".")
-    if ip != "0":
-        n = len(ip) + exp
-        digits = (ip + fp).lstrip("0")
-    else:
-        n = exp - (len(fp) - len(fp.lstrip("0")))
-        digits = fp.lstrip("0")
-    digits = digits.rstrip("0")
-    k = len(digits)
-    if k <= n <= 21:
-        return digits + "0" * (n - k)
-    if 0 < n <= 21:
-        return digits[:n] + "." + digits[n:]
-    if -6 < n <= 0:
-        return "0." + "0" * (-n) + digits
-    e = n - 1
-    s = "+" if e >= 0 else "-"
-    if k == 1:
-        return digits + "e" + s + str(abs(e))
-    return digits[0] + "." + digits[1:] + "e" + s + str(abs(e))
+def dialect_of(file_dialect, args):
+    for i, w in enumerate(args):
+        if w.upper() == "DIALECT" and i + 1 < len(args):
+            return args[i + 1].lower()
+    return file_dialect
 
 
-def jcs(v):
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, int):
-        return str(v) if abs(v) <= 2**53 else es6(float(v))
-    if isinstance(v, float):
-        return es6(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list):
-        return "[" + ",".join(jcs(x) for x in v) + "]"
-    if isinstance(v, dict):
-        items = sorted(v.items(), key=lambda kv: kv[0].encode("utf-16-be"))
-        return "{" + ",".join(jcs(k) + ":" + jcs(x) for k, x in items) + "}"
-    raise TypeError(v)
-
-
-RFC_B = [("0000000000000001", "5e-324"), ("7fefffffffffffff", "1.7976931348623157e+308"),
-         ("4430000000000000", "295147905179352830000"), ("44b52d02c7e14af6", "1e+23"),
-         ("444b1ae4d6e2ef50", "1e+21"), ("3eb0c6f7a0b5ed8c", "9.999999999999997e-7"),
-         ("3eb0c6f7a0b5ed8d", "0.000001"), ("41b3de4355555557", "333333333.33333343"),
-         ("becbf647612f3696", "-0.0000033333333333333333"),
-         ("43143ff3c1cb0959", "1424953923781206.2")]
-for h, want in RFC_B:
-    got = es6(struct.unpack(">d", bytes.fromhex(h))[0])
-    assert got == want, (h, got, want)
-
-
-def slug(model):
-    keep = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/@+")
-    return "".join(chr(b) if b in keep else "%%%02X" % b for b in model.encode())
-
-
-def golden(name, dialect, request, args=(), model=None):
-    """Key of `request` computed here; `model` when it is not in the body."""
-    body = json.loads(request) if isinstance(request, str) else request
-    m = model if model is not None else body["model"]
-    if dialect == "gemini" and m.startswith("models/"):
-        m = m[len("models/"):]
-    kept = {k: v for k, v in body.items() if k != "model" and k not in PER_CALL[dialect]}
-    material = jcs(["llm:v1", dialect, m, kept])
-    key = "llm:v1:%s:%s" % (slug(m), hashlib.sha256(material.encode()).hexdigest())
+def golden(name, dialect, request, args=()):
+    """The key of `request` as keyrules.py computes it."""
+    material, key = material_and_key(dialect, text_of(request), args)
     return {"name": name, "request": request, "args": list(args), "material": material,
             "key": key}
+
+
+def refused(name, dialect, request, args=()):
+    """An error entry whose line keyrules.py computes (parser and merged-form refusals)."""
+    try:
+        material_and_key(dialect, text_of(request), args)
+    except KeyError_ as e:
+        entry = {"name": name, "request": request, "error": str(e)}
+        if args:
+            entry["args"] = list(args)
+        return entry
+    raise AssertionError("%s: keyrules.py gives it a key" % name)
 
 
 def with_(base, **changes):
@@ -126,8 +66,8 @@ DROP = object()
 ABOUT = ("Keying vectors. Each request is a JSON object (sent as its compact text) or a string "
          "(sent as is). args: option words after the request (b_args overrides them for b). "
          "same: a and b must share a key. different: they must not. golden: the exact key and "
-         "key material, which must never change within key version v1. errors: the exact "
-         "error line.")
+         "key material (see gen_vectors.py on when one may change). errors: the exact error "
+         "line.")
 
 
 def pair(name, a, b, args=(), b_args=None):
@@ -135,7 +75,19 @@ def pair(name, a, b, args=(), b_args=None):
             **({"b_args": list(b_args)} if b_args is not None else {})}
 
 
+def check_pairs(doc):
+    """Every pair must mean the same thing to keyrules.py as to its section."""
+    for section, want_same in (("same", True), ("different", False)):
+        for case in doc[section]:
+            args = case["args"]
+            b_args = case.get("b_args", args)
+            a = material_and_key(dialect_of(doc["dialect"], args), text_of(case["a"]), args)
+            b = material_and_key(dialect_of(doc["dialect"], b_args), text_of(case["b"]), b_args)
+            assert (a[1] == b[1]) == want_same, (doc["dialect"], section, case["name"], a, b)
+
+
 def write(fname, doc):
+    check_pairs(doc)
     os.makedirs(OUT, exist_ok=True)
     # One entry per block, each field (a whole request included) on one line: easy to scan
     # and to diff.
@@ -183,6 +135,18 @@ def msg(base, i, **kw):
     return r
 
 
+def chat_num(literal):
+    """The chat request with a seed spelled exactly as `literal` (sent as raw text)."""
+    return compact(chat)[:-1] + ',"seed":%s}' % literal
+
+
+def chat_enum(literal):
+    """The chat request with a strict json_schema whose enum holds `literal`."""
+    return compact(chat)[:-1] + (',"response_format":{"type":"json_schema","json_schema":'
+                                 '{"name":"pick","strict":true,"schema":{"type":"integer",'
+                                 '"enum":[1,%s]}}}}' % literal)
+
+
 chat_raw = ('{"model":"gpt-4o-mini-2024-07-18","temperature":0,"max_tokens":64,"messages":'
             '[{"role":"system","content":"You are terse."},'
             '{"role":"user","content":"Capital of France?"}]}')
@@ -215,6 +179,33 @@ write("openai_chat.json", {
              b_args=["MODEL", "gpt-4o-mini-2024-07-18"]),
         pair("SAMPLED does not change a deterministic request's key", chat, chat,
              b_args=["SAMPLED"]),
+        pair("LIVE does not change a request's key", chat, chat, b_args=["LIVE"]),
+        pair("content string vs one text part", chat, msg(chat, 1, content=[
+            {"type": "text", "text": "Capital of France?"}])),
+        pair("system content string vs one text part", chat, msg(chat, 0, content=[
+            {"type": "text", "text": "You are terse."}])),
+        pair("prompt_cache_breakpoint on a part", msg(chat, 1, content=[
+            {"type": "text", "text": "Capital of France?"}]), msg(chat, 1, content=[
+            {"type": "text", "text": "Capital of France?",
+             "prompt_cache_breakpoint": {"mode": "explicit"}}])),
+        pair("prompt_cache_options is per-call", chat,
+             with_(chat, prompt_cache_options={"mode": "explicit", "ttl": "30m"})),
+        pair("documented defaults written out", chat, with_(
+            chat, n=1, top_p=1.0, presence_penalty=0, frequency_penalty=0.0, logprobs=False,
+            response_format={"type": "text"})),
+        pair("tool_choice auto and parallel_tool_calls true with tools",
+             with_(chat_tools, tool_choice=DROP),
+             with_(chat_tools, tool_choice="auto", parallel_tool_calls=True)),
+        pair("image detail auto", msg(chat, 1, content=[
+            {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]),
+            msg(chat, 1, content=[{"type": "image_url", "image_url": {
+                "url": "https://example.com/a.png", "detail": "auto"}}])),
+        pair("integer beyond 2^53 in any exact spelling",
+             chat_num("9007199254740994"), chat_num("9007199254740994.0")),
+        pair("2^60 as an integer and as an exact double",
+             chat_num("1152921504606846976"), chat_num("1.152921504606846976e18")),
+        pair("FORMAT keyword and option case", chat, chat, args=["FORMAT", "sse"],
+             b_args=["format", "sse"]),
     ],
     "different": [
         pair("model", chat, with_(chat, model="gpt-4o-mini")),
@@ -231,8 +222,21 @@ write("openai_chat.json", {
                                   chat["messages"][1]])),
         pair("extra message", chat, with_(chat, messages=chat["messages"] + [
             {"role": "assistant", "content": "Paris."}])),
-        pair("content string vs parts", chat, msg(chat, 1, content=[
-            {"type": "text", "text": "Capital of France?"}])),
+        pair("content string vs two text parts", chat, msg(chat, 1, content=[
+            {"type": "text", "text": "Capital of "}, {"type": "text", "text": "France?"}])),
+        pair("text part with another member", msg(chat, 1, content=[
+            {"type": "text", "text": "Capital of France?"}]), msg(chat, 1, content=[
+            {"type": "text", "text": "Capital of France?", "x_note": 1}])),
+        pair("image detail high vs auto", msg(chat, 1, content=[{"type": "image_url",
+             "image_url": {"url": "https://example.com/a.png", "detail": "high"}}]),
+             msg(chat, 1, content=[{"type": "image_url", "image_url": {
+                 "url": "https://example.com/a.png", "detail": "auto"}}])),
+        pair("tool_choice auto without tools is not a default", chat,
+             with_(chat, tool_choice="auto")),
+        pair("the deprecated function role has no text parts",
+             with_(chat, messages=[{"role": "function", "name": "f", "content": "r"}]),
+             with_(chat, messages=[{"role": "function", "name": "f",
+                                    "content": [{"type": "text", "text": "r"}]}])),
         pair("tools added", chat, chat_tools),
         pair("tool definition", chat_tools, with_(chat_tools, tools=[{
             "type": "function", "function": {"name": "lookup", "description": "Look a city up",
@@ -253,8 +257,18 @@ write("openai_chat.json", {
         pair("stop list", with_(chat, stop=["a", "b"]), with_(chat, stop=["b", "a"])),
         pair("reasoning_effort", chat, with_(chat, reasoning_effort="low")),
         pair("unknown field kept", chat, with_(chat, x_custom=1)),
-        pair("explicit default n 1 is not filled in (a split, never a merge)", chat,
-             with_(chat, n=1)),
+        pair("null is not the default", chat, with_(chat, top_p=None)),
+        pair("seed 2^53 + 1 vs 2^53 (one double apart)",
+             chat_num("9007199254740993"), chat_num("9007199254740992")),
+        pair("strict json_schema enums differing beyond 2^53",
+             chat_enum("9007199254740993"), chat_enum("9007199254740992")),
+        pair("2^60 vs the integer ECMAScript would print for it",
+             chat_num("1152921504606846976.0"), chat_num("1152921504606847000")),
+        pair("FORMAT sse vs no FORMAT", chat, chat, b_args=["FORMAT", "sse"]),
+        pair("FORMAT sse vs FORMAT json", chat, chat, args=["FORMAT", "sse"],
+             b_args=["FORMAT", "json"]),
+        pair("web search options differ (with LIVE)", with_(chat, web_search_options={}),
+             with_(chat, web_search_options={"search_context_size": "high"}), args=["LIVE"]),
         pair("string vs number", with_(chat, max_tokens=64), with_(chat, max_tokens="64")),
         pair("dialect", chat, chat, b_args=["DIALECT", "generic"]),
         pair("temperature with SAMPLED", with_(chat, temperature=0.7),
@@ -273,6 +287,14 @@ write("openai_chat.json", {
         golden("sampled", "openai-chat", with_(chat, temperature=0.7, n=2), args=["SAMPLED"]),
         golden("fine-tuned model name", "openai-chat",
                with_(chat, model="ft:gpt-4o-mini-2024-07-18:acme::9xYz"),),
+        golden("merged forms written out", "openai-chat", with_(
+            msg(chat_tools, 1, content=[{"type": "text", "text": "Capital of France?",
+                                         "prompt_cache_breakpoint": {"mode": "explicit"}}]),
+            n=1, top_p=1, parallel_tool_calls=True, response_format={"type": "text"})),
+        golden("integer beyond 2^53 kept exact", "openai-chat", chat_num("9007199254740993")),
+        golden("FORMAT sse", "openai-chat", chat, args=["FORMAT", "sse"]),
+        golden("web search with LIVE", "openai-chat", with_(chat, web_search_options={}),
+               args=["LIVE"]),
     ],
     "errors": [
         {"name": "temperature 0.7", "request": with_(chat, temperature=0.70),
@@ -294,6 +316,26 @@ write("openai_chat.json", {
         {"name": "unknown dialect", "request": chat, "args": ["DIALECT", "cohere"],
          "error": "ERR unknown dialect \"cohere\"; expected openai-chat, openai-responses, "
                   "anthropic, gemini or generic"},
+        refused("duplicate member name", "openai-chat",
+                compact(chat)[:-1] + ',"temperature":1}'),
+        refused("duplicate member name in a message", "openai-chat",
+                compact(chat).replace('"role":"user"', '"role":"user","role":"system"')),
+        refused("integer beyond 2^53 written with a fraction", "openai-chat",
+                chat_num("9007199254740993.0")),
+        refused("number beyond 2^53 with an exponent", "openai-chat", chat_num("1e30")),
+        refused("number out of the range of a double", "openai-chat", chat_num("1e400")),
+        {"name": "web_search_options", "request": with_(chat, web_search_options={}),
+         "error": "NOTCACHEABLE web_search_options searches the web (live data); "
+                  "pass LIVE to cache it anyway"},
+        {"name": "search model", "request": with_(chat, model="gpt-4o-search-preview"),
+         "error": "NOTCACHEABLE model \"gpt-4o-search-preview\" searches the web on every "
+                  "call; pass LIVE to cache it anyway"},
+        {"name": "SAMPLED is not LIVE", "request": with_(chat, web_search_options={}),
+         "args": ["SAMPLED"],
+         "error": "NOTCACHEABLE web_search_options searches the web (live data); "
+                  "pass LIVE to cache it anyway"},
+        {"name": "invalid FORMAT name", "request": chat, "args": ["FORMAT", "s s"],
+         "error": "ERR invalid FORMAT name \"s s\": use 1 to 64 of A-Z a-z 0-9 . _ - + /"},
     ],
 })
 
@@ -305,6 +347,19 @@ resp = {
     "temperature": 0,
     "max_output_tokens": 64,
 }
+fn_tool = {"type": "function", "name": "lookup", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}}}}
+LIVE_TOOL_ERRORS = [
+    ("web_search", {"type": "web_search"}, "searches the web (live data)"),
+    ("web_search_preview", {"type": "web_search_preview", "search_context_size": "low"},
+     "searches the web (live data)"),
+    ("file_search", {"type": "file_search", "vector_store_ids": ["vs_1"]},
+     "reads a provider-side store that can change"),
+    ("mcp", {"type": "mcp", "server_label": "docs", "server_url": "https://example.com/mcp"},
+     "calls tools on remote servers"),
+    ("code_interpreter", {"type": "code_interpreter", "container": "cntr_1"},
+     "runs code over provider-side files or state"),
+]
 write("openai_responses.json", {
     "dialect": "openai-responses",
     "about": ABOUT,
@@ -313,8 +368,42 @@ write("openai_responses.json", {
         pair("whitespace", compact(resp), json.dumps(resp, indent=4)),
         pair("per-call fields", resp, with_(
             resp, user="u", safety_identifier="s", metadata={"k": "v"}, store=False,
-            stream=True, service_tier="priority", prompt_cache_key="p")),
+            stream=True, service_tier="priority", prompt_cache_key="p",
+            prompt_cache_options={"ttl": "30m"})),
         pair("explicit dialect", resp, resp, b_args=["dialect", "OPENAI-RESPONSES"]),
+        pair("input string vs one user message", with_(resp, input="Capital of France?"), resp),
+        pair("input string vs one user message with an input_text part",
+             with_(resp, input="Capital of France?"),
+             with_(resp, input=[{"type": "message", "role": "user", "content": [
+                 {"type": "input_text", "text": "Capital of France?"}]}])),
+        pair("type message is implied", resp,
+             with_(resp, input=[{"type": "message", "role": "user",
+                                 "content": "Capital of France?"}])),
+        pair("developer content string vs one input_text part",
+             with_(resp, input=[{"role": "developer", "content": "Be brief."},
+                                {"role": "user", "content": "Hi"}]),
+             with_(resp, input=[{"role": "developer", "content": [
+                 {"type": "input_text", "text": "Be brief."}]},
+                 {"role": "user", "content": "Hi"}])),
+        pair("documented defaults written out", resp, with_(
+            resp, top_p=1, truncation="disabled", background=False,
+            text={"format": {"type": "text"}})),
+        pair("parallel_tool_calls true", with_(resp, tools=[fn_tool]),
+             with_(resp, tools=[fn_tool], parallel_tool_calls=True)),
+        pair("include order", with_(resp, include=["reasoning.encrypted_content",
+                                                   "message.output_text.logprobs"]),
+             with_(resp, include=["message.output_text.logprobs",
+                                  "reasoning.encrypted_content"])),
+        pair("input_image detail auto and prompt_cache_breakpoint",
+             with_(resp, input=[{"role": "user", "content": [
+                 {"type": "input_text", "text": "What is this?"},
+                 {"type": "input_image", "image_url": "https://example.com/a.png"}]}]),
+             with_(resp, input=[{"role": "user", "content": [
+                 {"type": "input_text", "text": "What is this?",
+                  "prompt_cache_breakpoint": {"mode": "explicit"}},
+                 {"type": "input_image", "image_url": "https://example.com/a.png",
+                  "detail": "auto"}]}])),
+        pair("LIVE does not change a request's key", resp, resp, b_args=["LIVE"]),
     ],
     "different": [
         pair("model", resp, with_(resp, model="gpt-4.1")),
@@ -322,24 +411,55 @@ write("openai_responses.json", {
         pair("instructions absent", resp, with_(resp, instructions=DROP)),
         pair("input content", resp, with_(resp, input=[{"role": "user",
                                                         "content": "Capital of Italy?"}])),
-        pair("input string vs list", with_(resp, input="Capital of France?"), resp),
         pair("input role", resp, with_(resp, input=[{"role": "developer",
                                                      "content": "Capital of France?"}])),
-        pair("tools", resp, with_(resp, tools=[{"type": "web_search"}])),
-        pair("tool_choice", with_(resp, tools=[{"type": "web_search"}]),
-             with_(resp, tools=[{"type": "web_search"}], tool_choice="required")),
+        pair("input string vs a developer message", with_(resp, input="Capital of France?"),
+             with_(resp, input=[{"role": "developer", "content": "Capital of France?"}])),
+        pair("an output item keeps its type",
+             with_(resp, input=[{"type": "message", "id": "msg_1", "role": "assistant",
+                                 "status": "completed", "content": "Paris"}]),
+             with_(resp, input=[{"id": "msg_1", "role": "assistant", "status": "completed",
+                                 "content": "Paris"}])),
+        pair("input string vs two user messages", with_(resp, input="Capital of France?"),
+             with_(resp, input=[{"role": "user", "content": "Capital of "},
+                                {"role": "user", "content": "France?"}])),
+        pair("tools", resp, with_(resp, tools=[fn_tool])),
+        pair("tool_choice", with_(resp, tools=[fn_tool]),
+             with_(resp, tools=[fn_tool], tool_choice="required")),
+        pair("tool_choice auto is not documented as the default here",
+             with_(resp, tools=[fn_tool]), with_(resp, tools=[fn_tool], tool_choice="auto")),
         pair("text format", resp, with_(resp, text={"format": {"type": "json_object"}})),
+        pair("text verbosity", resp, with_(resp, text={"verbosity": "low"})),
         pair("top_p", resp, with_(resp, top_p=0.1)),
         pair("max_output_tokens", resp, with_(resp, max_output_tokens=65)),
         pair("reasoning", resp, with_(resp, reasoning={"effort": "high"})),
         pair("previous_response_id", resp, with_(resp, previous_response_id="resp_1")),
+        pair("previous_response_id differs", with_(resp, previous_response_id="resp_1"),
+             with_(resp, previous_response_id="resp_2")),
         pair("background kept", resp, with_(resp, background=True)),
+        pair("truncation auto", resp, with_(resp, truncation="auto")),
         pair("include kept", resp, with_(resp, include=["message.output_text.logprobs"])),
+        pair("prompt versions", with_(resp, prompt={"id": "pmpt_1", "version": "1"}),
+             with_(resp, prompt={"id": "pmpt_1", "version": "2"})),
+        pair("web search with LIVE is still its own request", resp,
+             with_(resp, tools=[{"type": "web_search"}]), args=["LIVE"]),
+        pair("conversation with LIVE", with_(resp, conversation="conv_1"),
+             with_(resp, conversation="conv_2"), args=["LIVE"]),
         pair("dialect", resp, resp, b_args=["DIALECT", "generic"]),
     ],
     "golden": [
         golden("basic", "openai-responses", resp),
         golden("string input", "openai-responses", with_(resp, input="Capital of France?")),
+        golden("previous_response_id is cacheable", "openai-responses",
+               with_(resp, previous_response_id="resp_abc")),
+        golden("merged forms written out", "openai-responses", with_(
+            resp, input=[{"type": "message", "role": "user", "content": [
+                {"type": "input_text", "text": "Capital of France?"}]}],
+            include=["b", "a"], truncation="disabled", text={"format": {"type": "text"}})),
+        golden("web search with LIVE", "openai-responses",
+               with_(resp, tools=[{"type": "web_search"}]), args=["LIVE"]),
+        golden("pinned prompt version", "openai-responses",
+               with_(resp, prompt={"id": "pmpt_1", "version": "3"})),
     ],
     "errors": [
         {"name": "temperature missing", "request": with_(resp, temperature=DROP),
@@ -347,6 +467,23 @@ write("openai_responses.json", {
                   "pass SAMPLED to cache it anyway"},
         {"name": "temperature 1", "request": with_(resp, temperature=1),
          "error": "NOTCACHEABLE temperature 1 samples; pass SAMPLED to cache it anyway"},
+    ] + [
+        {"name": "tool " + name, "request": with_(resp, tools=[fn_tool, tool]),
+         "error": "NOTCACHEABLE tool \"%s\" %s; pass LIVE to cache it anyway"
+                  % (tool["type"], why)}
+        for name, tool, why in LIVE_TOOL_ERRORS
+    ] + [
+        {"name": "code_interpreter over files",
+         "request": with_(resp, tools=[{"type": "code_interpreter", "container": {
+             "type": "auto", "file_ids": ["file_1"]}}]),
+         "error": "NOTCACHEABLE tool \"code_interpreter\" runs code over provider-side files "
+                  "or state; pass LIVE to cache it anyway"},
+        {"name": "conversation", "request": with_(resp, conversation="conv_1"),
+         "error": "NOTCACHEABLE conversation continues a provider-side conversation that grows "
+                  "on every call; pass LIVE to cache it anyway"},
+        {"name": "prompt without version", "request": with_(resp, prompt={"id": "pmpt_1"}),
+         "error": "NOTCACHEABLE prompt \"pmpt_1\" names a stored prompt without a version (it "
+                  "follows the latest); pass LIVE to cache it anyway"},
     ],
 })
 
@@ -376,12 +513,63 @@ write("anthropic.json", {
         pair("minimal request with explicit dialect",
              with_(anth, system=DROP), with_(anth, system=DROP),
              args=["DIALECT", "anthropic"]),
+        pair("system string vs one text block", anth, with_(anth, system=[
+            {"type": "text", "text": "You are terse."}])),
+        pair("message content string vs one text block", anth, with_(anth, messages=[
+            {"role": "user", "content": [{"type": "text", "text": "Capital of France?"}]}])),
+        pair("cache_control markers everywhere", with_(anth_tools, messages=[
+            {"role": "user", "content": [{"type": "text", "text": "Look it up."}]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1",
+                                               "name": "lookup", "input": {"city": "Paris"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                          "content": [{"type": "text", "text": "Paris, FR"}]}]}]),
+            with_(anth_tools, cache_control={"type": "ephemeral"}, system=[
+                {"type": "text", "text": "You are terse.",
+                 "cache_control": {"type": "ephemeral", "ttl": "1h"}}], tools=[
+                {**anth_tools["tools"][0], "cache_control": {"type": "ephemeral"}}], messages=[
+                {"role": "user", "content": [{"type": "text", "text": "Look it up.",
+                                              "cache_control": {"type": "ephemeral"}}]},
+                {"role": "assistant", "content": [
+                    {"type": "tool_use", "id": "toolu_1", "name": "lookup",
+                     "input": {"city": "Paris"}, "cache_control": {"type": "ephemeral"}}]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1",
+                     "cache_control": {"type": "ephemeral"},
+                     "content": [{"type": "text", "text": "Paris, FR",
+                                  "cache_control": {"type": "ephemeral"}}]}]}])),
+        pair("thinking disabled written out", anth, with_(anth, thinking={"type": "disabled"})),
+        pair("tool_choice auto with tools written out", with_(anth_tools, tool_choice=DROP),
+             with_(anth_tools, tool_choice={"type": "auto", "disable_parallel_tool_use": False})),
+        pair("disable_parallel_tool_use false", with_(anth_tools, tool_choice={"type": "any"}),
+             with_(anth_tools, tool_choice={"type": "any", "disable_parallel_tool_use": False})),
+        pair("LIVE does not change a request's key", anth, anth, b_args=["LIVE"]),
     ],
     "different": [
         pair("model", anth, with_(anth, model="claude-3-5-haiku-20241022")),
         pair("system", anth, with_(anth, system="You are verbose.")),
-        pair("system string vs blocks", anth, with_(anth, system=[
-            {"type": "text", "text": "You are terse."}])),
+        pair("system string vs two text blocks", anth, with_(anth, system=[
+            {"type": "text", "text": "You are "}, {"type": "text", "text": "terse."}])),
+        pair("text block with citations", with_(anth, system=[
+            {"type": "text", "text": "You are terse."}]), with_(anth, system=[
+            {"type": "text", "text": "You are terse.", "citations": []}])),
+        pair("cache_control inside a tool's schema is user data", with_(anth_tools, tools=[
+            {"name": "lookup", "input_schema": {"type": "object", "properties": {
+                "cache_control": {"type": "string"}}}}]), with_(anth_tools, tools=[
+            {"name": "lookup", "input_schema": {"type": "object", "properties": {}}}])),
+        pair("tool_result content string vs one block", with_(anth, messages=[
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
+                                          "content": "ok"}]}]), with_(anth, messages=[
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
+                                          "content": [{"type": "text", "text": "ok"}]}]}])),
+        pair("stop_sequences order is kept", with_(anth, stop_sequences=["a", "b"]),
+             with_(anth, stop_sequences=["b", "a"])),
+        pair("tool_choice auto without tools is not a default", anth,
+             with_(anth, tool_choice={"type": "auto"})),
+        pair("disable_parallel_tool_use true", anth_tools, with_(
+            anth_tools, tool_choice={"type": "auto", "disable_parallel_tool_use": True})),
+        pair("web search tool with LIVE", anth, with_(anth, tools=[
+            {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}]),
+            args=["LIVE"]),
         pair("message content", anth, with_(anth, messages=[
             {"role": "user", "content": "Capital of Peru?"}])),
         pair("message role", with_(anth, messages=[
@@ -414,6 +602,14 @@ write("anthropic.json", {
         golden("Bedrock model id", "anthropic",
                with_(anth, model="anthropic.claude-3-5-sonnet-20241022-v2:0",
                      anthropic_version="bedrock-2023-05-31")),
+        golden("blocks and markers merged", "anthropic", with_(
+            anth_tools, thinking={"type": "disabled"}, cache_control={"type": "ephemeral"},
+            system=[{"type": "text", "text": "You are terse.",
+                     "cache_control": {"type": "ephemeral"}}],
+            messages=[{"role": "user", "content": [{"type": "text", "text": "Hi",
+                                                    "cache_control": {"type": "ephemeral"}}]}])),
+        golden("web search with LIVE", "anthropic", with_(anth, tools=[
+            {"type": "web_search_20250305", "name": "web_search"}]), args=["LIVE"]),
     ],
     "errors": [
         {"name": "temperature missing", "request": with_(anth, temperature=DROP),
@@ -421,6 +617,24 @@ write("anthropic.json", {
                   "pass SAMPLED to cache it anyway"},
         {"name": "temperature 0.3", "request": with_(anth, temperature=0.3),
          "error": "NOTCACHEABLE temperature 0.3 samples; pass SAMPLED to cache it anyway"},
+        {"name": "web search tool", "request": with_(anth, tools=[
+            {"type": "web_search_20250305", "name": "web_search"}]),
+         "error": "NOTCACHEABLE tool \"web_search_20250305\" searches the web (live data); "
+                  "pass LIVE to cache it anyway"},
+        {"name": "web fetch tool", "request": with_(anth, tools=[
+            {"type": "web_fetch_20250910", "name": "web_fetch"}]),
+         "error": "NOTCACHEABLE tool \"web_fetch_20250910\" fetches web pages (live data); "
+                  "pass LIVE to cache it anyway"},
+        {"name": "MCP servers", "request": with_(anth, mcp_servers=[
+            {"type": "url", "url": "https://example.com/mcp", "name": "docs"}]),
+         "error": "NOTCACHEABLE mcp_servers calls tools on remote servers; "
+                  "pass LIVE to cache it anyway"},
+        {"name": "container reuse", "request": with_(anth, container="container_1"),
+         "error": "NOTCACHEABLE container runs code over provider-side files or state; "
+                  "pass LIVE to cache it anyway"},
+        refused("duplicate member name in a block", "anthropic", compact(anth).replace(
+            '"content":"Capital of France?"',
+            '"content":[{"type":"text","text":"a","text":"b"}]')),
     ],
 })
 
@@ -455,6 +669,37 @@ write("gemini.json", {
              args=GM, b_args=[]),
         pair("models/ prefix", gem, gem, args=GM, b_args=["MODEL", "models/gemini-2.0-flash"]),
         pair("explicit dialect", gem, gem, args=GM, b_args=GM + ["DIALECT", "gemini"]),
+        pair("snake_case spellings", gem, {
+            "system_instruction": gem["systemInstruction"], "contents": gem["contents"],
+            "generation_config": {"temperature": 0, "max_output_tokens": 64}}, args=GM),
+        pair("snake_case deep inside parts and tools", with_(gem, contents=[
+            {"role": "user", "parts": [{"text": "What is this?"},
+                                       {"inlineData": {"mimeType": "image/png", "data": "AA=="}}]}],
+            tools=[{"functionDeclarations": [{"name": "lookup", "parameters": {
+                "type": "OBJECT", "properties": {"city_name": {"type": "STRING", "maxLength": 9}}}}]}],
+            toolConfig={"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["lookup"]}}),
+            with_(gem, contents=[
+                {"role": "user", "parts": [{"text": "What is this?"},
+                                           {"inline_data": {"mime_type": "image/png", "data": "AA=="}}]}],
+                tools=[{"function_declarations": [{"name": "lookup", "parameters": {
+                    "type": "OBJECT", "properties": {"city_name": {"type": "STRING", "max_length": 9}}}}]}],
+                tool_config={"function_calling_config": {"mode": "ANY",
+                                                         "allowed_function_names": ["lookup"]}}),
+            args=GM),
+        pair("both spellings with one value", gem, with_(gem, generation_config={
+            "temperature": 0.0, "max_output_tokens": 64}), args=GM),
+        pair("candidateCount 1 written out", gem, gcfg(candidateCount=1), args=GM),
+        pair("responseMimeType text/plain written out", gem,
+             gcfg(responseMimeType="text/plain"), args=GM),
+        pair("stopSequences are a set", gcfg(stopSequences=["END", "STOP"]),
+             gcfg(stopSequences=["STOP", "END"]), args=GM),
+        pair("safetySettings are unique by category", with_(gem, safetySettings=[
+            {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"},
+            {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": "BLOCK_ONLY_HIGH"}]),
+            with_(gem, safety_settings=[
+                {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": "BLOCK_ONLY_HIGH"},
+                {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}]), args=GM),
+        pair("LIVE does not change a request's key", gem, gem, args=GM, b_args=GM + ["LIVE"]),
     ],
     "different": [
         pair("model", gem, gem, args=GM, b_args=["MODEL", "gemini-2.0-flash-001"]),
@@ -484,19 +729,45 @@ write("gemini.json", {
         pair("maxOutputTokens", gem, gcfg(maxOutputTokens=65), args=GM),
         pair("safetySettings", gem, with_(gem, safetySettings=[
             {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}]), args=GM),
-        pair("explicit default candidateCount 1 is not filled in", gem,
-             gcfg(candidateCount=1), args=GM),
+        pair("names inside function call args are user data", with_(gem, contents=[
+            {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {"max_tokens": 1}}}]}]),
+            with_(gem, contents=[{"role": "model", "parts": [
+                {"functionCall": {"name": "f", "args": {"maxTokens": 1}}}]}]), args=GM),
+        pair("schema property names are user data", with_(gem, tools=[{"functionDeclarations": [
+            {"name": "f", "parameters": {"type": "OBJECT", "properties": {
+                "city_name": {"type": "STRING"}}}}]}]), with_(gem, tools=[{"functionDeclarations": [
+                    {"name": "f", "parameters": {"type": "OBJECT", "properties": {
+                        "cityName": {"type": "STRING"}}}}]}]), args=GM),
+        pair("candidateCount 2 with SAMPLED", gem, gcfg(candidateCount=2),
+             args=GM + ["SAMPLED"]),
+        pair("safety threshold", with_(gem, safetySettings=[
+            {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}]),
+            with_(gem, safetySettings=[
+                {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_ONLY_HIGH"}]),
+            args=GM),
+        pair("Google Search grounding with LIVE", gem, with_(gem, tools=[{"googleSearch": {}}]),
+             args=GM + ["LIVE"]),
         pair("cachedContent", gem, with_(gem, cachedContent="cachedContents/abc"), args=GM),
         pair("dialect", gem, gem, args=GM, b_args=GM + ["DIALECT", "generic", "SAMPLED"]),
     ],
     "golden": [
-        golden("basic", "gemini", gem, args=GM, model="gemini-2.0-flash"),
+        golden("basic", "gemini", gem, args=GM),
         golden("model in body", "gemini", with_(gem, model="models/gemini-1.5-pro-002")),
         golden("Vertex AI model path", "gemini", gem,
                args=["MODEL", "projects/p1/locations/us-central1/publishers/google/models/"
-                     "gemini-2.0-flash"],
-               model="projects/p1/locations/us-central1/publishers/google/models/"
-                     "gemini-2.0-flash"),
+                     "gemini-2.0-flash"]),
+        golden("snake_case, defaults and sets merged", "gemini", {
+            "system_instruction": {"parts": [{"text": "You are terse."}]},
+            "contents": [{"role": "user", "parts": [{"text": "Capital of France?"},
+                                                    {"file_data": {"mime_type": "application/pdf",
+                                                                   "file_uri": "files/abc"}}]}],
+            "safety_settings": [{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "OFF"},
+                                {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": "OFF"}],
+            "generation_config": {"temperature": 0, "candidate_count": 1,
+                                  "stop_sequences": ["b", "a"],
+                                  "response_mime_type": "text/plain"}}, args=GM),
+        golden("URL context with LIVE", "gemini", with_(gem, tools=[{"url_context": {}}]),
+               args=GM + ["LIVE"]),
     ],
     "errors": [
         {"name": "no model", "request": gem,
@@ -510,12 +781,40 @@ write("gemini.json", {
         {"name": "candidateCount 2", "request": gcfg(candidateCount=2), "args": GM,
          "error": "NOTCACHEABLE candidateCount 2 asks for several answers; "
                   "pass SAMPLED to cache it anyway"},
+        {"name": "candidate_count 2 in snake_case", "args": GM,
+         "request": with_(gem, generationConfig=DROP, generation_config={
+             "temperature": 0, "candidate_count": 2}),
+         "error": "NOTCACHEABLE candidateCount 2 asks for several answers; "
+                  "pass SAMPLED to cache it anyway"},
+        refused("conflicting spellings", "gemini", with_(gem, generation_config={
+            "temperature": 1}), args=GM),
+        refused("conflicting spellings deep inside", "gemini", with_(gem, contents=[
+            {"role": "user", "parts": [{"inlineData": {"mimeType": "image/png",
+                                                       "mime_type": "image/jpeg", "data": ""}}]}]),
+            args=GM),
+    ] + [
+        {"name": "tool " + name, "request": with_(gem, tools=[{name: {}}]), "args": GM,
+         "error": "NOTCACHEABLE tool \"%s\" %s; pass LIVE to cache it anyway" % (camel, why)}
+        for name, camel, why in [
+            ("googleSearch", "googleSearch", "searches the web (live data)"),
+            ("google_search_retrieval", "googleSearchRetrieval", "searches the web (live data)"),
+            ("urlContext", "urlContext", "fetches web pages (live data)"),
+            ("googleMaps", "googleMaps", "reads live map data"),
+            ("enterpriseWebSearch", "enterpriseWebSearch", "searches the web (live data)"),
+            ("retrieval", "retrieval", "reads a provider-side store that can change"),
+            ("file_search", "fileSearch", "reads a provider-side store that can change"),
+        ]
     ],
 })
 
 # ---------- Generic ----------
 gen = {"model": "llama3.1:8b", "prompt": "Capital of France?", "temperature": 0,
        "options": {"num_ctx": 4096}}
+def gen_num(literal):
+    """The generic request with `options.x` spelled exactly as `literal` (sent as raw text)."""
+    return compact(gen).replace('"num_ctx":4096', '"num_ctx":4096,"x":%s' % literal)
+
+
 write("generic.json", {
     "dialect": "generic",
     "about": ABOUT,
@@ -524,6 +823,10 @@ write("generic.json", {
         pair("nested keys reordered", with_(gen, options={"a": 1, "b": 2}),
              with_(gen, options={"b": 2, "a": 1})),
         pair("stream", gen, with_(gen, stream=False)),
+        pair("exact doubles beyond 2^53", gen_num("18446744073709551616"),
+             gen_num("1.8446744073709551616e19")),
+        pair("fractions below 2^53 read as doubles", gen_num("0.1"),
+             gen_num("0.1000000000000000000001")),
         pair("unicode escapes", with_(gen, prompt="Caf\u00e9 \U0001F600?"),
              compact(with_(gen, prompt="X")).replace('"X"', '"Caf\\u00e9 \\ud83d\\ude00?"')),
     ],
@@ -535,6 +838,10 @@ write("generic.json", {
         pair("nested array order", with_(gen, options={"stop": ["a", "b"]}),
              with_(gen, options={"stop": ["b", "a"]})),
         pair("null vs absent", gen, with_(gen, system=None)),
+        pair("generic has no merged forms", with_(gen, n=1), gen),
+        pair("integers one apart beyond 2^64", gen_num("18446744073709551617"),
+             gen_num("18446744073709551616")),
+        pair("huge integer literals", gen_num("1" + "0" * 30), gen_num("1" + "0" * 29 + "1")),
     ],
     "golden": [
         golden("basic", "generic", gen),
@@ -543,6 +850,9 @@ write("generic.json", {
         golden("non-ASCII and big numbers", "generic",
                with_(gen, prompt="\u00e9\u20ac\U0001F600\u2028\x7f\n", big=12345678901234567890,
                      small=1e-7, frac=0.1)),
+        golden("exact integers beyond 2^53", "generic",
+               compact(gen)[:-1] + ',"seeds":[9007199254740993,-18446744073709551617,'
+               '1152921504606846976.0,1e20,1e21,-0,-0.0]}'),
     ],
     "errors": [
         {"name": "temperature string", "request": with_(gen, temperature="0"),
@@ -551,6 +861,10 @@ write("generic.json", {
          "error": "ERR request model must be a string"},
         {"name": "empty model", "request": with_(gen, model=""),
          "error": "ERR model must not be empty"},
+        refused("duplicate nested member name", "generic",
+                compact(gen).replace('"num_ctx":4096', '"num_ctx":4096,"num_ctx":4096')),
+        refused("inexact number beyond 2^53", "generic", gen_num("9007199254740993.5")),
+        refused("inexact exponent beyond 2^53", "generic", gen_num("-2.9514790517935283e20")),
     ],
 })
 print("written to", OUT)
