@@ -277,6 +277,12 @@ pub fn spawn_rewrite(d: &Arc<Durability>, store: &Arc<Store>) -> bool {
 }
 
 impl Durability {
+    /// Applies CONFIG SET appendfsync / save to the running engine.
+    pub fn reconfigure(&self, fsync: persistence::FsyncPolicy, save: &persistence::SaveSchedule) {
+        self.engine.set_fsync(fsync);
+        self.engine.set_save(save.clone());
+    }
+
     pub fn rewrite_in_progress(&self) -> bool {
         self.engine.status().rewrite_in_progress
     }

@@ -120,6 +120,10 @@ impl Shared {
     pub fn apply_config(&self, next: Config) -> Result<(), String> {
         let now = self.config();
         let store_changes = next.maxmemory != now.maxmemory || next.eviction != now.eviction;
+        let persisting = now.appendonly || !now.save.is_off();
+        if !persisting && !next.save.is_off() {
+            return Err("persistence was off at start (appendonly no, save \"\"): restart with --save to take snapshots".into());
+        }
         if store_changes && self.is_loading() {
             return Err("the budget cannot change while the data set is loading".into());
         }
@@ -133,6 +137,11 @@ impl Shared {
         }
         if next.llm_lease != now.llm_lease {
             self.flights.set_lease(next.llm_lease);
+        }
+        if next.appendfsync != now.appendfsync || next.save != now.save {
+            if let Some(d) = self.durability.get() {
+                d.reconfigure(next.appendfsync, &next.save);
+            }
         }
         self.config.store(Arc::new(next));
         Ok(())

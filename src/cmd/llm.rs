@@ -56,15 +56,13 @@ pub fn llmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     single_flight(ctx, &a[1], wait)
 }
 
-/// [`single_flight`] with its error as a reply, for LLMLOOKUP, which wraps every reply but an
-/// error.
-pub fn lookup(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Flow {
-    single_flight(ctx, key, wait).unwrap_or_else(|e| Flow::Reply(e.into()))
-}
-
 /// The single-flight lookup behind LLMGET and LLMLOOKUP: a hit, a granted lease (nil), or a
 /// wait for another caller's fill (which ends in a value, nil on promotion, or an error reply).
-fn single_flight(ctx: &mut Ctx<'_>, key: &Bytes, wait: Duration) -> Result<Flow, CommandError> {
+pub(super) fn single_flight(
+    ctx: &mut Ctx<'_>,
+    key: &Bytes,
+    wait: Duration,
+) -> Result<Flow, CommandError> {
     ctx.client.used_leases = true;
     let shared = ctx.shared;
     let stats = shared.store.stats();

@@ -14,12 +14,12 @@
 //!     -> count of keys deleted that match the glob (e.g. llm:v1:gpt-4o:*)
 //! ```
 
-use super::llm::lookup;
-use super::{Ctx, Flow};
+use super::args;
+use super::llm::single_flight;
+use super::{CommandError, Ctx, Flow};
 use crate::cache::Write;
 use crate::glob;
 use crate::keying::{cache_key, KeyOptions};
-use crate::protocol::args;
 use crate::protocol::Reply;
 use bytes::Bytes;
 use std::time::Duration;
@@ -27,45 +27,34 @@ use std::time::Duration;
 /// Keys deleted per batch by LLMPURGE before it yields to other work.
 const PURGE_BATCH: usize = 1024;
 
-/// Computes the key, or the error reply.
-fn key_of(body: &Bytes, options: &[Bytes]) -> Result<Bytes, Reply> {
-    let opts = KeyOptions::parse_args(options).map_err(|e| Reply::error(e.to_string()))?;
-    let key = cache_key(body, &opts).map_err(|e| Reply::error(e.to_string()))?;
+/// Computes the key. Keying errors carry their own code (`ERR ...`, `NOTCACHEABLE ...`).
+fn key_of(body: &Bytes, options: &[Bytes]) -> Result<Bytes, CommandError> {
+    let opts = KeyOptions::parse_args(options).map_err(|e| CommandError::coded(e.to_string()))?;
+    let key = cache_key(body, &opts).map_err(|e| CommandError::coded(e.to_string()))?;
     Ok(Bytes::from(key.key))
 }
 
 /// `LLMKEY request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name]`
-pub fn llmkey(_: &mut Ctx<'_>, a: &[Bytes]) -> Reply {
-    match key_of(&a[1], &a[2..]) {
-        Ok(k) => Reply::Bulk(k),
-        Err(e) => e,
-    }
+pub fn llmkey(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(Reply::Bulk(key_of(&a[1], &a[2..])?))
 }
 
 /// `LLMLOOKUP request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name]`
-pub fn llmlookup(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
+pub fn llmlookup(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let mut wait = ctx.shared.config().llm_wait;
     let mut rest: Vec<Bytes> = Vec::with_capacity(a.len());
     let mut i = 2;
     while i < a.len() {
         if args::is(&a[i], "WAIT") {
-            let Some(ms) = a.get(i + 1) else {
-                return Flow::Reply(args::syntax_error());
-            };
-            match args::uint(ms) {
-                Ok(ms) => wait = Duration::from_millis(ms),
-                Err(e) => return Flow::Reply(e),
-            }
+            let ms = a.get(i + 1).ok_or(CommandError::Syntax)?;
+            wait = Duration::from_millis(args::uint(ms)?);
             i += 2;
         } else {
             rest.push(a[i].clone());
             i += 1;
         }
     }
-    let key = match key_of(&a[1], &rest) {
-        Ok(k) => k,
-        Err(e) => return Flow::Reply(e),
-    };
+    let key = key_of(&a[1], &rest)?;
     let pair = move |key: Bytes, r: Reply| {
         if r.is_error() {
             r
@@ -73,20 +62,20 @@ pub fn llmlookup(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
             Reply::Array(vec![Reply::Bulk(key), r])
         }
     };
-    match lookup(ctx, &key, wait) {
+    Ok(match single_flight(ctx, &key, wait)? {
         Flow::Reply(r) => Flow::Reply(pair(key, r)),
         Flow::Wait(w) => Flow::Wait(Box::pin(async move { pair(key, w.await) })),
         Flow::Close => Flow::Close,
-    }
+    })
 }
 
 /// `LLMPURGE pattern`: walks the keyspace off the async workers and deletes matching keys one
 /// by one (each under its own lock), so other clients are never held up for long.
-pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
+pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let pattern = a[1].clone();
     let shared = ctx.shared.clone();
     ctx.client.wrote = true;
-    Flow::Wait(Box::pin(async move {
+    Ok(Flow::Wait(Box::pin(async move {
         let done = tokio::task::spawn_blocking(move || {
             let store = &shared.store;
             let keys: Vec<Bytes> = store
@@ -115,5 +104,5 @@ pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Flow {
             Ok(Err(e)) => e,
             Err(_) => Reply::err("the purge task failed"),
         }
-    }))
+    })))
 }

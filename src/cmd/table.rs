@@ -4,8 +4,7 @@
 //! flags imply are added), key positions, group, since, argument syntax, summary, handler, and
 //! for a container its subcommand rows. Flags and categories follow Redis 7's command table.
 //!
-//! Handlers are named with `S!` (returns a reply) or `F!` (may block or close); `L!` / `LF!`
-//! adapt a handler that still returns a bare `Reply` / `Flow` (LLMKEY, LLMLOOKUP, LLMPURGE).
+//! Handlers are named with `S!` (returns a reply) or `F!` (may block or close).
 
 use super::spec::acl::{
     self, CONNECTION, DANGEROUS, HASH, JSON, KEYSPACE, LLM, STRING, TRANSACTION,
@@ -25,16 +24,6 @@ macro_rules! S {
 macro_rules! F {
     ($f:path) => {
         Handler::Flow($f)
-    };
-}
-macro_rules! L {
-    ($f:path) => {
-        Handler::Sync(|c, a| Ok($f(c, a)))
-    };
-}
-macro_rules! LF {
-    ($f:path) => {
-        Handler::Flow(|c, a| Ok($f(c, a)))
     };
 }
 
@@ -128,8 +117,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("llmget", -2, READONLY | BLOCKING, LLM, KEY1, "llm", "0.1.0", "key [WAIT ms]", "Returns a cached answer; on a miss grants the fill lease, or waits for another caller's fill.", F!(llm::llmget)),
     row!("llmsetnx", -3, WRITE | DENY_OOM, LLM, KEY1, "llm", "0.1.0", "key value [EX seconds|PX milliseconds] [TOKENS n]", "Stores an answer if none is there, ends the key's lease and wakes its waiters.", S!(llm::llmsetnx)),
     row!("llmabort", 2, WRITE | FAST, LLM, KEY1, "llm", "0.1.0", "key", "Gives up the fill lease; the longest-waiting caller is promoted.", S!(llm::llmabort)),
-    row!("llmkey", -2, FAST | LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "request-json [DIALECT name] [MODEL name] [SAMPLED]", "Returns the canonical cache key of an LLM request body.", L!(llmkey::llmkey)),
-    row!("llmlookup", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.1.0", "request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED]", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics.", LF!(llmkey::llmlookup)),
-    row!("llmpurge", 2, WRITE, LLM, NOKEY, "llm", "0.1.0", "pattern", "Deletes every answer whose key matches a glob pattern.", LF!(llmkey::llmpurge)),
+    row!("llmkey", -2, FAST | LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "request-json [DIALECT name] [MODEL name] [SAMPLED]", "Returns the canonical cache key of an LLM request body.", S!(llmkey::llmkey)),
+    row!("llmlookup", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.1.0", "request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED]", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics.", F!(llmkey::llmlookup)),
+    row!("llmpurge", 2, WRITE, LLM, NOKEY, "llm", "0.1.0", "pattern", "Deletes every answer whose key matches a glob pattern.", F!(llmkey::llmpurge)),
     row!("llmstats", -1, LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "[RESET]", "Returns hit rate, stampede rate, evicted/expired-unread and tokens saved.", S!(llm::llmstats)),
 ];

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use super::format::encode_record;
 use super::fs::DirLock;
 use super::retry::{retry_delay_ms, Failure};
-use super::{FsyncPolicy, LoadProgress, Lsn, Options, PersistError, Record, Status};
+use super::{FsyncPolicy, LoadProgress, Lsn, Options, PersistError, Record, SaveSchedule, Status};
 
 /// Wake the writer early once this much is buffered (bounds memory and batch size).
 pub(crate) const FLUSH_BYTES: usize = 4 << 20;
@@ -101,7 +101,13 @@ pub(crate) struct Stats {
 
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// The options at open; `fsync` and `save` may change later (CONFIG SET): read those
+    /// through [`Shared::fsync`] and `save`.
     pub opts: Options,
+    /// The fsync policy in force ([`FsyncPolicy`] as its index in `FSYNC_POLICIES`).
+    fsync: AtomicU8,
+    /// The snapshot schedule in force.
+    pub save: Mutex<SaveSchedule>,
     pub mode: Mode,
     pub queue: Mutex<Queue>,
     /// Wakes the writer thread.
@@ -143,7 +149,29 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+const FSYNC_POLICIES: [FsyncPolicy; 3] =
+    [FsyncPolicy::Always, FsyncPolicy::EverySec, FsyncPolicy::No];
+
+fn fsync_index(p: FsyncPolicy) -> u8 {
+    FSYNC_POLICIES.iter().position(|q| *q == p).unwrap_or(1) as u8
+}
+
 impl Shared {
+    /// The fsync policy in force.
+    pub fn fsync(&self) -> FsyncPolicy {
+        FSYNC_POLICIES
+            .get(self.fsync.load(Ordering::Relaxed) as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Changes the fsync policy (CONFIG SET appendfsync); the writer takes it from its next
+    /// round, and a write acknowledged from then on is as durable as the new policy promises.
+    pub fn set_fsync(&self, policy: FsyncPolicy) {
+        self.fsync.store(fsync_index(policy), Ordering::Relaxed);
+        self.wake.notify_all();
+    }
+
     pub fn new(opts: Options, now_ms: u64, next_seg: u64) -> Shared {
         let mode = if opts.appendonly {
             Mode::Aof
@@ -153,6 +181,8 @@ impl Shared {
             Mode::SnapshotOnly
         };
         Shared {
+            fsync: AtomicU8::new(fsync_index(opts.fsync)),
+            save: Mutex::new(opts.save.clone()),
             opts,
             mode,
             queue: Mutex::new(Queue {
@@ -239,7 +269,7 @@ impl Shared {
     /// `everysec` and `no` a write is acknowledged once applied: a failed log write later on
     /// does not take it back, since the repairing base will hold it.
     pub async fn durable(&self, lsn: Lsn) -> Result<(), PersistError> {
-        if self.mode == Mode::Aof && self.opts.fsync == FsyncPolicy::Always {
+        if self.mode == Mode::Aof && self.fsync() == FsyncPolicy::Always {
             if !self.wait_synced(lsn).await? {
                 return Err(self.failure_error().unwrap_or(PersistError::Closed));
             }
@@ -303,7 +333,7 @@ impl Shared {
             return false;
         }
         let s = lock(&self.stats);
-        self.opts.save.is_due(
+        lock(&self.save).is_due(
             now_ms,
             self.dirty.load(Ordering::Relaxed),
             s.last_save_ms,
@@ -340,7 +370,7 @@ impl Shared {
         let s = lock(&self.stats);
         Status {
             aof_enabled: self.mode == Mode::Aof,
-            fsync: self.opts.fsync,
+            fsync: self.fsync(),
             loading: self.loading.load(Ordering::Acquire),
             load: s.load,
             load_started_ms: s.load_started_ms,

@@ -33,7 +33,7 @@ impl Shared {
             PersistError::Io { source, .. } => os_reason(source),
             other => other.to_string(),
         };
-        let terminal = self.opts.fsync == FsyncPolicy::Always;
+        let terminal = self.fsync() == FsyncPolicy::Always;
         self.set_failure(seg, reason, err.to_string(), terminal);
     }
 

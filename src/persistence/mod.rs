@@ -233,6 +233,16 @@ pub struct Persistence {
 }
 
 impl Persistence {
+    /// Changes when appends are fsynced (CONFIG SET appendfsync).
+    pub fn set_fsync(&self, policy: FsyncPolicy) {
+        self.shared.set_fsync(policy);
+    }
+
+    /// Changes the snapshot schedule (CONFIG SET save).
+    pub fn set_save(&self, save: SaveSchedule) {
+        *engine::lock(&self.shared.save) = save;
+    }
+
     /// Opens (or creates) the data directory and plans recovery. Returns the engine and the
     /// [`Loader`] that yields the records to apply, in order, to an empty store.
     ///

@@ -154,7 +154,7 @@ impl Writer {
     /// Waits until there is something to do, then takes the buffer.
     fn next_round(&mut self) -> Round {
         let shared = Arc::clone(&self.shared);
-        let policy = shared.opts.fsync;
+        let policy = shared.fsync();
         let clock = &shared.opts.clock;
         let mut q = lock(&shared.queue);
         loop {
@@ -224,7 +224,7 @@ impl Writer {
             }
         }
         let sync_now = round.shutdown
-            || match self.shared.opts.fsync {
+            || match self.shared.fsync() {
                 FsyncPolicy::Always => true,
                 FsyncPolicy::EverySec => round.now.saturating_sub(self.last_sync) >= SYNC_INTERVAL,
                 FsyncPolicy::No => false,

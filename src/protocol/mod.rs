@@ -6,7 +6,6 @@
 //! - [`reply`]: typed replies and their RESP2 / RESP3 encodings.
 //! - [`args`]: helpers that turn raw arguments into typed values with Redis's error texts.
 
-pub mod args;
 pub mod parse;
 pub mod reply;
 pub mod split;

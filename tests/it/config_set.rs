@@ -136,3 +136,45 @@ async fn config_set_timeout_closes_idle_clients() {
     );
     s.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn config_set_appendfsync_and_save_reach_the_persistence_engine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_path_buf();
+    let s = start_with(move |c| {
+        c.dir = d;
+        c.appendonly = true;
+    })
+    .await;
+    tokio::time::timeout(std::time::Duration::from_secs(30), s.shared.loaded())
+        .await
+        .expect("loaded");
+    let mut c = s.conn(false).await;
+    assert_eq!(
+        cmd(
+            &mut c,
+            &["CONFIG", "SET", "appendfsync", "always", "save", ""]
+        )
+        .await,
+        "OK"
+    );
+    assert_eq!(
+        cmd(&mut c, &["CONFIG", "GET", "appendfsync"]).await,
+        "[appendfsync,always]"
+    );
+    // Under `always` the reply waits for the fsync; the write is acknowledged once durable.
+    assert_eq!(cmd(&mut c, &["SET", "k", "v"]).await, "OK");
+    s.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn config_set_save_is_refused_when_persistence_was_off_at_start() {
+    let s = start().await;
+    let mut c = s.conn(false).await;
+    assert_eq!(
+        cmd(&mut c, &["CONFIG", "SET", "save", "60 1"]).await,
+        "ERROR:ERR CONFIG SET failed - persistence was off at start (appendonly no, save \"\"): restart with --save to take snapshots"
+    );
+    assert_eq!(cmd(&mut c, &["CONFIG", "GET", "save"]).await, "[save,]");
+    s.stop().await.expect("stop");
+}
