@@ -269,10 +269,11 @@ impl Shared {
     /// `everysec` and `no` a write is acknowledged once applied: a failed log write later on
     /// does not take it back, since the repairing base will hold it.
     pub async fn durable(&self, lsn: Lsn) -> Result<(), PersistError> {
-        if self.mode == Mode::Aof && self.fsync() == FsyncPolicy::Always {
-            if !self.wait_synced(lsn).await? {
-                return Err(self.failure_error().unwrap_or(PersistError::Closed));
-            }
+        if self.mode == Mode::Aof
+            && self.fsync() == FsyncPolicy::Always
+            && !self.wait_synced(lsn).await?
+        {
+            return Err(self.failure_error().unwrap_or(PersistError::Closed));
         }
         match self.terminal_error() {
             Some(e) => Err(e),
@@ -296,10 +297,8 @@ impl Shared {
     }
 
     pub async fn synced(&self, lsn: Lsn) -> Result<(), PersistError> {
-        if self.mode == Mode::Aof {
-            if !self.wait_synced(lsn).await? {
-                return Err(self.failure_error().unwrap_or(PersistError::Closed));
-            }
+        if self.mode == Mode::Aof && !self.wait_synced(lsn).await? {
+            return Err(self.failure_error().unwrap_or(PersistError::Closed));
         }
         Ok(())
     }
