@@ -137,7 +137,7 @@ for t in "${targets[@]}"; do
         if ! "$bin" -timeout="$TIMEOUT" -artifact_prefix="$artifacts/" "${regressions[@]}" \
             >"$log.replay" 2>&1 </dev/null; then
             ok=0
-            tail -n 40 "$log.replay"
+            grep -E -A12 'panicked at|ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)' "$log.replay" | head -n 40
             failures+=("$t: a regression input fails again ($(grep -oE 'Running: [^ ]+' "$log.replay" | tail -n1))")
         fi
     fi
