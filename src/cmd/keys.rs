@@ -85,8 +85,10 @@ pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         }
     }
     let store = &ctx.shared.store;
-    // A max-heap of the `count` smallest hashes at or after the cursor.
-    let mut heap: BinaryHeap<(u64, Bytes, &'static str)> = BinaryHeap::with_capacity(count + 1);
+    // A max-heap of the `count` smallest hashes at or after the cursor. COUNT is the client's:
+    // reserving all of it up front let `SCAN 0 COUNT 4398046511104` abort the process.
+    let mut heap: BinaryHeap<(u64, Bytes, &'static str)> =
+        BinaryHeap::with_capacity(count.min(1024) + 1);
     let mut more = false;
     for (key, entry) in store.iter() {
         let h = store.scan_hash(&key);

@@ -159,6 +159,27 @@ async fn expiry_is_exact_to_the_millisecond() {
     assert!(s.shared.store.stats().expired_keys.get() >= 1);
 }
 
+/// `SCAN 0 COUNT 4398046511104` reserved room for that many keys before looking at any, and the
+/// failed allocation aborted the whole process (found by the dispatch fuzz target).
+#[tokio::test]
+async fn scan_with_a_huge_count_does_not_abort_the_server() {
+    let s = start().await;
+    let mut c = s.conn(false).await;
+    assert_eq!(cmd(&mut c, &["SET", "k", "v"]).await, "OK");
+    for count in ["4398046511104", "9223372036854775807"] {
+        let v = call(&mut c, &["SCAN", "0", "COUNT", count]).await;
+        let Value::Array(parts) = v else {
+            panic!("scan reply {v:?}")
+        };
+        assert_eq!(text(&parts[0]), "0");
+        let Value::Array(keys) = &parts[1] else {
+            panic!("scan keys {:?}", parts[1])
+        };
+        assert_eq!(keys.iter().map(text).collect::<Vec<_>>(), ["k"]);
+    }
+    assert_eq!(cmd(&mut c, &["PING"]).await, "PONG");
+}
+
 #[tokio::test]
 async fn keys_scan_type_del_exists() {
     let s = start().await;
