@@ -14,6 +14,8 @@
 #   FUZZ_TIMEOUT   seconds one input may take before it counts as a hang, default 10
 #   FUZZ_STRICT    1: known, tolerated divergences fail too (sets LLMCACHED_FUZZ_STRICT)
 #   FUZZ_ARGS      extra libFuzzer flags, e.g. "-max_len=8192"
+#   FUZZ_SANITIZER cargo-fuzz's --sanitizer for the build, default none (the smoke run keeps the
+#                  test command's time down; long runs use address, cargo-fuzz's default)
 #
 # Longer runs: `cargo +nightly fuzz run <target> fuzz/corpus-work/<target> fuzz/corpus/<target>
 # -- -max_total_time=3600` from the repository root; fuzz/corpus-work/ (ignored by git) keeps
@@ -86,8 +88,9 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked </dev/null || fail_all "cargo install cargo-fuzz --locked failed"
 fi
 
-echo "==> cargo +nightly fuzz build ($(cargo fuzz --version), $(rustc +nightly --version))"
-cargo +nightly fuzz build </dev/null || fail_all "cargo +nightly fuzz build failed"
+SANITIZER=${FUZZ_SANITIZER:-none}
+echo "==> cargo +nightly fuzz build --sanitizer $SANITIZER ($(cargo fuzz --version), $(rustc +nightly --version))"
+cargo +nightly fuzz build --sanitizer "$SANITIZER" </dev/null || fail_all "cargo +nightly fuzz build failed"
 triple=$(rustc +nightly -vV | sed -n 's/^host: //p')
 bin_dir=fuzz/target/$triple/release
 

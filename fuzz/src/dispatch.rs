@@ -31,10 +31,11 @@ use crate::resp;
 use bytes::{Bytes, BytesMut};
 use llmcached::cache::{Clock, EvictionKind};
 use llmcached::client::{Client, ClientInfo};
-use llmcached::cmd::{self, flag, Ctx, Flow, COMMANDS};
-use llmcached::config::Config;
-use llmcached::protocol::Reply;
-use llmcached::server::Shared;
+use llmcached::cmd::table::COMMANDS;
+use llmcached::cmd::{self, Ctx, Flow};
+use llmcached::config::{Config, Password};
+use llmcached::persistence::SaveSchedule;
+use llmcached::state::Shared;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
@@ -161,7 +162,7 @@ fn words() -> &'static [Bytes] {
             .collect();
         for c in COMMANDS {
             for s in c.subcommands {
-                w.push(Bytes::from_static(s.as_bytes()));
+                w.push(Bytes::from_static(s.name.as_bytes()));
             }
         }
         assert!(w.len() <= TAG_NAME as usize, "every word must have a tag");
@@ -174,8 +175,8 @@ pub fn new_state(settings: u8, clock: Clock) -> Arc<Shared> {
     let mut config = Config {
         port: 0,
         appendonly: false,
-        save: vec![],
-        requirepass: (settings & 1 != 0).then(|| PASSWORD.to_string()),
+        save: SaveSchedule::parse("").expect("an empty schedule parses"),
+        requirepass: (settings & 1 != 0).then(|| Password::from(PASSWORD)),
         ..Config::default()
     };
     if settings & 2 != 0 {
@@ -187,7 +188,7 @@ pub fn new_state(settings: u8, clock: Clock) -> Arc<Shared> {
     if settings & 8 != 0 {
         config.llm_default_ttl = None;
     }
-    let shared = Arc::new(Shared::new(config, clock));
+    let shared = Arc::new(Shared::new(config, clock, cmd::row_names()));
     assert!(!shared.is_loading(), "an in-memory server does not load");
     shared
 }
@@ -198,7 +199,7 @@ pub fn new_client(shared: &Shared) -> Client {
     let laddr = SocketAddr::from(([127, 0, 0, 1], 6379));
     let info = Arc::new(ClientInfo::new(shared.clients.next_id(), addr, laddr));
     shared.clients.register(info.clone());
-    Client::new(info, shared.config.requirepass.is_none())
+    Client::new(info, shared.config().requirepass.is_none())
 }
 
 /// A client disconnecting: its leases go to the next follower, as at the end of a connection.
@@ -209,41 +210,18 @@ pub fn end_client(shared: &Shared, client: &Client) {
     shared.clients.unregister(client.id());
 }
 
-/// Runs one command as a connection does after parsing: unknown command, arity, auth, loading
-/// and MULTI checks in Redis's order, then the handler.
+/// Runs one command as a connection does after parsing: `cmd::execute` makes the checks (unknown
+/// command, arity, auth, loading, MULTI) in Redis's order, then runs the handler.
 pub fn execute(shared: &Arc<Shared>, client: &mut Client, args: &[Bytes]) -> Flow {
-    let Some(index) = cmd::lookup(&args[0]) else {
-        dirty_multi(client);
-        return Flow::Reply(cmd::unknown_command(args));
-    };
-    let spec = &COMMANDS[index];
-    if !spec.arity_ok(args.len()) {
-        dirty_multi(client);
-        return Flow::Reply(cmd::wrong_arity(spec.name));
-    }
-    if !client.authenticated && !spec.has(flag::NO_AUTH) {
-        dirty_multi(client);
-        return Flow::Reply(Reply::error("NOAUTH Authentication required."));
-    }
-    if shared.is_loading() && !spec.has(flag::LOADING) {
-        return Flow::Reply(Reply::error(
-            "LOADING Redis is loading the dataset in memory",
-        ));
-    }
-    if let Some(multi) = client.multi.as_mut() {
-        if !spec.has(flag::NO_MULTI) {
-            multi.queued.push((index, args.to_vec()));
-            return Flow::Reply(Reply::Simple("QUEUED"));
-        }
-    }
     let mut ctx = Ctx { shared, client };
-    cmd::call(&mut ctx, index, args)
+    cmd::execute(&mut ctx, args)
 }
 
-fn dirty_multi(client: &mut Client) {
-    if let Some(m) = client.multi.as_mut() {
-        m.dirty = true;
-    }
+/// The position of a top-level command in the table, any case.
+fn table_row(name: &str) -> Option<usize> {
+    COMMANDS
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(name))
 }
 
 /// Decodes one command: `None` for a clock move (done here) or an empty name.
@@ -361,7 +339,7 @@ pub fn encode(settings: u8, ops: &[SeedOp<'_>]) -> Vec<u8> {
     let push_arg = |out: &mut Vec<u8>, s: &str| {
         if let Some(i) = w.iter().position(|x| x == s.as_bytes()) {
             out.push(i as u8);
-        } else if let Some(row) = cmd::lookup(s.as_bytes()).filter(|_| s.len() < 0x40) {
+        } else if let Some(row) = table_row(s).filter(|_| s.len() < 0x40) {
             out.push(TAG_NAME);
             out.push(row as u8);
         } else {
@@ -372,7 +350,7 @@ pub fn encode(settings: u8, ops: &[SeedOp<'_>]) -> Vec<u8> {
     };
     for op in ops {
         assert!(op.args.len() < 8, "at most 7 arguments per command");
-        let row = cmd::lookup(op.name.as_bytes()).filter(|&i| i < OP_CLOCK as usize);
+        let row = table_row(op.name).filter(|&i| i < OP_CLOCK as usize);
         let client = (op.client & 1) << 7;
         match row {
             Some(i) => {

@@ -56,6 +56,8 @@ pub fn run(data: &[u8]) {
         };
         KeyOptions {
             sampled: flags & 1 != 0,
+            live: flags & 32 != 0,
+            format: (flags & 64 != 0).then(|| "sse".to_string()),
             dialect: (dialect > 0).then(|| Dialect::ALL[dialect as usize - 1]),
             model,
         }

@@ -25,20 +25,16 @@
 //! - Every command, encoded back as a RESP multibulk, parses to itself.
 //!
 //! # Known divergences
-//! Two are tolerated, each recognised by the parser's exact state at the error (see
-//! [`known_divergence`]), unless [`crate::strict`] is on; remove each with its fix:
-//! - an inline line of exactly `max_inline` bytes is refused with `too big inline request` when
-//!   a read ends between its `\r` and `\n`, and accepted when the `\r\n` arrives in one read;
-//! - a count or length line longer than 64 KB is `too big mbulk count string` when its `\n`
-//!   arrives in a later read than its first 64 KB, and `invalid multibulk length` /
-//!   `invalid bulk length` when it arrives with them.
+//! None. The two this target found (an inline line of exactly `max_inline` bytes with a read
+//! ending between its `\r` and `\n`; count lines over 64 KB whose `\n` came in a later read)
+//! are fixed; their inputs stay in `fuzz/regressions/parser/`, replayed by the smoke run.
 
 use crate::input::Input;
 use bytes::{Bytes, BytesMut};
 use llmcached::protocol::{Limits, ParseError, RequestParser};
 
 /// What the parser made of a whole stream. Two outcomes agree when their commands, error and
-/// final state do ([`Outcome::agrees`]); `edge` only explains a disagreement.
+/// final state do ([`Outcome::agrees`]).
 #[derive(Debug)]
 struct Outcome {
     commands: Vec<Vec<Bytes>>,
@@ -46,8 +42,6 @@ struct Outcome {
     /// After the last read, when there was no error: a command in progress, and the bytes left
     /// in the read buffer.
     rest: Option<(bool, Vec<u8>)>,
-    /// The parser's state at the error, for [`known_divergence`].
-    edge: Edge,
 }
 
 impl Outcome {
@@ -55,21 +49,6 @@ impl Outcome {
         self.commands == other.commands && self.error == other.error && self.rest == other.rest
     }
 }
-
-/// Where a stream stopped with an error, as far as the known divergences care.
-#[derive(Debug, Default, PartialEq, Eq, Clone, Copy)]
-struct Edge {
-    /// No command in progress, and the buffer holds an inline line of exactly `max_inline`
-    /// bytes followed by `\r`, with no `\n` yet.
-    inline_cr: bool,
-    /// The buffer holds more than [`MAX_LEN_LINE`] bytes of a count or length line, with no
-    /// `\n` yet.
-    long_count_line: bool,
-}
-
-/// The parser's longest count or length line before its newline (`MAX_LEN_LINE` in
-/// `src/protocol/parse.rs`; it is not one of the [`Limits`]).
-const MAX_LEN_LINE: usize = 64 * 1024;
 
 /// Reads on a wire longer than this are at least 1/32 of it.
 const SHORT_WIRE: usize = 4096;
@@ -84,6 +63,7 @@ pub fn limits(input: &mut Input<'_>) -> Limits {
             max_bulk: input.byte() as usize,
             max_multibulk: input.byte() as usize,
             max_query_buffer: 1 + 4 * input.byte() as usize,
+            pre_auth: None,
         },
     }
 }
@@ -176,7 +156,6 @@ fn feed(wire: &[u8], sizes: &[usize], limits: &Limits) -> Outcome {
                 Err(e) => {
                     return Outcome {
                         commands,
-                        edge: edge(&parser, &buf, limits),
                         error: Some(e),
                         rest: None,
                     }
@@ -188,46 +167,14 @@ fn feed(wire: &[u8], sizes: &[usize], limits: &Limits) -> Outcome {
         commands,
         error: None,
         rest: Some((parser.in_progress(), buf.to_vec())),
-        edge: Edge::default(),
     }
 }
 
-fn edge(parser: &RequestParser, buf: &[u8], limits: &Limits) -> Edge {
-    let no_newline = !buf.contains(&b'\n');
-    Edge {
-        inline_cr: no_newline
-            && !parser.in_progress()
-            && buf.first() != Some(&b'*')
-            && buf.len() == limits.max_inline + 1
-            && buf.last() == Some(&b'\r'),
-        long_count_line: no_newline
-            && buf.len() > MAX_LEN_LINE
-            && matches!(
-                (parser.in_progress(), buf.first()),
-                (false, Some(b'*')) | (true, Some(b'$'))
-            ),
-    }
-}
-
-/// Which known divergence (see the module docs) explains `split` differing from `whole`.
-fn known_divergence(whole: &Outcome, split: &Outcome) -> Option<&'static str> {
-    let prefix = whole.commands.starts_with(&split.commands);
-    match split.error {
-        Some(ParseError::TooBigInline) if split.edge.inline_cr && prefix => {
-            Some("inline line of exactly max_inline bytes, read ending between \\r and \\n")
-        }
-        Some(ParseError::TooBigCount)
-            if split.edge.long_count_line
-                && whole.commands == split.commands
-                && matches!(
-                    whole.error,
-                    Some(ParseError::InvalidMultibulkLength | ParseError::InvalidBulkLength)
-                ) =>
-        {
-            Some("count line over 64 KB whose newline came in a later read")
-        }
-        _ => None,
-    }
+/// Which known divergence explains `split` differing from `whole`: none is known since the
+/// parser's limits became independent of read boundaries (the inline line of exactly
+/// `max_inline` bytes, and count lines over 64 KB, both now decided by the bytes alone).
+fn known_divergence(_whole: &Outcome, _split: &Outcome) -> Option<&'static str> {
+    None
 }
 
 /// Encodes `cmd` as a RESP multibulk and parses it back with Redis's default limits.
