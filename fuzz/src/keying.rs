@@ -20,7 +20,9 @@
 //!   (or fails the same way).
 
 use crate::input::Input;
-use llmcached::keying::{self, cache_key, canonicalize, key_material, Dialect, KeyOptions};
+use llmcached::keying::{
+    self, cache_key, canonicalize, key_material, Dialect, KeyError, KeyOptions,
+};
 use sha2::{Digest, Sha256};
 
 /// Dialect selector values that switch to option words.
@@ -110,6 +112,12 @@ fn check(body: &[u8], opts: &KeyOptions) {
         "canonical JSON is not a fixed point"
     );
     let respelled = cache_key(canonical.as_bytes(), opts);
+    // RFC 8785 writes an integer beyond 2^53 as the nearest double, which is another request
+    // to the keying (it keeps such integers exact and refuses inexact doubles): the respelling
+    // is only meaning-preserving when it parses for the keying too.
+    if matches!(&respelled, Err(KeyError::Json(_))) && !matches!(&first, Err(KeyError::Json(_))) {
+        return;
+    }
     match (&first, &respelled) {
         (Ok(a), Ok(b)) => assert_eq!(a, b, "the body's spelling changed its key: {canonical}"),
         (Err(a), Err(b)) => assert_eq!(
