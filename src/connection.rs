@@ -6,44 +6,48 @@
 //! waiting on another client's fill) first sends the replies before it, then waits; the commands
 //! pipelined behind it are answered after it, in order.
 //!
+//! # Memory
+//! - An idle connection holds no buffer: it waits for the socket to be readable without one,
+//!   the read buffer is allocated for a read and dropped once the commands in it are taken,
+//!   and the write buffer ([`Output`]) is given back after every flush.
+//! - A bulk string of [`BIG_BULK`] bytes or more is received into a buffer of its own, grown
+//!   as its bytes arrive and ending at exactly the bulk's length (see
+//!   [`Connection::make_room`]), so the argument is exactly that buffer and the store keeps it
+//!   without a copy ([`crate::cmd::string::owned`]). A client announcing a huge bulk and
+//!   sending little costs little.
+//! - A big bulk reply is written from the store's own bytes, not copied ([`Output`]).
+//!
 //! # Broken streams
 //! A protocol error is answered with `-ERR Protocol error: ...` and closes this connection only.
 //! Unknown commands and bad arguments are ordinary error replies; the connection lives on.
 
 use crate::client::{Client, ClientInfo};
 use crate::cmd::{self, Ctx, Flow};
+use crate::protocol::parse::BIG_BULK;
+use crate::protocol::reply::Output;
 use crate::protocol::{Limits, ParseError, Reply, RequestParser};
 use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
+use std::io::{self, IoSlice};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
 /// Replies are written out once this much is buffered, even mid-batch, so a huge pipeline does
 /// not grow the write buffer without bound.
 const WRITE_HIGH_WATER: usize = 256 * 1024;
+/// What one read asks for (Redis's `PROTO_IOBUF_LEN`).
 const READ_CHUNK: usize = 16 * 1024;
+/// A read buffer with less room than this is grown before the next read.
+const MIN_READ: usize = 1024;
+/// The first buffer of a big bulk, unless the bulk is shorter.
+const BIG_BULK_FIRST: usize = 64 * 1024;
 
 /// Serves one client until it quits, disconnects, breaks the protocol or the server shuts down.
 pub async fn serve(shared: Arc<Shared>, socket: TcpStream, info: Arc<ClientInfo>) {
-    let config = shared.config();
-    let authenticated = config.requirepass.is_none();
-    let mut conn = Connection {
-        shared: shared.clone(),
-        socket,
-        client: Client::new(info, authenticated),
-        rbuf: BytesMut::with_capacity(READ_CHUNK),
-        wbuf: BytesMut::with_capacity(READ_CHUNK),
-        parser: RequestParser::new(),
-        limits: Limits {
-            max_bulk: config.proto_max_bulk_len,
-            max_query_buffer: config.client_query_buffer_limit,
-            ..Limits::default()
-        },
-    };
-    drop(config);
+    let mut conn = Connection::new(shared.clone(), socket, info);
     if let Err(e) = conn.run().await {
         debug!(client = conn.client.id(), "connection ended: {e}");
     }
@@ -58,8 +62,9 @@ struct Connection {
     shared: Arc<Shared>,
     socket: TcpStream,
     client: Client,
+    /// Bytes read and not yet parsed; unallocated while there are none.
     rbuf: BytesMut,
-    wbuf: BytesMut,
+    out: Output,
     parser: RequestParser,
     limits: Limits,
 }
@@ -87,32 +92,111 @@ impl From<std::io::Error> for Stop {
 }
 
 impl Connection {
+    fn new(shared: Arc<Shared>, socket: TcpStream, info: Arc<ClientInfo>) -> Connection {
+        let config = shared.config();
+        let authenticated = config.requirepass.is_none();
+        let limits = Limits {
+            max_bulk: config.proto_max_bulk_len,
+            max_query_buffer: config.client_query_buffer_limit,
+            ..Limits::default()
+        };
+        drop(config);
+        Connection {
+            shared,
+            socket,
+            client: Client::new(info, authenticated),
+            rbuf: BytesMut::new(),
+            out: Output::new(),
+            parser: RequestParser::new(),
+            limits,
+        }
+    }
+
     async fn run(&mut self) -> Result<(), Stop> {
         let mut shutdown = self.shared.shutdown_receiver();
         loop {
             let idle = self.shared.config().timeout;
-            self.execute_buffered(&mut shutdown).await?;
-            self.flush().await?;
-            if self.client.close_after_reply || self.shared.shutdown_requested() {
+            if !self.serve_batch(&mut shutdown).await? {
                 return Ok(());
             }
-            let read = self.socket.read_buf(&mut self.rbuf);
-            let n = tokio::select! {
-                n = read => n?,
+            // Wait without a buffer: 10,000 idle clients must not hold 10,000 read buffers.
+            tokio::select! {
+                ready = self.socket.readable() => ready?,
                 _ = shutdown.changed() => return Ok(()),
                 _ = idle_timer(idle) => return Ok(()),
             };
-            if n == 0 {
-                return Err(Stop::Closed);
-            }
-            self.shared
-                .stats
-                .net_input_bytes
-                .fetch_add(n as u64, Ordering::Relaxed);
-            if self.rbuf.capacity() - self.rbuf.len() < 1024 {
-                self.rbuf.reserve(READ_CHUNK);
-            }
+            self.read()?;
         }
+    }
+
+    /// Executes what the read buffer holds, sends the replies and gives back the buffers that
+    /// are no longer needed. `false` once the connection is to close.
+    async fn serve_batch(
+        &mut self,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Result<bool, Stop> {
+        self.execute_buffered(shutdown).await?;
+        self.flush().await?;
+        if self.client.close_after_reply || self.shared.shutdown_requested() {
+            return Ok(false);
+        }
+        self.release_idle();
+        Ok(true)
+    }
+
+    /// Reads what the socket has into the read buffer (after waiting for it to be readable).
+    /// A spurious readiness reads nothing and returns `Ok`.
+    fn read(&mut self) -> Result<(), Stop> {
+        self.make_room();
+        let n = match self.socket.try_read_buf(&mut self.rbuf) {
+            Ok(0) => return Err(Stop::Closed),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        self.shared
+            .stats
+            .net_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Makes room in the read buffer for the next read.
+    ///
+    /// While a big bulk is awaited the buffer holds only its first bytes, and is replaced when
+    /// full: by one of twice what has arrived, and once an eighth of the bulk has arrived, by
+    /// one of exactly the bulk's length, so that the bulk becomes one argument backed by a
+    /// buffer of just its size. The copy into the last buffer is the peak: at most a quarter
+    /// of the bulk besides the bulk itself (doubling all the way would make it up to the whole
+    /// bulk again), while a client that announces a bulk and sends little of it costs at most
+    /// eight times what it sent.
+    fn make_room(&mut self) {
+        if let Some(len) = self.parser.awaited_bulk().filter(|&len| len >= BIG_BULK) {
+            let (have, room) = (self.rbuf.len(), self.rbuf.capacity());
+            if have < len && (have == room || room > len) {
+                let size = if have >= len / 8 {
+                    len
+                } else {
+                    len.min((2 * have).max(BIG_BULK_FIRST))
+                };
+                let mut grown = BytesMut::with_capacity(size);
+                grown.extend_from_slice(&self.rbuf);
+                self.rbuf = grown;
+            }
+            return;
+        }
+        if self.rbuf.capacity() - self.rbuf.len() < MIN_READ {
+            self.rbuf.reserve(READ_CHUNK);
+        }
+    }
+
+    /// Gives back the buffers of a connection that has nothing to do: an empty read buffer and
+    /// the write buffer (which [`Connection::flush`] has emptied).
+    fn release_idle(&mut self) {
+        if self.rbuf.is_empty() {
+            self.rbuf = BytesMut::new();
+        }
+        self.out.clear();
     }
 
     /// Executes every complete command in the read buffer, appending replies.
@@ -126,7 +210,13 @@ impl Connection {
             } else {
                 self.limits.unauthenticated()
             };
-            let args = match self.parser.next(&mut self.rbuf, &limits) {
+            let parsed = self.parser.next(&mut self.rbuf, &limits);
+            if self.rbuf.is_empty() {
+                // Taken whole: drop our handle, so a big argument is not shared with it (the
+                // store keeps a lone one as it is) and the memory goes with the commands.
+                self.rbuf = BytesMut::new();
+            }
+            let args = match parsed {
                 Ok(Some(args)) => args,
                 Ok(None) => return Ok(()),
                 // As Redis: a client past the query buffer limit is closed without a reply.
@@ -140,7 +230,7 @@ impl Connection {
                 }
                 Err(e) => {
                     Reply::err(format!("Protocol error: {e}"))
-                        .encode(self.client.protocol, &mut self.wbuf);
+                        .encode(self.client.protocol, &mut self.out);
                     self.client.close_after_reply = true;
                     return Ok(());
                 }
@@ -152,24 +242,24 @@ impl Connection {
                     addr = %self.client.info.addr,
                     "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted."
                 );
-                self.wbuf.clear();
+                self.out.discard();
                 return Err(Stop::Closed);
             }
             match self.dispatch(&args) {
-                Flow::Reply(r) => r.encode(self.client.protocol, &mut self.wbuf),
+                Flow::Reply(r) => r.encode(self.client.protocol, &mut self.out),
                 Flow::Close => {
                     self.flush().await?;
                     return Err(Stop::Closed);
                 }
                 Flow::Wait(wait) => {
                     let reply = self.block_on(wait, shutdown).await?;
-                    reply.encode(self.client.protocol, &mut self.wbuf);
+                    reply.encode(self.client.protocol, &mut self.out);
                 }
             }
             if self.client.close_after_reply {
                 return Ok(());
             }
-            if self.wbuf.len() >= WRITE_HIGH_WATER {
+            if self.out.len() >= WRITE_HIGH_WATER {
                 self.flush().await?;
             }
         }
@@ -184,18 +274,22 @@ impl Connection {
         shutdown: &mut tokio::sync::watch::Receiver<bool>,
     ) -> Result<Reply, Stop> {
         self.flush().await?;
+        self.out.clear();
         self.client.info.meta(|m| m.blocked = true);
         let result = loop {
             tokio::select! {
                 reply = &mut wait => break Ok(reply),
-                n = self.socket.read_buf(&mut self.rbuf) => match n {
-                    Ok(0) => break Err(Stop::Closed),
-                    Ok(_) if self.rbuf.len() > self.limits.max_query_buffer => {
-                        break Err(Stop::Closed)
+                ready = self.socket.readable() => {
+                    if let Err(e) = ready {
+                        break Err(Stop::Io(e));
                     }
-                    Ok(_) => {}
-                    Err(e) => break Err(Stop::Io(e)),
-                },
+                    if let Err(stop) = self.read() {
+                        break Err(stop);
+                    }
+                    if self.rbuf.len() > self.limits.max_query_buffer {
+                        break Err(Stop::Closed);
+                    }
+                }
                 _ = shutdown.changed() => {
                     break Ok(Reply::error("TRYAGAIN server is shutting down"));
                 }
@@ -221,22 +315,40 @@ impl Connection {
                 // The writes were applied in memory but could not be made durable: say so
                 // rather than acknowledge them.
                 warn!("persistence failed: {e}");
-                self.wbuf.clear();
-                Reply::error(e).encode(self.client.protocol, &mut self.wbuf);
+                self.out.discard();
+                Reply::error(e).encode(self.client.protocol, &mut self.out);
                 self.client.close_after_reply = true;
             }
         }
-        if self.wbuf.is_empty() {
+        if self.out.is_empty() {
             return Ok(());
         }
-        self.socket.write_all(&self.wbuf).await?;
+        write_output(&mut self.socket, &self.out).await?;
         self.shared
             .stats
             .net_output_bytes
-            .fetch_add(self.wbuf.len() as u64, Ordering::Relaxed);
-        self.wbuf.clear();
+            .fetch_add(self.out.len() as u64, Ordering::Relaxed);
+        self.out.discard();
         Ok(())
     }
+}
+
+/// Writes everything in `out`: one plain write when it is one buffer, vectored writes when it
+/// holds shared bulk strings.
+async fn write_output(socket: &mut TcpStream, out: &Output) -> io::Result<()> {
+    if let Some(bytes) = out.contiguous() {
+        return socket.write_all(bytes).await;
+    }
+    let mut slices = out.slices();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = socket.write_vectored(rest).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
 }
 
 /// An HTTP request sent to the Redis port (a cross-protocol attack from a browser): Redis drops
@@ -249,5 +361,141 @@ async fn idle_timer(idle: Option<std::time::Duration>) {
     match idle {
         Some(d) => tokio::time::sleep(d).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::Clock;
+    use crate::config::Config;
+    use std::io::{Read, Write};
+    use tokio::net::TcpListener;
+    use tokio::sync::watch;
+
+    /// A connection served by hand, and the client's end of its socket (a plain blocking
+    /// socket, so that the client's reads and writes are real system calls that do not depend
+    /// on the runtime having polled anything).
+    async fn pair() -> (Connection, std::net::TcpStream, watch::Receiver<bool>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (socket, addr) = listener.accept().await.unwrap();
+        let shared = Arc::new(Shared::new(
+            Config::default(),
+            Clock::new(),
+            cmd::row_names(),
+        ));
+        shared.finish_loading();
+        let shutdown = shared.shutdown_receiver();
+        let info = Arc::new(ClientInfo::new(1, addr, addr));
+        (Connection::new(shared, socket, info), client, shutdown)
+    }
+
+    /// Waits until the socket is readable, reads, and serves what is complete.
+    async fn step(conn: &mut Connection, shutdown: &mut watch::Receiver<bool>) {
+        conn.socket.readable().await.unwrap();
+        conn.read().unwrap();
+        assert!(conn.serve_batch(shutdown).await.unwrap());
+    }
+
+    /// Serves until the client has `want` bytes of replies, checking after every batch that
+    /// no buffer is kept that holds nothing. Every reply to what the client sent is written
+    /// by the batch that read its command, so the client's read after a batch sees it.
+    async fn serve_until(
+        conn: &mut Connection,
+        client: &mut std::net::TcpStream,
+        shutdown: &mut watch::Receiver<bool>,
+        want: usize,
+    ) -> Vec<u8> {
+        client.set_nonblocking(true).unwrap();
+        let mut got = Vec::new();
+        while got.len() < want {
+            step(conn, shutdown).await;
+            if conn.rbuf.is_empty() {
+                assert_eq!(conn.rbuf.capacity(), 0, "an empty read buffer is kept");
+            }
+            assert_eq!(conn.out.buffer_capacity(), 0, "the write buffer is kept");
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = client.read(&mut chunk) {
+                assert!(n > 0, "closed");
+                got.extend_from_slice(&chunk[..n]);
+            }
+        }
+        client.set_nonblocking(false).unwrap();
+        got
+    }
+
+    #[tokio::test]
+    async fn buffers_are_released_after_a_batch() {
+        let (mut conn, mut client, mut shutdown) = pair().await;
+        let set = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+        client.write_all(set).unwrap();
+        let got = serve_until(&mut conn, &mut client, &mut shutdown, 16).await;
+        assert_eq!(got, b"+OK\r\n$5\r\nhello\r\n");
+        assert_eq!(conn.rbuf.capacity(), 0);
+        assert_eq!(conn.out.buffer_capacity(), 0);
+
+        // Part of a command keeps its buffer until the rest arrives, and no longer.
+        client.write_all(b"*1\r\n$4\r\nPI").unwrap();
+        while !conn.parser.in_progress() || conn.rbuf.is_empty() {
+            step(&mut conn, &mut shutdown).await;
+        }
+        assert!(conn.rbuf.capacity() > 0);
+        client.write_all(b"NG\r\n").unwrap();
+        let got = serve_until(&mut conn, &mut client, &mut shutdown, 7).await;
+        assert_eq!(got, b"+PONG\r\n");
+        assert_eq!(conn.rbuf.capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_big_value_is_received_into_its_own_buffer_and_stored_without_a_copy() {
+        let (mut conn, client, mut shutdown) = pair().await;
+        let len = 300_000;
+        let value: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let mut request = format!("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${len}\r\n").into_bytes();
+        request.extend_from_slice(&value);
+        request.extend_from_slice(b"\r\n");
+        let writer = std::thread::spawn(move || {
+            let mut client = client;
+            client.write_all(&request).unwrap();
+            client
+        });
+        let mut dedicated = None;
+        while conn.shared.store.get(b"big").is_none() {
+            conn.socket.readable().await.unwrap();
+            conn.make_room();
+            if let Some(awaited) = conn.parser.awaited_bulk() {
+                assert_eq!(awaited, len);
+                assert!(conn.rbuf.capacity() <= len, "{}", conn.rbuf.capacity());
+                if conn.rbuf.capacity() == len {
+                    dedicated = Some(conn.rbuf.as_ptr());
+                }
+            }
+            conn.read().unwrap();
+            assert!(conn.serve_batch(&mut shutdown).await.unwrap());
+        }
+        let mut client = writer.join().unwrap();
+        let entry = conn.shared.store.get(b"big").unwrap();
+        let stored = entry.as_str().unwrap();
+        assert_eq!(stored.as_ref(), &value[..]);
+        assert_eq!(Some(stored.as_ptr()), dedicated, "the value was copied");
+        drop(entry);
+        let mut got = vec![0u8; 5];
+        client.read_exact(&mut got).unwrap();
+        assert_eq!(got, b"+OK\r\n");
+    }
+
+    #[tokio::test]
+    async fn an_announced_big_bulk_costs_only_what_arrives() {
+        let (mut conn, mut client, mut shutdown) = pair().await;
+        client
+            .write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$500000000\r\nabc")
+            .unwrap();
+        while conn.parser.awaited_bulk().is_none() || conn.rbuf.len() < 3 {
+            step(&mut conn, &mut shutdown).await;
+        }
+        conn.make_room();
+        assert!(conn.rbuf.capacity() <= BIG_BULK_FIRST);
+        assert_eq!(&conn.rbuf[..], b"abc");
     }
 }

@@ -13,6 +13,27 @@ use tracing::{error, info, warn};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// How often the allocator is asked to give freed memory back to the OS.
+const ALLOCATOR_COLLECT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// mimalloc returns freed memory to the OS ("purges" it) only after a delay and only when some
+/// thread calls into it afterwards: a server that goes quiet after a DEL of a big value would
+/// keep it resident for good. A thread of its own asks every [`ALLOCATOR_COLLECT_EVERY`];
+/// purging is process-wide, and when nothing is due the call is a clock read.
+fn spawn_allocator_collector() {
+    let spawned = std::thread::Builder::new()
+        .name("allocator-collect".into())
+        .spawn(|| loop {
+            std::thread::sleep(ALLOCATOR_COLLECT_EVERY);
+            // SAFETY: mi_collect may be called from any thread at any time; `false` asks only
+            // for what is due (no forced purge).
+            unsafe { libmimalloc_sys::mi_collect(false) };
+        });
+    if let Err(e) = spawned {
+        warn!("cannot start the allocator's collector thread: {e}");
+    }
+}
+
 fn main() -> ExitCode {
     let Loaded {
         config,
@@ -28,6 +49,7 @@ fn main() -> ExitCode {
         }
     };
     let log_level = init_logging(&config);
+    spawn_allocator_collector();
     if let Some(path) = &config_file {
         info!("configuration read from {}", path.display());
     }

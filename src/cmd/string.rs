@@ -4,6 +4,7 @@
 use super::{wrong_arity, Ctx};
 use crate::cache::{Entry, Store, Value, Write};
 use crate::protocol::args::{self, Args};
+use crate::protocol::parse::BIG_BULK;
 use crate::protocol::Reply;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -26,9 +27,15 @@ pub fn lookup_read(store: &Store, key: &[u8]) -> Option<Arc<Entry>> {
 }
 
 /// A stored copy of an argument: arguments are slices of the connection's read buffer, and a
-/// stored slice would keep that whole buffer alive.
+/// stored slice would keep that whole buffer alive. A big argument that nothing else shares is
+/// kept as it is: the connection received it into a buffer of its own size ([`BIG_BULK`]), so
+/// keeping it pins nothing more, and a copy would cost its size again.
 pub fn owned(b: &Bytes) -> Bytes {
-    Bytes::copy_from_slice(b)
+    if b.len() >= BIG_BULK && b.is_unique() {
+        b.clone()
+    } else {
+        Bytes::copy_from_slice(b)
+    }
 }
 
 /// An expiry as a command states it.
