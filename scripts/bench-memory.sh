@@ -14,11 +14,13 @@
 #          a multiple of maxmemory.
 #   idle   10,000 connections, each answers one PING, then idle for SETTLE seconds: RSS over
 #          the server's RSS before the first connection, per connection.
-#   flood  maxmemory 64mb: redis-benchmark SET of 40,960 random keys with 16 KB values
-#          (640 MB) from 8 clients at -P 16; peak as a multiple of maxmemory.
+#   flood, flood64k, flood1k
+#          maxmemory 64mb: 640 MB of redis-benchmark SETs of random keys from several
+#          clients: 40,960 values of 16 KB (8 clients, -P 16), 10,240 of 64 KB (8 clients,
+#          -P 4), 655,360 of 1 KB (50 clients, -P 16); peak as a multiple of maxmemory.
 #
 # Environment: ROUNDS (3), SETTLE (seconds to wait before a resting figure, 5), SCENARIOS
-# ("big many idle flood"), LLMCACHED_BIN (default target/release/llmcached, built if it is the
+# ("big many idle flood flood64k flood1k"), LLMCACHED_BIN (default target/release/llmcached, built if it is the
 # default), LLMCACHED_ARGS (extra llmcached flags). Everything runs on 127.0.0.1 and is bounded:
 # each client step has a timeout, and every server is stopped by PID on exit.
 set -euo pipefail
@@ -30,9 +32,14 @@ source "$ROOT/scripts/lib/server.sh"
 
 ROUNDS=${ROUNDS:-3}
 SETTLE=${SETTLE:-5}
-SCENARIOS=${SCENARIOS:-big many idle flood}
+SCENARIOS=${SCENARIOS:-big many idle flood flood64k flood1k}
 IDLE_CLIENTS=10000
-FLOOD=(-t set -d 16384 -n 40960 -r 100000000 -c 8 -P 16 -q)
+FLOOD_COMMON=(-t set -r 100000000 -q)
+declare -A FLOOD=(
+    [flood]="-d 16384 -n 40960 -c 8 -P 16"
+    [flood64k]="-d 65536 -n 10240 -c 8 -P 4"
+    [flood1k]="-d 1024 -n 655360 -c 50 -P 16"
+)
 
 # The client needs a descriptor per idle connection; the servers raise their own limits.
 ulimit -n "$(ulimit -Hn)"
@@ -194,7 +201,7 @@ vm() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 # `scenario,server,name,value`.
 run() {
     local scenario=$1 server=$2 pid port maxmem=1gb out rc=0
-    [[ $scenario == flood ]] && maxmem=64mb
+    [[ $scenario == flood* ]] && maxmem=64mb
     if [[ $server == llmcached ]]; then
         # shellcheck disable=SC2086 # LLMCACHED_ARGS is a list of flags
         start_llmcached --maxmemory "$maxmem" --maxclients $((IDLE_CLIENTS + 100)) ${LLMCACHED_ARGS:-}
@@ -203,9 +210,11 @@ run() {
         start_redis --maxmemory "$maxmem" --maxmemory-policy allkeys-lru --maxclients $((IDLE_CLIENTS + 100))
         pid=$REDIS_PID port=$REDIS_PORT
     fi
-    if [[ $scenario == flood ]]; then
+    if [[ $scenario == flood* ]]; then
         echo "base_rss $(vm "$pid" VmRSS)" >"$work/out"
-        timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" "${FLOOD[@]}" >"$work/bench.out" 2>&1 || rc=$?
+        # shellcheck disable=SC2086 # the scenario's flags are a list
+        timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" "${FLOOD_COMMON[@]}" ${FLOOD[$scenario]} \
+            >"$work/bench.out" 2>&1 || rc=$?
         if ((rc != 0)) || grep -qi error "$work/bench.out"; then
             echo "redis-benchmark against $server failed (exit $rc):" >&2
             sed 's/^/    /' "$work/bench.out" >&2
@@ -240,7 +249,10 @@ report=$(
     echo "llmcached: $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)" \
         "(commit $(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet HEAD -- 2>/dev/null || echo " with uncommitted changes")) --appendonly no --save \"\" --maxmemory M ${LLMCACHED_ARGS:-}"
     echo "redis:     $(redis-server --version | cut -d' ' -f1-3) --save \"\" --appendonly no --maxmemory M --maxmemory-policy allkeys-lru"
-    echo "settle:    resting figures taken ${SETTLE}s after the load; flood: redis-benchmark -h 127.0.0.1 -p PORT ${FLOOD[*]}"
+    echo "settle:    resting figures taken ${SETTLE}s after the load"
+    for f in flood flood64k flood1k; do
+        echo "$f: redis-benchmark -h 127.0.0.1 -p PORT ${FLOOD_COMMON[*]} ${FLOOD[$f]}"
+    done
     echo
     python3 - "$work/rows" <<'EOF'
 import statistics, sys
@@ -263,10 +275,13 @@ rows = [
     ("many", "rest_rss", "2,000 x 1 MB: rest / maxmemory", 1024 * MB, "x"),
     ("idle", "per_conn_bytes", "10,000 idle: per connection", 1024, "KB"),
     ("idle", "rss", "10,000 idle: RSS", MB, "MB"),
-    ("flood", "peak", "640 MB flood: peak", MB, "MB"),
-    ("flood", "peak", "640 MB flood: peak / maxmemory", 64 * MB, "x"),
-    ("flood", "rest_rss", "640 MB flood: at rest", MB, "MB"),
 ]
+for scenario, size in (("flood", "16 KB"), ("flood64k", "64 KB"), ("flood1k", "1 KB")):
+    rows += [
+        (scenario, "peak", f"640 MB flood, {size}: peak", MB, "MB"),
+        (scenario, "peak", f"640 MB flood, {size}: peak / maxmem", 64 * MB, "x"),
+        (scenario, "rest_rss", f"640 MB flood, {size}: at rest", MB, "MB"),
+    ]
 print(f"{'figure':<34} {'llmcached':>10} {'redis':>10} {'ratio':>6}   (min-max llmcached | redis)")
 for scenario, name, label, div, unit in rows:
     a, b = runs.get((scenario, name, "llmcached"), []), runs.get((scenario, name, "redis"), [])

@@ -367,7 +367,11 @@ mod tests {
         Reply::Array(vec![Reply::Bulk(big.clone()), Reply::from_static("x")])
             .encode(Protocol::Resp3, &mut out);
         // Only the small replies and the headers were copied.
-        assert!(out.buffer_capacity() < 64 * 1024, "{}", out.buffer_capacity());
+        assert!(
+            out.buffer_capacity() < 64 * 1024,
+            "{}",
+            out.buffer_capacity()
+        );
         assert!(out.contiguous().is_none());
         let slices = out.slices();
         assert_eq!(slices.len(), 3);
