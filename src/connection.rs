@@ -6,44 +6,48 @@
 //! waiting on another client's fill) first sends the replies before it, then waits; the commands
 //! pipelined behind it are answered after it, in order.
 //!
+//! # Memory
+//! - An idle connection holds no buffer: it waits for the socket to be readable without one,
+//!   the read buffer is allocated for a read and dropped once the commands in it are taken,
+//!   and the write buffer ([`Output`]) is given back after every flush.
+//! - A bulk string of [`BIG_BULK`] bytes or more is received into a buffer of its own, grown
+//!   as its bytes arrive and ending at exactly the bulk's length (see
+//!   [`Connection::make_room`]), so the argument is exactly that buffer and the store keeps it
+//!   without a copy ([`crate::cmd::string::owned`]). A client announcing a huge bulk and
+//!   sending little costs little.
+//! - A big bulk reply is written from the store's own bytes, not copied ([`Output`]).
+//!
 //! # Broken streams
 //! A protocol error is answered with `-ERR Protocol error: ...` and closes this connection only.
 //! Unknown commands and bad arguments are ordinary error replies; the connection lives on.
 
 use crate::client::{Client, ClientInfo};
 use crate::cmd::{self, Ctx, Flow};
+use crate::protocol::parse::BIG_BULK;
+use crate::protocol::reply::Output;
 use crate::protocol::{Limits, ParseError, Reply, RequestParser};
 use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
+use std::io::{self, IoSlice};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
 /// Replies are written out once this much is buffered, even mid-batch, so a huge pipeline does
 /// not grow the write buffer without bound.
 const WRITE_HIGH_WATER: usize = 256 * 1024;
+/// What one read asks for (Redis's `PROTO_IOBUF_LEN`).
 const READ_CHUNK: usize = 16 * 1024;
+/// A read buffer with less room than this is grown before the next read.
+const MIN_READ: usize = 1024;
+/// The first buffer of a big bulk, unless the bulk is shorter.
+const BIG_BULK_FIRST: usize = 64 * 1024;
 
 /// Serves one client until it quits, disconnects, breaks the protocol or the server shuts down.
 pub async fn serve(shared: Arc<Shared>, socket: TcpStream, info: Arc<ClientInfo>) {
-    let config = shared.config();
-    let authenticated = config.requirepass.is_none();
-    let mut conn = Connection {
-        shared: shared.clone(),
-        socket,
-        client: Client::new(info, authenticated),
-        rbuf: BytesMut::with_capacity(READ_CHUNK),
-        wbuf: BytesMut::with_capacity(READ_CHUNK),
-        parser: RequestParser::new(),
-        limits: Limits {
-            max_bulk: config.proto_max_bulk_len,
-            max_query_buffer: config.client_query_buffer_limit,
-            ..Limits::default()
-        },
-    };
-    drop(config);
+    let mut conn = Connection::new(shared.clone(), socket, info);
     if let Err(e) = conn.run().await {
         debug!(client = conn.client.id(), "connection ended: {e}");
     }
@@ -58,8 +62,9 @@ struct Connection {
     shared: Arc<Shared>,
     socket: TcpStream,
     client: Client,
+    /// Bytes read and not yet parsed; unallocated while there are none.
     rbuf: BytesMut,
-    wbuf: BytesMut,
+    out: Output,
     parser: RequestParser,
     limits: Limits,
 }
@@ -87,32 +92,111 @@ impl From<std::io::Error> for Stop {
 }
 
 impl Connection {
+    fn new(shared: Arc<Shared>, socket: TcpStream, info: Arc<ClientInfo>) -> Connection {
+        let config = shared.config();
+        let authenticated = config.requirepass.is_none();
+        let limits = Limits {
+            max_bulk: config.proto_max_bulk_len,
+            max_query_buffer: config.client_query_buffer_limit,
+            ..Limits::default()
+        };
+        drop(config);
+        Connection {
+            shared,
+            socket,
+            client: Client::new(info, authenticated),
+            rbuf: BytesMut::new(),
+            out: Output::new(),
+            parser: RequestParser::new(),
+            limits,
+        }
+    }
+
     async fn run(&mut self) -> Result<(), Stop> {
         let mut shutdown = self.shared.shutdown_receiver();
         loop {
             let idle = self.shared.config().timeout;
-            self.execute_buffered(&mut shutdown).await?;
-            self.flush().await?;
-            if self.client.close_after_reply || self.shared.shutdown_requested() {
+            if !self.serve_batch(&mut shutdown).await? {
                 return Ok(());
             }
-            let read = self.socket.read_buf(&mut self.rbuf);
-            let n = tokio::select! {
-                n = read => n?,
+            // Wait without a buffer: 10,000 idle clients must not hold 10,000 read buffers.
+            tokio::select! {
+                ready = self.socket.readable() => ready?,
                 _ = shutdown.changed() => return Ok(()),
                 _ = idle_timer(idle) => return Ok(()),
             };
-            if n == 0 {
-                return Err(Stop::Closed);
-            }
-            self.shared
-                .stats
-                .net_input_bytes
-                .fetch_add(n as u64, Ordering::Relaxed);
-            if self.rbuf.capacity() - self.rbuf.len() < 1024 {
-                self.rbuf.reserve(READ_CHUNK);
-            }
+            self.read()?;
         }
+    }
+
+    /// Executes what the read buffer holds, sends the replies and gives back the buffers that
+    /// are no longer needed. `false` once the connection is to close.
+    async fn serve_batch(
+        &mut self,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Result<bool, Stop> {
+        self.execute_buffered(shutdown).await?;
+        self.flush().await?;
+        if self.client.close_after_reply || self.shared.shutdown_requested() {
+            return Ok(false);
+        }
+        self.release_idle();
+        Ok(true)
+    }
+
+    /// Reads what the socket has into the read buffer (after waiting for it to be readable).
+    /// A spurious readiness reads nothing and returns `Ok`.
+    fn read(&mut self) -> Result<(), Stop> {
+        self.make_room();
+        let n = match self.socket.try_read_buf(&mut self.rbuf) {
+            Ok(0) => return Err(Stop::Closed),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        self.shared
+            .stats
+            .net_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Makes room in the read buffer for the next read.
+    ///
+    /// While a big bulk is awaited the buffer holds only its first bytes, and is replaced when
+    /// full: by one of twice what has arrived, and once an eighth of the bulk has arrived, by
+    /// one of exactly the bulk's length, so that the bulk becomes one argument backed by a
+    /// buffer of just its size. The copy into the last buffer is the peak: at most a quarter
+    /// of the bulk besides the bulk itself (doubling all the way would make it up to the whole
+    /// bulk again), while a client that announces a bulk and sends little of it costs at most
+    /// eight times what it sent.
+    fn make_room(&mut self) {
+        if let Some(len) = self.parser.awaited_bulk().filter(|&len| len >= BIG_BULK) {
+            let (have, room) = (self.rbuf.len(), self.rbuf.capacity());
+            if have < len && (have == room || room > len) {
+                let size = if have >= len / 8 {
+                    len
+                } else {
+                    len.min((2 * have).max(BIG_BULK_FIRST))
+                };
+                let mut grown = BytesMut::with_capacity(size);
+                grown.extend_from_slice(&self.rbuf);
+                self.rbuf = grown;
+            }
+            return;
+        }
+        if self.rbuf.capacity() - self.rbuf.len() < MIN_READ {
+            self.rbuf.reserve(READ_CHUNK);
+        }
+    }
+
+    /// Gives back the buffers of a connection that has nothing to do: an empty read buffer and
+    /// the write buffer (which [`Connection::flush`] has emptied).
+    fn release_idle(&mut self) {
+        if self.rbuf.is_empty() {
+            self.rbuf = BytesMut::new();
+        }
+        self.out.clear();
     }
 
     /// Executes every complete command in the read buffer, appending replies.
@@ -126,7 +210,13 @@ impl Connection {
             } else {
                 self.limits.unauthenticated()
             };
-            let args = match self.parser.next(&mut self.rbuf, &limits) {
+            let parsed = self.parser.next(&mut self.rbuf, &limits);
+            if self.rbuf.is_empty() {
+                // Taken whole: drop our handle, so a big argument is not shared with it (the
+                // store keeps a lone one as it is) and the memory goes with the commands.
+                self.rbuf = BytesMut::new();
+            }
+            let args = match parsed {
                 Ok(Some(args)) => args,
                 Ok(None) => return Ok(()),
                 // As Redis: a client past the query buffer limit is closed without a reply.
@@ -140,7 +230,7 @@ impl Connection {
                 }
                 Err(e) => {
                     Reply::err(format!("Protocol error: {e}"))
-                        .encode(self.client.protocol, &mut self.wbuf);
+                        .encode(self.client.protocol, &mut self.out);
                     self.client.close_after_reply = true;
                     return Ok(());
                 }
@@ -152,24 +242,24 @@ impl Connection {
                     addr = %self.client.info.addr,
                     "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted."
                 );
-                self.wbuf.clear();
+                self.out.discard();
                 return Err(Stop::Closed);
             }
             match self.dispatch(&args) {
-                Flow::Reply(r) => r.encode(self.client.protocol, &mut self.wbuf),
+                Flow::Reply(r) => r.encode(self.client.protocol, &mut self.out),
                 Flow::Close => {
                     self.flush().await?;
                     return Err(Stop::Closed);
                 }
                 Flow::Wait(wait) => {
                     let reply = self.block_on(wait, shutdown).await?;
-                    reply.encode(self.client.protocol, &mut self.wbuf);
+                    reply.encode(self.client.protocol, &mut self.out);
                 }
             }
             if self.client.close_after_reply {
                 return Ok(());
             }
-            if self.wbuf.len() >= WRITE_HIGH_WATER {
+            if self.out.len() >= WRITE_HIGH_WATER {
                 self.flush().await?;
             }
         }
@@ -184,18 +274,22 @@ impl Connection {
         shutdown: &mut tokio::sync::watch::Receiver<bool>,
     ) -> Result<Reply, Stop> {
         self.flush().await?;
+        self.out.clear();
         self.client.info.meta(|m| m.blocked = true);
         let result = loop {
             tokio::select! {
                 reply = &mut wait => break Ok(reply),
-                n = self.socket.read_buf(&mut self.rbuf) => match n {
-                    Ok(0) => break Err(Stop::Closed),
-                    Ok(_) if self.rbuf.len() > self.limits.max_query_buffer => {
-                        break Err(Stop::Closed)
+                ready = self.socket.readable() => {
+                    if let Err(e) = ready {
+                        break Err(Stop::Io(e));
                     }
-                    Ok(_) => {}
-                    Err(e) => break Err(Stop::Io(e)),
-                },
+                    if let Err(stop) = self.read() {
+                        break Err(stop);
+                    }
+                    if self.rbuf.len() > self.limits.max_query_buffer {
+                        break Err(Stop::Closed);
+                    }
+                }
                 _ = shutdown.changed() => {
                     break Ok(Reply::error("TRYAGAIN server is shutting down"));
                 }
@@ -221,22 +315,40 @@ impl Connection {
                 // The writes were applied in memory but could not be made durable: say so
                 // rather than acknowledge them.
                 warn!("persistence failed: {e}");
-                self.wbuf.clear();
-                Reply::error(e).encode(self.client.protocol, &mut self.wbuf);
+                self.out.discard();
+                Reply::error(e).encode(self.client.protocol, &mut self.out);
                 self.client.close_after_reply = true;
             }
         }
-        if self.wbuf.is_empty() {
+        if self.out.is_empty() {
             return Ok(());
         }
-        self.socket.write_all(&self.wbuf).await?;
+        write_output(&mut self.socket, &self.out).await?;
         self.shared
             .stats
             .net_output_bytes
-            .fetch_add(self.wbuf.len() as u64, Ordering::Relaxed);
-        self.wbuf.clear();
+            .fetch_add(self.out.len() as u64, Ordering::Relaxed);
+        self.out.discard();
         Ok(())
     }
+}
+
+/// Writes everything in `out`: one plain write when it is one buffer, vectored writes when it
+/// holds shared bulk strings.
+async fn write_output(socket: &mut TcpStream, out: &Output) -> io::Result<()> {
+    if let Some(bytes) = out.contiguous() {
+        return socket.write_all(bytes).await;
+    }
+    let mut slices = out.slices();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = socket.write_vectored(rest).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
 }
 
 /// An HTTP request sent to the Redis port (a cross-protocol attack from a browser): Redis drops
@@ -251,3 +363,6 @@ async fn idle_timer(idle: Option<std::time::Duration>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,7 @@
 
 use super::CommandError;
 use crate::cache::{Entry, Store, Write};
+use crate::protocol::parse::BIG_BULK;
 use bytes::Bytes;
 use std::sync::Arc;
 
@@ -38,7 +39,13 @@ pub fn string_of(e: &Entry) -> Result<&Bytes, CommandError> {
 }
 
 /// A stored copy of an argument: arguments are slices of the connection's read buffer, and a
-/// stored slice would keep that whole buffer alive.
+/// stored slice would keep that whole buffer alive. A big argument that nothing else shares is
+/// kept as it is: the connection received it into a buffer of its own size ([`BIG_BULK`]), so
+/// keeping it pins nothing more, and a copy would cost its size again.
 pub fn owned(b: &Bytes) -> Bytes {
-    Bytes::copy_from_slice(b)
+    if b.len() >= BIG_BULK && b.is_unique() {
+        b.clone()
+    } else {
+        Bytes::copy_from_slice(b)
+    }
 }

@@ -63,6 +63,11 @@ use bytes::{Bytes, BytesMut};
 use line::LineScan;
 use multibulk::{Partial, Start};
 
+/// A bulk string this long or longer is received by a connection into a buffer of its own
+/// (see [`RequestParser::awaited_bulk`]), so that it can be kept without a copy; Redis's
+/// `PROTO_MBULK_BIG_ARG`.
+pub const BIG_BULK: usize = 32 * 1024;
+
 /// Incremental request parser. One per connection.
 ///
 /// # Contract
@@ -84,6 +89,15 @@ impl RequestParser {
     /// True while a RESP command has been started but not completed.
     pub fn in_progress(&self) -> bool {
         self.partial.is_some()
+    }
+
+    /// The length of the bulk string being received, once its `$` line has been read and until
+    /// all its bytes have: the buffer then holds only the first bytes of that bulk, and the
+    /// bulk is taken off as one slice as soon as `len` bytes are buffered (its `\r\n` may
+    /// follow later). A connection can thus receive a big bulk into a buffer sized to it, and
+    /// the argument is that buffer, not a copy.
+    pub fn awaited_bulk(&self) -> Option<usize> {
+        self.partial.as_ref().and_then(Partial::awaited_bulk)
     }
 
     /// Takes the next complete command out of `buf`.

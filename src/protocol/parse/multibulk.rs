@@ -15,6 +15,9 @@ pub(super) struct Partial {
     args: Vec<Bytes>,
     /// The length of the bulk whose `$` line has been read, while its bytes are awaited.
     bulk: Option<usize>,
+    /// Bytes of the last bulk's `\r\n` still to skip: a bulk is taken as soon as its bytes are
+    /// in, so that a buffer sized to a big bulk holds the bulk and nothing else.
+    terminator: usize,
     /// Bytes of this command consumed so far, count line included.
     size: usize,
 }
@@ -58,6 +61,7 @@ pub(super) fn start(
         remaining: count,
         args: Vec::with_capacity(count.min(MAX_PREALLOC_ARGS)),
         bulk: None,
+        terminator: 0,
         size: next,
     }))
 }
@@ -71,7 +75,17 @@ impl Partial {
         limits: &Limits,
         scan: &mut LineScan,
     ) -> Result<Option<Vec<Bytes>>, ParseError> {
-        while self.remaining > 0 {
+        while self.remaining > 0 || self.terminator > 0 {
+            if self.terminator > 0 {
+                // Redis does not check the terminator; it just skips two bytes.
+                let n = self.terminator.min(buf.len());
+                if n == 0 {
+                    return Ok(None);
+                }
+                scan.skip(buf, n);
+                self.terminator -= n;
+                continue;
+            }
             let len = match self.bulk {
                 Some(len) => len,
                 None => match self.bulk_header(buf, limits, scan)? {
@@ -79,17 +93,22 @@ impl Partial {
                     None => return Ok(None),
                 },
             };
-            if buf.len() < len + 2 {
+            if buf.len() < len {
                 return Ok(None);
             }
             self.args.push(scan.take(buf, len));
-            // Redis does not check the terminator; it just skips two bytes.
-            scan.skip(buf, 2);
+            self.terminator = 2;
             self.size += len + 2;
             self.bulk = None;
             self.remaining -= 1;
         }
         Ok(Some(std::mem::take(&mut self.args)))
+    }
+
+    /// The length of the bulk whose bytes are awaited: its `$` line has been read and its bytes
+    /// have not all arrived; they start at the front of the buffer.
+    pub(super) fn awaited_bulk(&self) -> Option<usize> {
+        self.bulk
     }
 
     /// Reads a `$<len>` line and checks the length it announces before anything is kept for it.
