@@ -11,6 +11,8 @@
 //! - [`glob`]: Redis glob patterns.
 //! - [`cache`]: the keyspace on moka (TTL, byte budget, eviction), single-flight leases, counters.
 //! - [`keying`]: canonical request -> cache key (`LLMKEY`, `LLMLOOKUP`).
+//! - [`search`]: search indexes over hashes (FT.*): schema, query parser, FLAT and HNSW
+//!   vectors; follows the keyspace as the store's observer.
 //! - [`persistence`]: append-only log and base snapshots, recovery, background rewrite.
 //! - [`config`]: the settings table -> flags, environment, redis.conf, CONFIG GET / SET; a
 //!   validated [`config::Config`].
@@ -36,5 +38,6 @@ pub mod keying;
 pub mod metrics;
 pub mod persistence;
 pub mod protocol;
+pub mod search;
 pub mod server;
 pub mod state;

@@ -15,6 +15,7 @@ use crate::cache::{flight::Flights, Clock, Store, WriteError};
 use crate::client::Clients;
 use crate::config::Config;
 use crate::durability::Durability;
+use crate::search::Registry;
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -56,6 +57,8 @@ pub struct Shared {
     config: ArcSwap<Config>,
     pub store: Arc<Store>,
     pub flights: Flights,
+    /// The search indexes (FT.*), following the store as its observer.
+    pub search: Arc<Registry>,
     pub clients: Clients,
     /// The command table's full names (`get`, `config|get`), by row index: what
     /// `cmdstats` and `CLIENT LIST`'s `cmd=` are labelled with.
@@ -89,9 +92,18 @@ impl Shared {
         let flights = Flights::new(config.llm_lease);
         let (shutdown, _) = watch::channel(false);
         let (loading, _) = watch::channel(config.appendonly || !config.save.is_off());
+        let search = Arc::new(Registry::default());
+        if config.appendonly || !config.save.is_off() {
+            // Definitions load before the data, so loading the hashes rebuilds the vectors.
+            if let Err(e) = search.attach_dir(config.dir.clone()) {
+                tracing::warn!("search index definitions not loaded: {e}");
+            }
+        }
+        store.set_observer(search.clone());
         Shared {
             store,
             flights,
+            search,
             clients: Clients::default(),
             command_names,
             cmdstats: command_names.iter().map(|_| CmdStat::default()).collect(),

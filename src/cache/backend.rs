@@ -1,7 +1,7 @@
 //! How the store's moka cache is built: the weigher, the per-entry expiry and the removal
 //! listener that counts evictions and expirations and queues evicted keys for the journal.
 
-use super::{Cache, EvictionKind, Journal, Stats};
+use super::{Cache, EvictionKind, Journal, Observer, Stats};
 use super::{Clock, Entry, Slot};
 use ahash::RandomState;
 use bytes::Bytes;
@@ -11,26 +11,49 @@ use moka::Expiry;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+/// A key moka removed on its own (evicted, or expired on its timer), waiting for
+/// `Store::run_maintenance`.
+pub(super) struct Removed {
+    pub key: Bytes,
+    /// Journal it as a deletion (evictions; an expired key needs no record on disk).
+    pub journal: bool,
+}
+
+/// What the listener and weigher reach: the store's journal and observer, once attached, and the
+/// queue of keys moka removed.
+pub(super) struct Hooks {
+    pub journal: Arc<OnceLock<Arc<dyn Journal>>>,
+    pub observer: Arc<OnceLock<Arc<dyn Observer>>>,
+    pub evicted: Arc<Mutex<Vec<Removed>>>,
+}
+
 /// A moka cache bounded to `max_bytes` with `eviction`, reporting removals to `stats` and
-/// queueing evicted keys on `evicted` once a journal is attached.
+/// queueing removed keys on `evicted` for the journal and the observer.
 pub(super) fn build(
     max_bytes: u64,
     eviction: EvictionKind,
     clock: &Clock,
     stats: &Arc<Stats>,
-    journal: &Arc<OnceLock<Arc<dyn Journal>>>,
-    evicted: &Arc<Mutex<Vec<Bytes>>>,
+    hooks: &Hooks,
 ) -> Cache {
     let listener_stats = stats.clone();
-    let listener_journal = journal.clone();
-    let listener_evicted = evicted.clone();
+    let listener_journal = hooks.journal.clone();
+    let listener_observer = hooks.observer.clone();
+    let listener_evicted = hooks.evicted.clone();
+    let weigh_observer = hooks.observer.clone();
     let policy = match eviction {
         EvictionKind::TinyLfu => EvictionPolicy::tiny_lfu(),
         EvictionKind::Lru => EvictionPolicy::lru(),
     };
     moka::sync::Cache::builder()
         .max_capacity(max_bytes)
-        .weigher(|k: &Bytes, v: &Arc<Slot>| Entry::weight(k, &v.load()))
+        .weigher(move |k: &Bytes, v: &Arc<Slot>| {
+            let entry = v.load();
+            let extra = weigh_observer
+                .get()
+                .map_or(0, |o| o.extra_weight(k, &entry));
+            Entry::weight(k, &entry).saturating_add(u32::try_from(extra).unwrap_or(u32::MAX))
+        })
         .eviction_policy(policy)
         .expire_after(TtlExpiry {
             clock: clock.clone(),
@@ -39,7 +62,7 @@ pub(super) fn build(
             let entry = slot.load();
             on_removal(
                 &listener_stats,
-                &listener_journal,
+                (&listener_journal, &listener_observer),
                 &listener_evicted,
                 &key,
                 &entry,
@@ -77,10 +100,15 @@ impl Expiry<Bytes, Arc<Slot>> for TtlExpiry {
     }
 }
 
+type Attached<'a> = (
+    &'a OnceLock<Arc<dyn Journal>>,
+    &'a OnceLock<Arc<dyn Observer>>,
+);
+
 fn on_removal(
     stats: &Stats,
-    journal: &OnceLock<Arc<dyn Journal>>,
-    evicted: &Mutex<Vec<Bytes>>,
+    (journal, observer): Attached<'_>,
+    evicted: &Mutex<Vec<Removed>>,
     key: &Bytes,
     entry: &Entry,
     cause: RemovalCause,
@@ -94,6 +122,14 @@ fn on_removal(
             if !entry.was_read() {
                 stats.expired_unread.incr();
             }
+            if observer.get().is_some() {
+                if let Ok(mut v) = evicted.lock() {
+                    v.push(Removed {
+                        key: key.clone(),
+                        journal: false,
+                    });
+                }
+            }
         }
         RemovalCause::Size => {
             stats.evicted_keys.incr();
@@ -101,9 +137,13 @@ fn on_removal(
                 stats.evicted_unread.incr();
             }
             // What leaves memory leaves the disk too: this is a cache, not a disk tier.
-            if journal.get().is_some() {
+            let journal = journal.get().is_some();
+            if journal || observer.get().is_some() {
                 if let Ok(mut v) = evicted.lock() {
-                    v.push(key.clone());
+                    v.push(Removed {
+                        key: key.clone(),
+                        journal,
+                    });
                 }
             }
         }

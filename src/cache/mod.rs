@@ -15,6 +15,10 @@
 //! - moka runs no code of ours while holding its own locks except the removal listener, which
 //!   only touches atomics and queues evicted keys; [`Store::run_maintenance`] journals those
 //!   under the keys' stripe locks.
+//! - Every change is also reported to the [`Observer`], if one is attached (the search indexes),
+//!   after it is applied and under the same stripe lock, so per key the observer sees the changes
+//!   in the order they were applied. Evictions and moka's own expirations reach it through
+//!   [`Store::run_maintenance`], under the key's stripe lock and only if the key is still absent.
 //! - A key's value lives in a [`Slot`]: an overwrite with the same weight and expiry swaps the
 //!   slot's entry instead of inserting into moka (see [`Slot::try_replace`]).
 
@@ -58,6 +62,25 @@ pub trait Journal: Send + Sync {
     fn flush_all(&self);
 }
 
+/// Who wants to follow the keyspace live (the search indexes): every key that takes a value,
+/// loses it, or the whole keyspace being emptied.
+///
+/// # Concurrency
+/// Called under the key's stripe lock (all stripes for `flush_all`), after the change is applied,
+/// so per key the calls come in the order of the changes. Implementations must not call back into
+/// the store and must be quick: they hold up every writer of the stripe.
+pub trait Observer: Send + Sync {
+    /// `key` now holds `entry` (a write, or a load at start-up).
+    fn put(&self, key: &Bytes, entry: &Entry);
+    /// `key` holds nothing any more (deleted, expired, evicted).
+    fn remove(&self, key: &[u8]);
+    /// Every key is gone.
+    fn flush_all(&self);
+    /// Bytes the observer keeps for `entry` (an indexed vector), counted against the byte
+    /// budget with the entry. Evaluated by moka's weigher when the entry is inserted.
+    fn extra_weight(&self, key: &[u8], entry: &Entry) -> usize;
+}
+
 /// A write refused by the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteError {
@@ -98,8 +121,10 @@ pub struct Store {
     /// The byte budget and eviction policy the current `cache` was built with.
     budget: Mutex<(u64, EvictionKind)>,
     journal: Arc<OnceLock<Arc<dyn Journal>>>,
-    /// Keys moka evicted, waiting to be journaled as deletions (see [`Store::run_maintenance`]).
-    evicted: Arc<Mutex<Vec<Bytes>>>,
+    observer: Arc<OnceLock<Arc<dyn Observer>>>,
+    /// Keys moka evicted (or expired on its own timer), waiting to be journaled as deletions and
+    /// reported to the observer (see [`Store::run_maintenance`]).
+    evicted: Arc<Mutex<Vec<backend::Removed>>>,
     /// Seeded once per process: stripe choice and SCAN cursor positions.
     hasher: RandomState,
 }
@@ -109,8 +134,14 @@ impl Store {
     pub fn new(max_bytes: u64, eviction: EvictionKind, clock: Clock) -> Store {
         let stats = Arc::new(Stats::default());
         let journal: Arc<OnceLock<Arc<dyn Journal>>> = Arc::new(OnceLock::new());
-        let evicted: Arc<Mutex<Vec<Bytes>>> = Arc::new(Mutex::new(Vec::new()));
-        let cache = backend::build(max_bytes, eviction, &clock, &stats, &journal, &evicted);
+        let observer: Arc<OnceLock<Arc<dyn Observer>>> = Arc::new(OnceLock::new());
+        let evicted = Arc::new(Mutex::new(Vec::new()));
+        let hooks = backend::Hooks {
+            journal: journal.clone(),
+            observer: observer.clone(),
+            evicted: evicted.clone(),
+        };
+        let cache = backend::build(max_bytes, eviction, &clock, &stats, &hooks);
         let stripes = (0..STRIPES).map(|_| Mutex::new(())).collect();
         Store {
             cache: ArcSwap::from_pointee(cache),
@@ -119,6 +150,7 @@ impl Store {
             stats,
             budget: Mutex::new((max_bytes, eviction)),
             journal,
+            observer,
             evicted,
             hasher: RandomState::new(),
         }
@@ -127,6 +159,15 @@ impl Store {
     /// Attaches the journal that every later change is reported to. Only the first call counts.
     pub fn set_journal(&self, journal: Arc<dyn Journal>) {
         let _ = self.journal.set(journal);
+    }
+
+    /// Attaches the observer that every later change is reported to. Only the first call counts.
+    pub fn set_observer(&self, observer: Arc<dyn Observer>) {
+        let _ = self.observer.set(observer);
+    }
+
+    fn observer(&self) -> Option<&Arc<dyn Observer>> {
+        self.observer.get()
     }
 
     pub fn clock(&self) -> &Clock {
@@ -170,14 +211,12 @@ impl Store {
         if *budget == (max_bytes, eviction) {
             return;
         }
-        let next = backend::build(
-            max_bytes,
-            eviction,
-            &self.clock,
-            &self.stats,
-            &self.journal,
-            &self.evicted,
-        );
+        let hooks = backend::Hooks {
+            journal: self.journal.clone(),
+            observer: self.observer.clone(),
+            evicted: self.evicted.clone(),
+        };
+        let next = backend::build(max_bytes, eviction, &self.clock, &self.stats, &hooks);
         let old = self.cache.load_full();
         for (key, slot) in old.iter() {
             next.insert((*key).clone(), slot);
@@ -224,17 +263,19 @@ impl Store {
     /// while that writer holds a stripe.)
     pub fn run_maintenance(&self) {
         self.cache.load().run_pending_tasks();
-        let Some(journal) = self.journal.get() else {
-            return;
-        };
-        let keys = match self.evicted.lock() {
+        let removed = match self.evicted.lock() {
             Ok(mut v) => std::mem::take(&mut *v),
             Err(_) => return,
         };
-        for key in keys {
-            let _guard = self.lock(&key);
-            if !self.cache.load().contains_key(key.as_ref()) {
-                journal.remove(&key);
+        for r in removed {
+            let _guard = self.lock(&r.key);
+            if !self.cache.load().contains_key(r.key.as_ref()) {
+                if let (true, Some(j)) = (r.journal, self.journal.get()) {
+                    j.remove(&r.key);
+                }
+                if let Some(o) = self.observer() {
+                    o.remove(&r.key);
+                }
             }
         }
     }
@@ -258,6 +299,9 @@ impl Store {
                 self.count_removed_by_expiry(&entry);
                 if let Some(j) = self.journal.get() {
                     j.remove(&Bytes::copy_from_slice(key));
+                }
+                if let Some(o) = self.observer() {
+                    o.remove(key);
                 }
             }
         }
@@ -313,6 +357,9 @@ impl Store {
                     if let Some(j) = journal {
                         j.remove(key);
                     }
+                    if let Some(o) = self.observer() {
+                        o.remove(key);
+                    }
                 }
             }
             Write::Put(entry) => {
@@ -326,6 +373,9 @@ impl Store {
                     self.cache.load().invalidate(key.as_ref());
                     if let Some(j) = journal {
                         j.remove(key);
+                    }
+                    if let Some(o) = self.observer() {
+                        o.remove(key);
                     }
                 }
             }
@@ -356,6 +406,9 @@ impl Store {
     /// key holds the stripe we hold: if the key is still in moka after the swap, the cell we
     /// swapped is the one moka holds; if moka dropped it meanwhile, we insert a new cell.
     fn install(&self, key: &Bytes, slot: Option<Arc<Slot>>, entry: Entry) {
+        if let Some(o) = self.observer() {
+            o.put(key, &entry);
+        }
         let entry = match slot {
             Some(slot) => match slot.try_replace(key, entry) {
                 Ok(()) if self.cache.load().contains_key(key.as_ref()) => return,
@@ -385,6 +438,9 @@ impl Store {
                 j.flush_all();
             }
             self.cache.load().invalidate_all();
+            if let Some(o) = self.observer() {
+                o.flush_all();
+            }
         }
         self.cache.load().run_pending_tasks();
         Ok(())
@@ -393,18 +449,27 @@ impl Store {
     /// Removes a key at start-up (a logged deletion), bypassing the journal.
     pub fn load_remove(&self, key: &[u8]) {
         self.cache.load().invalidate(key);
+        if let Some(o) = self.observer() {
+            o.remove(key);
+        }
     }
 
     /// Removes every key at start-up (a logged flush), bypassing the journal.
     pub fn load_clear(&self) {
         self.cache.load().invalidate_all();
         self.cache.load().run_pending_tasks();
+        if let Some(o) = self.observer() {
+            o.flush_all();
+        }
     }
 
     /// Loads an entry at start-up (from disk), bypassing the journal.
     pub fn load(&self, key: Bytes, entry: Entry) {
         if entry.expire_at.is_some() {
             self.stats.expires.incr();
+        }
+        if let Some(o) = self.observer() {
+            o.put(&key, &entry);
         }
         self.cache.load().insert(key, Arc::new(Slot::new(entry)));
     }
@@ -432,35 +497,4 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(v: &str) -> Value {
-        Value::Str(Bytes::from(v.to_string()))
-    }
-
-    #[test]
-    fn overwrites_in_place_or_insert_and_the_budget_stays_exact() {
-        let store = Store::new(1 << 20, EvictionKind::TinyLfu, Clock::new());
-        let k = Bytes::from_static(b"k");
-        store.put(&k, Entry::new(s("aaaa"), None)).unwrap();
-        store.run_maintenance();
-        let w = store.used_bytes();
-        // Same weight, same expiry: swapped in place.
-        store.put(&k, Entry::new(s("bbbb"), None)).unwrap();
-        store.run_maintenance();
-        assert_eq!(store.get(b"k").unwrap().as_str().unwrap().as_ref(), b"bbbb");
-        assert_eq!(store.used_bytes(), w);
-        // Another size or another expiry: a real insert, so moka's weight and timer follow.
-        store.put(&k, Entry::new(s("cccccccc"), None)).unwrap();
-        store.run_maintenance();
-        assert_eq!(store.used_bytes(), w + 4);
-        let at = store.clock().now_ms() + 1000;
-        store.put(&k, Entry::new(s("dddddddd"), Some(at))).unwrap();
-        assert_eq!(store.get(b"k").unwrap().expire_at, Some(at));
-        assert_eq!(store.len(), 1);
-        assert_eq!(store.stats().expires.get(), 1);
-        store.clock().advance(1000);
-        assert!(store.get(b"k").is_none());
-    }
-}
+mod tests;

@@ -31,6 +31,7 @@ pub mod llm;
 pub mod llmkey;
 pub mod multi;
 pub mod persist;
+pub mod search;
 pub mod server;
 pub mod spec;
 pub mod string;

@@ -9,6 +9,7 @@ mod hardening;
 mod hardening_persistence;
 mod keyed;
 mod protocol;
+mod search;
 mod server;
 mod support;
 mod sweep;
