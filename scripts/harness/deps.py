@@ -54,6 +54,11 @@ class Deps:
                 root / "tests/integrations/requirements.txt",
                 rebuild=True,
             ),
+            "venv:integrations-redis5": lambda: self._venv(
+                Path(env.get("INTEGRATIONS_REDIS5_VENV") or target_dir / "semantic-redis5-venv"),
+                root / "tests/integrations/python-redis5/requirements.txt",
+                rebuild=True,
+            ),
             "venv:deploy": lambda: self._venv(
                 Path(env.get("DEPLOY_VENV") or target_dir / "deploy-venv"),
                 root / "deploy/check-requirements.txt",

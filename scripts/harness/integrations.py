@@ -42,6 +42,23 @@ def python_suites(ctx: Context, result: SuiteResult, target: str | None) -> None
         result.check(f"the {target} server stayed up", server.alive(), server.tail())
 
 
+def python_redis5_suites(ctx: Context, result: SuiteResult, target: str | None) -> None:
+    """The suites that need redis-py 5 (LangChain community's semantic cache), in their venv."""
+    assert target
+    python = ctx.deps.python("venv:integrations-redis5")
+    out = ctx.out_dir(result.name)
+    with servers.running(target, ctx.release, out) as server:
+        junit = out / "pytest.xml"
+        done = proc.run(
+            [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
+             *ctx.pytest_args, "."],
+            cwd=ctx.root / "tests/integrations/python-redis5", env=_server_env(ctx, server, target),
+            timeout=300,
+        )
+        result.add_pytest(junit, done.status)
+        result.check(f"the {target} server stayed up", server.alive(), server.tail())
+
+
 def node_suites(ctx: Context, result: SuiteResult, target: str | None) -> None:
     assert target
     out = ctx.out_dir(result.name)
