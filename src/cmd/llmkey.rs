@@ -54,7 +54,11 @@ pub fn llmlookup(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
             i += 1;
         }
     }
+    let semantic = super::semantic::Semantic::take(&mut rest)?;
     let key = key_of(&a[1], &rest)?;
+    if let Some(sem) = semantic {
+        return super::semantic::lookup(ctx, key, sem, wait);
+    }
     let pair = move |key: Bytes, r: Reply| {
         if r.is_error() {
             r

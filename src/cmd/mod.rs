@@ -32,6 +32,7 @@ pub mod llmkey;
 pub mod multi;
 pub mod persist;
 pub mod search;
+pub mod semantic;
 pub mod server;
 pub mod spec;
 pub mod string;

@@ -118,7 +118,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("llmsetnx", -3, WRITE | DENY_OOM, LLM, KEY1, "llm", "0.1.0", "key value [EX seconds|PX milliseconds] [TOKENS n]", "Stores an answer if none is there, ends the key's lease and wakes its waiters.", S!(llm::llmsetnx)),
     row!("llmabort", 2, WRITE | FAST, LLM, KEY1, "llm", "0.1.0", "key", "Gives up the fill lease; the longest-waiting caller is promoted.", S!(llm::llmabort)),
     row!("llmkey", -2, FAST | LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "request-json [DIALECT name] [MODEL name] [SAMPLED]", "Returns the canonical cache key of an LLM request body.", S!(llmkey::llmkey)),
-    row!("llmlookup", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.1.0", "request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED]", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics.", F!(llmkey::llmlookup)),
+    row!("llmlookup", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.1.0", "request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED] [SEMANTIC space vector max-distance]", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics.", F!(llmkey::llmlookup)),
     row!("llmpurge", 2, WRITE, LLM, NOKEY, "llm", "0.1.0", "pattern", "Deletes every answer whose key matches a glob pattern.", F!(llmkey::llmpurge)),
     row!("llmstats", -1, LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "[RESET]", "Returns hit rate, stampede rate, evicted/expired-unread and tokens saved.", S!(llm::llmstats)),
     // search (the RediSearch subset vector caches use)

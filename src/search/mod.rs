@@ -8,6 +8,7 @@
 //! - [`index`]: one index, kept in step with the keyspace, and its search.
 //! - [`text`]: tokens, and numbers printed as RediSearch prints them.
 //! - [`store`]: index definitions kept across restarts.
+//! - [`pending`]: semantic single-flight spaces (`LLMLOOKUP ... SEMANTIC`).
 //!
 //! The store stays the source of truth: the [`Registry`] is the store's
 //! [`Observer`](crate::cache::Observer), so every change to a hash under an index's prefix
@@ -17,6 +18,7 @@ pub mod distance;
 pub mod filter;
 pub mod hnsw;
 pub mod index;
+pub mod pending;
 pub mod query;
 pub mod schema;
 pub mod store;
@@ -46,6 +48,8 @@ pub struct Registry {
     changes: Mutex<()>,
     /// Where definitions are saved (the data directory), once persistence is set up.
     dir: Mutex<Option<PathBuf>>,
+    /// Semantic single-flight spaces, following the keyspace too.
+    pub semantic: pending::Spaces,
 }
 
 impl Registry {
@@ -125,18 +129,21 @@ impl Observer for Registry {
         for i in self.indexes.load().iter().filter(|i| i.def.covers(key)) {
             i.put(key, entry);
         }
+        self.semantic.put(key, entry);
     }
 
     fn remove(&self, key: &[u8]) {
         for i in self.indexes.load().iter().filter(|i| i.def.covers(key)) {
             i.remove(key);
         }
+        self.semantic.remove(key);
     }
 
     fn flush_all(&self) {
         for i in self.indexes.load().iter() {
             i.clear();
         }
+        self.semantic.clear();
     }
 
     fn extra_weight(&self, key: &[u8], entry: &Entry) -> usize {

@@ -10,6 +10,7 @@ mod hardening_persistence;
 mod keyed;
 mod protocol;
 mod search;
+mod search_semantic;
 mod server;
 mod support;
 mod sweep;
