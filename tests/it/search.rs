@@ -565,3 +565,74 @@ async fn bad_searches_get_clear_errors_and_the_connection_lives() {
     );
     assert_eq!(text(&run(&mut c, a!["FT._LIST"]).await), "[]");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexes_survive_a_restart_with_their_vectors_rebuilt_from_the_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let persistent = |c: &mut llmcached::config::Config| {
+        c.dir = dir.path().to_path_buf();
+        c.appendonly = true;
+    };
+    let s = start_with(persistent).await;
+    s.shared.loaded().await;
+    let mut c = s.conn(false).await;
+    create(&mut c, "L2", 2, "HNSW").await;
+    for i in 0..50 {
+        run(
+            &mut c,
+            a![
+                "HSET",
+                format!("doc:{i}"),
+                "v",
+                vecbytes(&[i as f32, 0.0]),
+                "model",
+                "m"
+            ],
+        )
+        .await;
+    }
+    drop(c);
+    s.stop().await.unwrap();
+    assert!(dir.path().join(llmcached::search::store::FILE).exists());
+
+    let s = start_with(persistent).await;
+    s.shared.loaded().await;
+    let mut c = s.conn(true).await;
+    let v = run(
+        &mut c,
+        a![
+            "FT.SEARCH",
+            "ix",
+            "@model:{m}=>[KNN 2 @v $q AS d]",
+            "PARAMS",
+            "2",
+            "q",
+            vecbytes(&[7.2, 0.0]),
+            "RETURN",
+            "1",
+            "d",
+            "DIALECT",
+            "2"
+        ],
+    )
+    .await;
+    let t = text(&v);
+    assert!(
+        t.contains("total_results=2")
+            && t.contains("id=doc:7,extra_attributes={d=0.03999")
+            && t.contains("id=doc:8"),
+        "{t}"
+    );
+    let info = text(&run(&mut c, a!["FT.INFO", "ix"]).await);
+    assert!(
+        info.contains("num_docs=50") && info.contains("algorithm=HNSW"),
+        "{info}"
+    );
+    // Dropped indexes stay dropped.
+    assert_eq!(text(&run(&mut c, a!["FT.DROPINDEX", "ix"]).await), "OK");
+    drop(c);
+    s.stop().await.unwrap();
+    let s = start_with(persistent).await;
+    s.shared.loaded().await;
+    assert!(s.shared.search.names().is_empty());
+}
