@@ -1,5 +1,7 @@
 //! Vector distances over `f32` slices, written as eight independent accumulators over
-//! `chunks_exact(8)` so that the compiler turns the loops into SIMD without `unsafe`.
+//! `chunks_exact(8)` so that the compiler turns the loops into SIMD. The same loops are compiled
+//! a second time with AVX2 enabled and chosen at run time when the CPU has it (the default
+//! x86-64 target only allows SSE2, half as wide).
 //!
 //! COSINE vectors are stored normalised, so every metric reduces to a dot product or a squared
 //! difference: COSINE and IP answer `1 - a.b`, L2 the squared Euclidean distance (RediSearch's
@@ -29,6 +31,39 @@ const LANES: usize = 8;
 /// `a . b`
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has just been found to support AVX2, all `dot_avx2` requires.
+        return unsafe { dot_avx2(a, b) };
+    }
+    dot_portable(a, b)
+}
+
+/// `|a - b|^2`
+#[inline]
+pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: as in `dot`.
+        return unsafe { l2_avx2(a, b) };
+    }
+    l2_portable(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    dot_portable(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn l2_avx2(a: &[f32], b: &[f32]) -> f32 {
+    l2_portable(a, b)
+}
+
+#[inline(always)]
+fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0f32; LANES];
@@ -46,9 +81,8 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
-/// `|a - b|^2`
-#[inline]
-pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+#[inline(always)]
+fn l2_portable(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0f32; LANES];

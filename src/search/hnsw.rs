@@ -11,10 +11,31 @@
 //! None inside: the owning index serialises writers and lets readers share `&Graph`.
 
 use super::distance::Near;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::BinaryHeap;
 
 type Pair<'a> = &'a dyn Fn(u32, u32) -> f32;
 type To<'a> = &'a dyn Fn(&[f32], u32) -> f32;
+
+/// Ids seen by one layer search: a bitset over the id range (one allocation of n/8 bytes, where a
+/// hash set would hash and allocate per insertion).
+struct Visited(Vec<u64>);
+
+impl Visited {
+    fn new(ids: usize) -> Visited {
+        Visited(vec![0; ids.div_ceil(64) + 1])
+    }
+
+    /// True if `id` was not seen before.
+    fn insert(&mut self, id: u32) -> bool {
+        let (w, b) = ((id / 64) as usize, id % 64);
+        if w >= self.0.len() {
+            self.0.resize(w + 1, 0);
+        }
+        let fresh = self.0[w] & (1 << b) == 0;
+        self.0[w] |= 1 << b;
+        fresh
+    }
+}
 
 pub struct Graph {
     m: usize,
@@ -88,7 +109,10 @@ impl Graph {
         ef: usize,
         level: usize,
     ) -> Vec<Near> {
-        let mut seen: HashSet<u32> = entry.iter().map(|n| n.1).collect();
+        let mut seen = Visited::new(self.links.len());
+        for n in entry {
+            seen.insert(n.1);
+        }
         let mut todo: BinaryHeap<std::cmp::Reverse<Near>> =
             entry.iter().map(|&n| std::cmp::Reverse(n)).collect();
         let mut best: BinaryHeap<Near> = entry.iter().copied().collect();
@@ -166,9 +190,12 @@ impl Graph {
                 let mut list = std::mem::take(&mut self.links[n as usize][l]);
                 list.push(id);
                 if list.len() > max {
+                    // Drop the farthest link: the heuristic here would cost max^2 distances per
+                    // neighbour per insert, most of the build time, for little recall.
                     let mut c: Vec<Near> = list.iter().map(|&x| Near(pair(n, x), x)).collect();
                     c.sort_unstable();
-                    list = self.select(&c, max, pair);
+                    c.truncate(max);
+                    list = c.into_iter().map(|x| x.1).collect();
                 }
                 self.links[n as usize][l] = list;
             }

@@ -24,6 +24,17 @@ pub struct VecStore {
     graph: Option<Graph>,
 }
 
+/// Threads a big scan is split across: the cores this process may use, found once (asking
+/// costs several file reads under cgroups).
+fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8)
+    })
+}
+
 impl VecStore {
     pub fn new(field: usize, p: &VectorParams) -> VecStore {
         let graph = match p.algorithm {
@@ -210,9 +221,7 @@ impl VecStore {
             }
             heap.into_vec()
         };
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
+        let threads = threads();
         let mut all = if ids * self.dim >= PARALLEL_FLOATS && threads > 1 {
             let chunk = ids.div_ceil(threads);
             std::thread::scope(|s| {
