@@ -142,16 +142,20 @@ impl VecStore {
             return Vec::new();
         }
         if let Some(g) = &self.graph {
-            let ef = ef.unwrap_or(g.ef_default()).max(k);
-            let ef = if filtered { ef.max(k * 4) } else { ef };
-            let found: Vec<Near> = g
-                .search(q, ef, &|q, b| self.to(q, b))
-                .into_iter()
-                .filter(|n| accept(n.1))
-                .take(k)
-                .collect();
-            if found.len() >= k || !filtered {
-                return found;
+            let mut ef = ef.unwrap_or(g.ef_default()).max(k);
+            // A filter that lets few documents through: widen the graph search a few times,
+            // then fall back to the exact scan of the documents it lets through.
+            for _ in 0..if filtered { 3 } else { 1 } {
+                let found: Vec<Near> = g
+                    .search(q, ef, &|q, b| self.to(q, b))
+                    .into_iter()
+                    .filter(|n| accept(n.1))
+                    .take(k)
+                    .collect();
+                if found.len() >= k || !filtered || ef >= self.count {
+                    return found;
+                }
+                ef *= 4;
             }
         }
         self.scan(q, &|d| d, k, accept)
