@@ -5,8 +5,8 @@ document is indexed), resident bytes per vector (VmRSS after load minus before, 
 QPS and p99 latency of KNN 10, KNN 10 with a TAG pre-filter and RedisVL's range query with a TAG
 filter, from one client and from eight, and recall@10 of both KNN kinds against numpy brute force.
 
-Data: CENTRES centres on the unit sphere plus Gaussian noise (sigma 0.05 per coordinate, then
-normalised); a TAG `model` of 10 values; queries are fresh points around random centres.
+Data: CENTRES centres on the unit sphere plus Gaussian noise of norm about --noise (0.3; per
+coordinate sigma = noise / sqrt(dim)), then normalised; a TAG `model` of 10 values; queries are fresh points around random centres.
 Everything runs on 127.0.0.1 against a server this script starts (and stops by PID); every
 request has a timeout.
 
@@ -44,11 +44,14 @@ def rss(pid: int) -> int:
     return 0
 
 
+NOISE = 0.3
+
+
 def data(n: int, dim: int, rng: np.random.Generator):
     centres = rng.normal(size=(CENTRES, dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     which = rng.integers(0, CENTRES, size=n)
-    x = centres[which] + rng.normal(scale=0.05, size=(n, dim)).astype(np.float32)
+    x = centres[which] + rng.normal(scale=NOISE / dim**0.5, size=(n, dim)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     tags = rng.integers(0, len(TAGS), size=n)
     return centres, x.astype(np.float32), tags
@@ -56,7 +59,7 @@ def data(n: int, dim: int, rng: np.random.Generator):
 
 def queries(centres, q: int, dim: int, rng):
     which = rng.integers(0, CENTRES, size=q)
-    x = centres[which] + rng.normal(scale=0.05, size=(q, dim)).astype(np.float32)
+    x = centres[which] + rng.normal(scale=NOISE / dim**0.5, size=(q, dim)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return x.astype(np.float32), rng.integers(0, len(TAGS), size=q)
 
@@ -162,7 +165,10 @@ def main():
     ap.add_argument("--queries", type=int, default=500)
     ap.add_argument("--algos", default="FLAT,HNSW")
     ap.add_argument("--bin", default="target/release/llmcached")
+    ap.add_argument("--noise", type=float, default=0.3)
     args = ap.parse_args()
+    global NOISE
+    NOISE = args.noise
     PORT = free_port()
     server = subprocess.Popen([args.bin, "--port", str(PORT), "--bind", "127.0.0.1", "--appendonly", "no",
                                "--save", "", "--maxmemory", "8gb"],
@@ -178,7 +184,8 @@ def main():
                     raise
                 time.sleep(0.05)
         rng = np.random.default_rng(7)
-        print(f"# {os.cpu_count()} cores; {args.queries} queries per kind; one client (eight in brackets)")
+        print(f"# {os.cpu_count()} cores; {args.queries} queries per kind; noise {NOISE}; "
+              "one client (eight in brackets)")
         print("| index | load docs/s | RSS B/vector | KNN 10 QPS | KNN recall@10 | KNN+TAG QPS (recall) "
               "| range+TAG QPS (p99 ms) |")
         print("|---|---|---|---|---|---|---|")
