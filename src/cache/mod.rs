@@ -15,9 +15,8 @@
 //! - moka runs no code of ours while holding its own locks except the removal listener, which
 //!   only touches atomics and queues evicted keys; [`Store::run_maintenance`] journals those
 //!   under the keys' stripe locks.
-//! - Every change is also reported to the [`Observer`], if one is attached (the search indexes),
-//!   after it is applied and under the same stripe lock, so per key the observer sees the changes
-//!   in the order they were applied. Evictions and moka's own expirations reach it through
+//! - Every change also reaches the [`Observer`] (the search indexes) under the same stripe lock,
+//!   so per key it sees them in order; evictions and moka's own expirations reach it through
 //!   [`Store::run_maintenance`], under the key's stripe lock and only if the key is still absent.
 //! - A key's value lives in a [`Slot`]: an overwrite with the same weight and expiry swaps the
 //!   slot's entry instead of inserting into moka (see [`Slot::try_replace`]).
@@ -66,8 +65,9 @@ pub trait Journal: Send + Sync {
 /// loses it, or the whole keyspace being emptied.
 ///
 /// # Concurrency
-/// Called under the key's stripe lock (all stripes for `flush_all`), after the change is applied,
-/// so per key the calls come in the order of the changes. Implementations must not call back into
+/// Called under the key's stripe lock (all stripes for `flush_all`) as the change is applied
+/// (`put` just before the value enters moka, so that `extra_weight` sees what the observer
+/// keeps), so per key the calls come in the order of the changes. Implementations must not call back into
 /// the store and must be quick: they hold up every writer of the stripe.
 pub trait Observer: Send + Sync {
     /// `key` now holds `entry` (a write, or a load at start-up).
