@@ -194,6 +194,15 @@ async fn run(
         );
     }
     let shared = server.shared();
+    if config.observe.metrics_port != 0 {
+        let bind = config.observe.metrics_bind.unwrap_or(config.bind);
+        let addr = std::net::SocketAddr::new(bind, config.observe.metrics_port);
+        let metrics = llmcached::metrics::http::MetricsListener::bind(addr, shared.clone())
+            .await
+            .map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?;
+        info!("metrics on http://{}/metrics", metrics.local_addr()?);
+        tokio::spawn(metrics.run());
+    }
     if let Some(hook) = log_level {
         shared.set_log_level_hook(hook);
     }
