@@ -54,9 +54,11 @@ fn get(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
             }
         }
         _ => {
-            return Err(CommandError::err(
-                "unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.",
-            ))
+            // Redis names the subcommand as the client spelled it.
+            return Err(CommandError::err(format!(
+                "unknown subcommand or wrong number of arguments for '{}'. Try SLOWLOG HELP.",
+                super::lossy(&a[1], 128)
+            )));
         }
     };
     let entries = ctx.shared.observe.slowlog.newest(count);
