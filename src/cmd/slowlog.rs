@@ -134,9 +134,9 @@ mod tests {
         assert_eq!(c.run(&["SLOWLOG", "GET", "-2"]), bad);
         assert_eq!(c.run(&["SLOWLOG", "GET", "x"]), bad);
         assert_eq!(
-            c.run(&["SLOWLOG", "GET", "1", "2"]),
+            c.run(&["SLOWLOG", "Get", "1", "2"]),
             error(
-                "ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP."
+                "ERR unknown subcommand or wrong number of arguments for 'Get'. Try SLOWLOG HELP."
             )
         );
         assert_eq!(c.run(&["SLOWLOG", "GET", "-1"]), Reply::Array(vec![]));
