@@ -6,6 +6,7 @@ pub mod info;
 pub mod llm;
 pub mod llm_families;
 pub mod redis_families;
+pub mod watch;
 
 use crate::state::Shared;
 use std::fmt::Write as _;

@@ -319,3 +319,99 @@ async fn info_reports_latencystats_and_errorstats_as_redis() {
         "not a default section"
     );
 }
+
+/// A free loopback port, found by binding it (and letting it go for the binary to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The binary with `args`, and its stderr lines as they come.
+fn spawn(args: &[&str]) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llmcached"))
+        .args([
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--appendonly",
+            "no",
+            "--save",
+            "",
+        ])
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// The next line `pick` accepts (fails after 20 s).
+fn until<T>(rx: &std::sync::mpsc::Receiver<String>, mut pick: impl FnMut(&str) -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = rx.recv_timeout(left).expect("the awaited log line");
+        if let Some(t) = pick(&line) {
+            return t;
+        }
+    }
+}
+
+#[tokio::test]
+async fn json_logs_carry_events_and_the_binary_serves_metrics() {
+    let mport = free_port();
+    let mport_text = mport.to_string();
+    let (mut child, rx) = spawn(&[
+        "--log-format",
+        "json",
+        "--llm-lease-ms",
+        "50",
+        "--metrics-port",
+        &mport_text,
+    ]);
+    let addr: SocketAddr = until(&rx, |l| {
+        let v: serde_json::Value = serde_json::from_str(l).expect("every line is JSON");
+        let msg = v["message"].as_str()?;
+        msg.split("listening on ")
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    });
+    until(&rx, |l| l.contains("metrics on http://").then_some(()));
+    let client = redis::Client::open(format!("redis://{addr}/")).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    assert_eq!(cmd(&mut c, &["LLMGET", "k"]).await, "(nil)");
+    // Nobody stores an answer: the 50 ms lease expires, and the watcher says so.
+    let event = until(&rx, |l| {
+        let v: serde_json::Value = serde_json::from_str(l).expect("every line is JSON");
+        (v["event"] == "lease_expired").then_some(v)
+    });
+    assert_eq!(event["count"], 1);
+    assert_eq!(event["level"], "WARN");
+    let body = scrape(SocketAddr::from(([127, 0, 0, 1], mport))).await;
+    assert_eq!(
+        get(&samples(&body), "llmcached_lease_expirations_total"),
+        1.0
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
