@@ -156,6 +156,10 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             for (k, v) in super::llm::llm_stats(shared) {
                 line!(out, "llm_{k}:{v}");
             }
+            // Time followers spent blocked in lease waits: commandstats leave it out, as Redis
+            // leaves out blocked time.
+            let waited = shared.observe.follower_wait.snapshot().sum_seconds;
+            line!(out, "llm_wait_usec:{}", (waited * 1e6).round() as u64);
         }
         _ => {}
     }

@@ -1,6 +1,7 @@
 //! The latency monitor (LATENCY LATEST / HISTORY / RESET / DOCTOR): per event class, the last
 //! [`SAMPLES`] spikes at or above `latency-monitor-threshold`, one per second at most, and the
-//! worst ever, as Redis 7.0 keeps them (`src/latency.c`).
+//! worst ever, as Redis 7.0 keeps them (`src/latency.c`). Event names are matched exactly
+//! (case-sensitive), as Redis matches them.
 //!
 //! # Concurrency
 //! One mutex, taken only when an event reached the threshold and by LATENCY itself.
@@ -63,7 +64,7 @@ impl LatencyEvents {
         match self.series.lock() {
             Ok(all) => all
                 .iter()
-                .find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(event))
+                .find(|(k, _)| k.as_bytes() == event)
                 .map(|(_, s)| s.samples.clone())
                 .unwrap_or_default(),
             Err(_) => Vec::new(),
@@ -81,7 +82,7 @@ impl LatencyEvents {
             return n;
         }
         let before = all.len();
-        all.retain(|k, _| !events.iter().any(|e| e.eq_ignore_ascii_case(k.as_bytes())));
+        all.retain(|k, _| !events.contains(&k.as_bytes()));
         before - all.len()
     }
 
@@ -143,7 +144,11 @@ mod tests {
         assert_eq!(all[0].1.samples.len(), 2);
         assert_eq!(all[0].1.samples[0].latency_ms, 9);
         assert_eq!(all[0].1.max_ms, 9);
-        assert_eq!(e.history(b"COMMAND").len(), 2);
+        assert_eq!(e.history(b"command").len(), 2);
+        assert!(
+            e.history(b"COMMAND").is_empty(),
+            "event names are case-sensitive, as in Redis"
+        );
         for t in 0..200 {
             e.add("fast-command", 1, t);
         }
