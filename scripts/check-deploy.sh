@@ -7,7 +7,9 @@
 #   - deploy/Dockerfile passes hadolint;
 #   - the ConfigMap's redis.conf says what deploy/redis.conf says;
 #   - deploy/redis.conf starts Debian's redis-server, and llmcached when a binary is there
-#     ($LLMCACHED_BIN or target/release/llmcached), with only port, bind and dir overridden.
+#     ($LLMCACHED_BIN or target/release/llmcached), with only port, bind and dir overridden;
+#   - the Grafana dashboards in deploy/grafana/ are valid JSON, and every metric their queries
+#     name is one a scrape of the binary's /metrics serves (and a misspelt name is caught).
 # Installs its checkers once into target/deploy-venv from deploy/check-requirements.txt.
 # Ends with `N passed, N failed`; exits non-zero on a failure. With $JUNIT_XML set (the test
 # harness sets it) each check is also written there as a JUnit test case.
@@ -237,6 +239,76 @@ else
     else
         skip "deploy/redis.conf with llmcached (no binary at $BIN)"
     fi
+fi
+
+# dashboard_names_served DASHBOARD SCRAPE: every llmcached_* / redis_* name in the dashboard's
+# queries is a family or sample the scrape has.
+dashboard_names_served() {
+    python3 - "$1" "$2" <<'PY'
+import json, re, sys
+dash = json.load(open(sys.argv[1]))
+served = set()
+for line in open(sys.argv[2]):
+    if line.startswith("# TYPE "):
+        served.add(line.split()[2])
+    elif line.strip() and not line.startswith("#"):
+        served.add(re.split(r"[{ ]", line, maxsplit=1)[0])
+def targets(panels):
+    for p in panels:
+        yield from p.get("targets", [])
+        yield from targets(p.get("panels", []))
+exprs = [t["expr"] for t in targets(dash["panels"])]
+assert exprs, "the dashboard has no queries"
+missing = sorted({n for e in exprs for n in re.findall(r"\b(?:llmcached|redis)_[a-z0-9_]+", e)} - served)
+assert not missing, f"not served: {missing}"
+PY
+}
+
+dashboard_rejected() { ! dashboard_names_served "$@"; }
+
+DASHBOARDS=()
+if [ -d "$DEPLOY/grafana" ]; then
+    mapfile -t DASHBOARDS < <(find "$DEPLOY/grafana" -name '*.json' | sort)
+fi
+run_check "Grafana dashboards are valid JSON: ${#DASHBOARDS[@]} files" "$PY" -c '
+import json, sys
+assert sys.argv[1:], "no dashboard in deploy/grafana"
+for path in sys.argv[1:]:
+    d = json.load(open(path))
+    assert d["title"] and d["uid"] and d["panels"], path
+' "${DASHBOARDS[@]}"
+
+BIN=${LLMCACHED_BIN:-$ROOT/target/release/llmcached}
+if [ ! -x "$BIN" ]; then
+    skip "dashboard queries name served metrics (no binary at $BIN)"
+else
+    MPORT=$(free_port)
+    : >"$WORK/metrics.log"
+    "$BIN" --port 0 --bind 127.0.0.1 --save "" --appendonly no --metrics-port "$MPORT" \
+        >"$WORK/metrics.log" 2>&1 &
+    SERVER_PID=$!
+    for ((i = 0; i < 200; i++)); do
+        grep -q "metrics on http://" "$WORK/metrics.log" && break
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    if python3 -c 'import sys, urllib.request
+open(sys.argv[2], "wb").write(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10).read())' \
+        "$MPORT" "$WORK/scrape.txt" >"$WORK/out" 2>&1; then
+        for d in "${DASHBOARDS[@]}"; do
+            run_check "$(basename "$d"): every query names a served metric" \
+                dashboard_names_served "$d" "$WORK/scrape.txt"
+        done
+        sed 's/llmcached_lookups_total/llmcached_lookups_totl/' "${DASHBOARDS[0]}" >"$WORK/broken.json"
+        run_check "the dashboard check catches a misspelt metric" \
+            dashboard_rejected "$WORK/broken.json" "$WORK/scrape.txt"
+    else
+        cat "$WORK/metrics.log" >>"$WORK/out"
+        fail "dashboard queries name served metrics: no scrape" "$WORK/out"
+    fi
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
 fi
 
 junit_write deploy

@@ -229,8 +229,9 @@ impl Connection {
                     return Ok(());
                 }
                 Err(e) => {
-                    Reply::err(format!("Protocol error: {e}"))
-                        .encode(self.client.protocol, &mut self.out);
+                    let reply = Reply::err(format!("Protocol error: {e}"));
+                    self.shared.observe.error_reply(&reply);
+                    reply.encode(self.client.protocol, &mut self.out);
                     self.client.close_after_reply = true;
                     return Ok(());
                 }
@@ -276,6 +277,7 @@ impl Connection {
         self.flush().await?;
         self.out.clear();
         self.client.info.meta(|m| m.blocked = true);
+        let blocked_at = std::time::Instant::now();
         let result = loop {
             tokio::select! {
                 reply = &mut wait => break Ok(reply),
@@ -296,6 +298,17 @@ impl Connection {
             }
         };
         self.client.info.meta(|m| m.blocked = false);
+        if let Ok(reply) = &result {
+            // Waiting is not execution time (commandstats exclude it, as Redis does): it is
+            // recorded on its own, as follower wait.
+            let observe = &self.shared.observe;
+            if let Some(index) = self.client.info.last_cmd() {
+                observe.lookup_waited(index, reply, blocked_at.elapsed());
+            }
+            if reply.is_error() {
+                observe.error_reply(reply);
+            }
+        }
         result
     }
 

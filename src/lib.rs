@@ -16,6 +16,8 @@
 //!   validated [`config::Config`].
 //! - [`client`]: per-connection state and the registry behind `CLIENT LIST`.
 //! - [`durability`]: the store's journal, loading at start, rewrites; takes the store.
+//! - [`observe`]: per-command latency histograms, the slow log, the latency monitor, error
+//!   counts, LLM lookup timings (what SLOWLOG, LATENCY, INFO and `/metrics` read).
 //! - [`state`]: [`state::Shared`], the state every command sees (below the commands).
 //! - [`metrics`]: INFO rendering from the state.
 //! - [`cmd`]: the command table, the checks before a command runs, one file per family.
@@ -34,6 +36,7 @@ pub mod durability;
 pub mod glob;
 pub mod keying;
 pub mod metrics;
+pub mod observe;
 pub mod persistence;
 pub mod protocol;
 pub mod server;

@@ -15,6 +15,7 @@ use crate::cache::{flight::Flights, Clock, Store, WriteError};
 use crate::client::Clients;
 use crate::config::Config;
 use crate::durability::Durability;
+use crate::observe::Observe;
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -62,6 +63,8 @@ pub struct Shared {
     pub command_names: &'static [&'static str],
     /// Counters per command-table row, indexed as `command_names`.
     pub cmdstats: Box<[CmdStat]>,
+    /// Latency histograms, the slow log, latency events, error counts (SLOWLOG, LATENCY, INFO).
+    pub observe: Observe,
     pub stats: ServerStats,
     pub started: Instant,
     pub run_id: String,
@@ -95,6 +98,7 @@ impl Shared {
             clients: Clients::default(),
             command_names,
             cmdstats: command_names.iter().map(|_| CmdStat::default()).collect(),
+            observe: Observe::new(command_names, &config.observe),
             stats: ServerStats::default(),
             started: Instant::now(),
             run_id: run_id(),
@@ -143,6 +147,7 @@ impl Shared {
                 d.reconfigure(next.appendfsync, &next.save);
             }
         }
+        self.observe.configure(&next.observe);
         self.config.store(Arc::new(next));
         Ok(())
     }
@@ -184,6 +189,7 @@ impl Shared {
             s.reset();
         }
         self.store.stats().reset();
+        self.observe.reset_stats();
         for c in [
             &self.stats.total_connections_received,
             &self.stats.rejected_connections,

@@ -34,6 +34,7 @@ fn admit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<usize, Reply> {
         if let Some(s) = index.and_then(|i| ctx.shared.cmdstats.get(i)) {
             s.rejected.fetch_add(1, Ordering::Relaxed);
         }
+        ctx.shared.observe.error_reply(&e);
         if dirty {
             if let Some(m) = ctx.client.multi.as_mut() {
                 m.dirty = true;

@@ -11,8 +11,8 @@ use super::spec::acl::{
 };
 use super::spec::flag::*;
 use super::{
-    client, command, config, connection, counters, expire, hash, json, keys, llm, llmkey, multi,
-    persist, server, string, CommandSpec, Handler,
+    client, command, config, connection, counters, expire, hash, json, keys, latency, llm, llmkey,
+    multi, persist, server, slowlog, string, CommandSpec, Handler,
 };
 use crate::row;
 
@@ -55,6 +55,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("bgsave", -1, ADMIN, 0, NOKEY, "server", "1.0.0", "[SCHEDULE]", "Asynchronously saves the database to disk.", S!(persist::bgsave)),
     row!("bgrewriteaof", 1, ADMIN, 0, NOKEY, "server", "1.0.0", "", "Asynchronously rewrites the append-only file to disk.", S!(persist::bgrewriteaof)),
     row!("lastsave", 1, FAST | LOADING | STALE, acl::ADMIN | DANGEROUS, NOKEY, "server", "1.0.0", "", "Returns the Unix timestamp of the last successful save to disk.", S!(persist::lastsave)),
+    row!("slowlog", -2, 0, 0, NOKEY, "server", "2.2.12", "subcommand [arg ...]", "A container for slow log commands.", S!(command::help), subs: slowlog::SUBCOMMANDS),
+    row!("latency", -2, 0, 0, NOKEY, "server", "2.8.13", "subcommand [arg ...]", "A container for latency diagnostics commands.", S!(command::help), subs: latency::SUBCOMMANDS),
     row!("shutdown", -1, ADMIN | NO_MULTI | LOADING | STALE, 0, NOKEY, "server", "1.0.0", "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Stops the server after in-flight commands have replied.", F!(server::shutdown)),
     // strings
     row!("get", 2, READONLY | FAST, STRING, KEY1, "string", "1.0.0", "key", "Returns the string value of a key.", S!(string::get)),

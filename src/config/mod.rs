@@ -26,7 +26,7 @@ pub mod settings;
 pub mod values;
 
 pub use error::{ConfigError, SettingError};
-pub use settings::{find, Setting, SETTINGS};
+pub use settings::{find, LogFormat, ObserveConfig, Setting, SETTINGS};
 pub use values::{LogLevel, Password};
 
 use crate::cache::EvictionKind;
@@ -64,6 +64,8 @@ pub struct Config {
     pub llm_wait: Duration,
     /// `None` = LLMSETNX answers without EX/PX do not expire.
     pub llm_default_ttl: Option<Duration>,
+    /// SLOWLOG, LATENCY, the metrics endpoint and the log format.
+    pub observe: ObserveConfig,
 }
 
 impl Default for Config {
@@ -89,6 +91,7 @@ impl Default for Config {
             llm_lease: Duration::from_secs(120),
             llm_wait: Duration::from_secs(60),
             llm_default_ttl: Some(Duration::from_secs(86_400)),
+            observe: ObserveConfig::default(),
         }
     }
 }
@@ -323,6 +326,12 @@ mod tests {
                 "llm-lease-ms",
                 "llm-wait-ms",
                 "llm-default-ttl",
+                "slowlog-log-slower-than",
+                "slowlog-max-len",
+                "latency-monitor-threshold",
+                "latency-tracking",
+                "latency-tracking-info-percentiles",
+                "metrics-max-models",
             ]
         );
     }

@@ -16,6 +16,9 @@ use crate::persistence::{FsyncPolicy, SaveSchedule};
 use std::fmt;
 use std::time::Duration;
 
+mod observe;
+pub use observe::{LogFormat, ObserveConfig};
+
 /// One setting. The value functions are private so that every change goes through
 /// [`Setting::apply`] (which names the setting in its error).
 pub struct Setting {
@@ -395,6 +398,15 @@ pub static SETTINGS: &[Setting] = &[
         },
         show: |_| b"1".to_vec(),
     },
+    observe::SLOWLOG_LOG_SLOWER_THAN,
+    observe::SLOWLOG_MAX_LEN,
+    observe::LATENCY_MONITOR_THRESHOLD,
+    observe::LATENCY_TRACKING,
+    observe::LATENCY_TRACKING_INFO_PERCENTILES,
+    observe::METRICS_PORT,
+    observe::METRICS_BIND,
+    observe::METRICS_MAX_MODELS,
+    observe::LOG_FORMAT,
 ];
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod durability;
 mod hardening;
 mod hardening_persistence;
 mod keyed;
+mod observability;
 mod protocol;
 mod server;
 mod support;
