@@ -9,6 +9,7 @@
 //! - [`protocol`]: request parsing with limits (RESP and inline), the sdssplitargs splitter,
 //!   typed replies (RESP2 / RESP3).
 //! - [`glob`]: Redis glob patterns.
+//! - [`acl`]: ACL users, their rules, the ACL log, aclfiles, tenant namespaces.
 //! - [`cache`]: the keyspace on moka (TTL, byte budget, eviction), single-flight leases, counters.
 //! - [`keying`]: canonical request -> cache key (`LLMKEY`, `LLMLOOKUP`).
 //! - [`persistence`]: append-only log and base snapshots, recovery, background rewrite.
@@ -25,6 +26,7 @@
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod acl;
 pub mod cache;
 pub mod client;
 pub mod cmd;

@@ -38,6 +38,9 @@ impl Server {
     pub async fn bind_with_clock(config: Config, clock: Clock) -> io::Result<Server> {
         let listener = TcpListener::bind(SocketAddr::new(config.bind, config.port)).await?;
         let shared = Arc::new(Shared::new(config, clock, cmd::row_names()));
+        for w in cmd::permit::install(&shared).map_err(io::Error::other)? {
+            warn!("{w}");
+        }
         shared.set_port(listener.local_addr()?.port());
         Ok(Server { shared, listener })
     }
@@ -106,7 +109,7 @@ impl Server {
                         });
                         continue;
                     }
-                    if protected_mode_denies(&shared.config(), addr) {
+                    if protected_mode_denies(&shared, addr) {
                         shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
                         tasks.spawn(async move {
                             let _ = socket.write_all(PROTECTED_MODE_DENIED.as_bytes()).await;
@@ -194,10 +197,10 @@ async fn maintenance(shared: Arc<Shared>) {
 /// Redis 7.0.15's reply to a client refused by protected mode, word for word.
 pub const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-/// Redis 7's protected mode: with `protected-mode yes` and no password for the default user,
+/// Redis 7's protected mode: with `protected-mode yes` and a default user that is `nopass`,
 /// only clients whose address is 127.0.0.1 or ::1 are served.
-pub fn protected_mode_denies(config: &Config, peer: SocketAddr) -> bool {
-    if !config.protected_mode || config.requirepass.is_some() {
+pub fn protected_mode_denies(shared: &Shared, peer: SocketAddr) -> bool {
+    if !shared.config().protected_mode || !shared.acl.default_is_nopass() {
         return false;
     }
     let ip = peer.ip().to_canonical();

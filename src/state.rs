@@ -11,6 +11,7 @@
 //! one), and the loading and shutdown states are watch channels that tests and connections
 //! await instead of polling.
 
+use crate::acl::Acl;
 use crate::cache::{flight::Flights, Clock, Store, WriteError};
 use crate::client::Clients;
 use crate::config::Config;
@@ -57,6 +58,9 @@ pub struct Shared {
     pub store: Arc<Store>,
     pub flights: Flights,
     pub clients: Clients,
+    /// ACL users (the `default` one from `requirepass` until the commands layer installs the
+    /// configured users).
+    pub acl: Acl,
     /// The command table's full names (`get`, `config|get`), by row index: what
     /// `cmdstats` and `CLIENT LIST`'s `cmd=` are labelled with.
     pub command_names: &'static [&'static str],
@@ -93,6 +97,7 @@ impl Shared {
             store,
             flights,
             clients: Clients::default(),
+            acl: Acl::new(config.requirepass.as_ref().map(|p| p.as_bytes())),
             command_names,
             cmdstats: command_names.iter().map(|_| CmdStat::default()).collect(),
             stats: ServerStats::default(),
@@ -134,6 +139,13 @@ impl Shared {
         }
         if store_changes {
             self.store.resize(next.maxmemory, next.eviction);
+        }
+        if next.requirepass != now.requirepass {
+            self.acl
+                .set_default_password(next.requirepass.as_ref().map(|p| p.as_bytes()));
+        }
+        if next.acl.log_max_len != now.acl.log_max_len {
+            self.acl.log.set_max_len(next.acl.log_max_len);
         }
         if next.llm_lease != now.llm_lease {
             self.flights.set_lease(next.llm_lease);

@@ -22,10 +22,13 @@ mod cli;
 mod error;
 pub mod file;
 mod ignored;
+pub mod security;
+mod setting;
 pub mod settings;
 pub mod values;
 
 pub use error::{ConfigError, SettingError};
+pub use security::{AclSettings, TlsAuth, TlsSettings};
 pub use settings::{find, Setting, SETTINGS};
 pub use values::{LogLevel, Password};
 
@@ -64,6 +67,10 @@ pub struct Config {
     pub llm_wait: Duration,
     /// `None` = LLMSETNX answers without EX/PX do not expire.
     pub llm_default_ttl: Option<Duration>,
+    /// ACL users and tenant namespaces ([`security`]).
+    pub acl: AclSettings,
+    /// The TLS port and its certificates ([`security`]).
+    pub tls: TlsSettings,
 }
 
 impl Default for Config {
@@ -89,6 +96,8 @@ impl Default for Config {
             llm_lease: Duration::from_secs(120),
             llm_wait: Duration::from_secs(60),
             llm_default_ttl: Some(Duration::from_secs(86_400)),
+            acl: AclSettings::default(),
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -323,6 +332,16 @@ mod tests {
                 "llm-lease-ms",
                 "llm-wait-ms",
                 "llm-default-ttl",
+                "acllog-max-len",
+                "llm-key-namespace",
+                "tls-cert-file",
+                "tls-key-file",
+                "tls-key-file-pass",
+                "tls-ca-cert-file",
+                "tls-ca-cert-dir",
+                "tls-auth-clients",
+                "tls-protocols",
+                "tls-ciphersuites",
             ]
         );
     }
