@@ -21,6 +21,7 @@
 //! - [`metrics`]: INFO rendering from the state.
 //! - [`cmd`]: the command table, the checks before a command runs, one file per family.
 //! - [`connection`]: one client: read, parse, execute, batched replies (pipelining).
+//! - [`tls`]: the TLS port's rustls configuration, reloads, the TLS socket.
 //! - [`server`]: the accept loop, the client limit, protected mode, graceful shutdown.
 
 #![deny(clippy::unwrap_used)]
@@ -40,3 +41,4 @@ pub mod persistence;
 pub mod protocol;
 pub mod server;
 pub mod state;
+pub mod tls;

@@ -79,7 +79,12 @@ pub struct Shared {
     shutdown: watch::Sender<bool>,
     shutdown_save: Mutex<Option<bool>>,
     log_level: OnceLock<LogLevelHook>,
+    tls_reload: OnceLock<TlsReloadHook>,
 }
+
+/// Rebuilds the TLS port's configuration from new settings (CONFIG SET of a `tls-*` setting).
+pub type TlsReloadHook =
+    Box<dyn Fn(&crate::config::TlsSettings) -> Result<(), String> + Send + Sync>;
 
 /// Changes the process's log filter to a `tracing` directive (`info`, `warn`, ...).
 pub type LogLevelHook = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
@@ -110,6 +115,7 @@ impl Shared {
             shutdown,
             shutdown_save: Mutex::new(None),
             log_level: OnceLock::new(),
+            tls_reload: OnceLock::new(),
             config: ArcSwap::from_pointee(config),
         }
     }
@@ -140,6 +146,11 @@ impl Shared {
         if store_changes {
             self.store.resize(next.maxmemory, next.eviction);
         }
+        if next.tls != now.tls {
+            if let Some(reload) = self.tls_reload.get() {
+                reload(&next.tls)?;
+            }
+        }
         if next.requirepass != now.requirepass {
             self.acl
                 .set_default_password(next.requirepass.as_ref().map(|p| p.as_bytes()));
@@ -163,6 +174,11 @@ impl Shared {
     /// it has set up logging.
     pub fn set_log_level_hook(&self, hook: LogLevelHook) {
         let _ = self.log_level.set(hook);
+    }
+
+    /// Installs the TLS reload; the server sets it when it serves a TLS port.
+    pub fn set_tls_reload_hook(&self, hook: TlsReloadHook) {
+        let _ = self.tls_reload.set(hook);
     }
 
     /// The port actually bound (differs from the configured one when that was 0).

@@ -84,11 +84,17 @@ fn roots(s: &TlsSettings) -> Result<RootCertStore, String> {
 
 /// Builds a rustls server configuration from the settings, reading every file now.
 pub fn server_config(s: &TlsSettings) -> Result<Arc<ServerConfig>, String> {
-    let cert_path = s.cert_file.as_deref().ok_or("tls-port needs tls-cert-file")?;
+    let cert_path = s
+        .cert_file
+        .as_deref()
+        .ok_or("tls-port needs tls-cert-file")?;
     let key_path = s.key_file.as_deref().ok_or("tls-port needs tls-key-file")?;
     let certs = certs_in(&read(cert_path, "tls-cert-file")?, cert_path)?;
     if certs.is_empty() {
-        return Err(format!("no certificate in tls-cert-file {}", cert_path.display()));
+        return Err(format!(
+            "no certificate in tls-cert-file {}",
+            cert_path.display()
+        ));
     }
     let key_pem = read(key_path, "tls-key-file")?;
     if key_pem.windows(9).any(|w| w == b"ENCRYPTED") {
@@ -97,14 +103,18 @@ pub fn server_config(s: &TlsSettings) -> Result<Arc<ServerConfig>, String> {
             key_path.display()
         ));
     }
-    let key = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| format!("no usable private key in tls-key-file {}: {e}", key_path.display()))?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+        format!(
+            "no usable private key in tls-key-file {}: {e}",
+            key_path.display()
+        )
+    })?;
     let mut provider = rustls::crypto::ring::default_provider();
     if !s.ciphersuites.is_empty() {
         provider.cipher_suites.retain(|cs| match cs {
             rustls::SupportedCipherSuite::Tls13(_) => {
                 let name = format!("{:?}", cs.suite());
-                s.ciphersuites.iter().any(|n| *n == name)
+                s.ciphersuites.contains(&name)
             }
             _ => true,
         });
@@ -123,9 +133,15 @@ pub fn server_config(s: &TlsSettings) -> Result<Arc<ServerConfig>, String> {
             if s.ca_cert_file.is_none() && s.ca_cert_dir.is_none() {
                 return Err("Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-auth-clients is yes or optional".into());
             }
-            let b = WebPkiClientVerifier::builder_with_provider(Arc::new(roots(s)?), provider.clone());
-            let b = if auth == TlsAuth::Optional { b.allow_unauthenticated() } else { b };
-            b.build().map_err(|e| format!("cannot use the CA certificates: {e}"))?
+            let b =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots(s)?), provider.clone());
+            let b = if auth == TlsAuth::Optional {
+                b.allow_unauthenticated()
+            } else {
+                b
+            };
+            b.build()
+                .map_err(|e| format!("cannot use the CA certificates: {e}"))?
         }
     };
     let config = ServerConfig::builder_with_provider(provider)
@@ -176,18 +192,16 @@ pub struct TlsSocket {
 impl Socket for TlsSocket {
     /// Waits for decrypted bytes (or the end of the stream). Cancel-safe: rustls keeps what it
     /// has read from the socket, and the bytes are stored only once the read completes.
-    fn readable(&mut self) -> impl std::future::Future<Output = io::Result<()>> + Send {
-        async move {
-            if !self.pending.is_empty() || self.eof {
-                return Ok(());
-            }
-            let mut buf = BytesMut::with_capacity(16 * 1024);
-            match self.stream.read_buf(&mut buf).await? {
-                0 => self.eof = true,
-                _ => self.pending = buf,
-            }
-            Ok(())
+    async fn readable(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() || self.eof {
+            return Ok(());
         }
+        let mut buf = BytesMut::with_capacity(16 * 1024);
+        match self.stream.read_buf(&mut buf).await? {
+            0 => self.eof = true,
+            _ => self.pending = buf,
+        }
+        Ok(())
     }
 
     fn try_read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
@@ -205,7 +219,11 @@ impl Socket for TlsSocket {
 }
 
 impl AsyncWrite for TlsSocket {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.stream).poll_write(cx, buf)
     }
 
