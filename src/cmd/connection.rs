@@ -271,6 +271,27 @@ mod tests {
         );
     }
 
+    /// Redis 7.0.15: with the default user off, HELLO without AUTH is refused in its words,
+    /// and HELLO AUTH logs in as another user.
+    #[test]
+    fn hello_with_the_default_user_off() {
+        let server = TestServer::new();
+        let mut admin = server.client();
+        admin.run(&["ACL", "SETUSER", "u", "on", ">pw", "+@all", "~*"]);
+        admin.run(&["ACL", "SETUSER", "default", "off"]);
+        let mut c = server.client();
+        assert_eq!(
+            c.run(&["HELLO", "3"]),
+            error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+        );
+        assert_eq!(c.run(&["PING"]), error("NOAUTH Authentication required."));
+        assert!(matches!(
+            c.run(&["HELLO", "3", "AUTH", "u", "pw"]),
+            Reply::Map(_)
+        ));
+        assert_eq!(c.run(&["ACL", "WHOAMI"]), bulk("u"));
+    }
+
     #[test]
     fn select_only_knows_database_zero_and_quit_closes_after_the_reply() {
         let server = TestServer::new();

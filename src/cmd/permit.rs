@@ -192,9 +192,14 @@ pub fn llm_namespace(
     options: &[Bytes],
 ) -> Result<(Option<Bytes>, Vec<Bytes>), CommandError> {
     let (given, rest) = namespace::take(options).map_err(CommandError::coded)?;
-    let from_user = ctx.shared.config().acl.key_namespace_user;
-    let user = ctx.client.info.meta(|m| m.user.clone());
-    Ok((namespace::resolve(given, from_user, &user), rest))
+    if given.is_some() || !ctx.shared.config().acl.key_namespace_user {
+        return Ok((given, rest));
+    }
+    let ns = ctx
+        .client
+        .info
+        .meta(|m| namespace::resolve(None, true, &m.user));
+    Ok((ns, rest))
 }
 
 /// Records a denied attempt of the connection's user in ACL LOG.
