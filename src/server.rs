@@ -97,6 +97,9 @@ impl Server {
             tls,
         } = self;
         let mut hangup = Hangup::new();
+        if let Some(addr) = tls.as_ref().and_then(|(l, _)| l.local_addr().ok()) {
+            info!("TLS on {addr}");
+        }
         // Connected clients, counted here (not in the tasks) so the limit is exact at accept.
         let connected = Arc::new(AtomicUsize::new(0));
         let mut shutdown = shared.shutdown_receiver();
