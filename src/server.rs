@@ -342,3 +342,35 @@ impl Drop for Admitted {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(config: Config) -> Shared {
+        let s = Shared::new(config, Clock::new(), cmd::row_names());
+        cmd::permit::install(&s).unwrap();
+        s
+    }
+
+    /// The rule is Redis's: the default user is nopass, whatever made it so.
+    #[test]
+    fn protected_mode_follows_the_default_user() {
+        let remote: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let open = shared(Config::default());
+        assert!(protected_mode_denies(&open, remote));
+        assert!(!protected_mode_denies(&open, local));
+        let mut config = Config::default();
+        config.acl.users.0 = vec![vec![b"default".to_vec(), b"on".to_vec(), b">pw".to_vec()]];
+        assert!(
+            !protected_mode_denies(&shared(config), remote),
+            "a user line gave it a password"
+        );
+        open.acl.set_default_password(Some(b"pw"));
+        assert!(
+            !protected_mode_denies(&open, remote),
+            "CONFIG SET requirepass"
+        );
+    }
+}
