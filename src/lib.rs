@@ -9,6 +9,7 @@
 //! - [`protocol`]: request parsing with limits (RESP and inline), the sdssplitargs splitter,
 //!   typed replies (RESP2 / RESP3).
 //! - [`glob`]: Redis glob patterns.
+//! - [`acl`]: ACL users, their rules, the ACL log, aclfiles, tenant namespaces.
 //! - [`cache`]: the keyspace on moka (TTL, byte budget, eviction), single-flight leases, counters.
 //! - [`keying`]: canonical request -> cache key (`LLMKEY`, `LLMLOOKUP`).
 //! - [`persistence`]: append-only log and base snapshots, recovery, background rewrite.
@@ -22,11 +23,13 @@
 //! - [`metrics`]: INFO rendering from the state.
 //! - [`cmd`]: the command table, the checks before a command runs, one file per family.
 //! - [`connection`]: one client: read, parse, execute, batched replies (pipelining).
+//! - [`tls`]: the TLS port's rustls configuration, reloads, the TLS socket.
 //! - [`server`]: the accept loop, the client limit, protected mode, graceful shutdown.
 
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod acl;
 pub mod cache;
 pub mod client;
 pub mod cmd;
@@ -41,3 +44,4 @@ pub mod persistence;
 pub mod protocol;
 pub mod server;
 pub mod state;
+pub mod tls;

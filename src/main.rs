@@ -198,7 +198,10 @@ async fn run(
         config.maxclients,
         persistence_summary(&config),
     );
-    if config.protected_mode && config.requirepass.is_none() && !config.bind.is_loopback() {
+    if config.protected_mode
+        && server.shared().acl.default_is_nopass()
+        && !config.bind.is_loopback()
+    {
         warn!(
             "protected mode is on and no password is set: clients from addresses other than 127.0.0.1 and ::1 are refused (-DENIED). Set --requirepass, or --protected-mode no behind a firewall."
         );

@@ -11,6 +11,7 @@
 //! one), and the loading and shutdown states are watch channels that tests and connections
 //! await instead of polling.
 
+use crate::acl::Acl;
 use crate::cache::{flight::Flights, Clock, Store, WriteError};
 use crate::client::Clients;
 use crate::config::Config;
@@ -58,6 +59,9 @@ pub struct Shared {
     pub store: Arc<Store>,
     pub flights: Flights,
     pub clients: Clients,
+    /// ACL users (the `default` one from `requirepass` until the commands layer installs the
+    /// configured users).
+    pub acl: Acl,
     /// The command table's full names (`get`, `config|get`), by row index: what
     /// `cmdstats` and `CLIENT LIST`'s `cmd=` are labelled with.
     pub command_names: &'static [&'static str],
@@ -78,7 +82,12 @@ pub struct Shared {
     shutdown: watch::Sender<bool>,
     shutdown_save: Mutex<Option<bool>>,
     log_level: OnceLock<LogLevelHook>,
+    tls_reload: OnceLock<TlsReloadHook>,
 }
+
+/// Rebuilds the TLS port's configuration from new settings (CONFIG SET of a `tls-*` setting).
+pub type TlsReloadHook =
+    Box<dyn Fn(&crate::config::TlsSettings) -> Result<(), String> + Send + Sync>;
 
 /// Changes the process's log filter to a `tracing` directive (`info`, `warn`, ...).
 pub type LogLevelHook = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
@@ -96,6 +105,7 @@ impl Shared {
             store,
             flights,
             clients: Clients::default(),
+            acl: Acl::new(config.requirepass.as_ref().map(|p| p.as_bytes())),
             command_names,
             cmdstats: command_names.iter().map(|_| CmdStat::default()).collect(),
             observe: Observe::new(command_names, &config.observe),
@@ -109,6 +119,7 @@ impl Shared {
             shutdown,
             shutdown_save: Mutex::new(None),
             log_level: OnceLock::new(),
+            tls_reload: OnceLock::new(),
             config: ArcSwap::from_pointee(config),
         }
     }
@@ -139,6 +150,18 @@ impl Shared {
         if store_changes {
             self.store.resize(next.maxmemory, next.eviction);
         }
+        if next.tls != now.tls {
+            if let Some(reload) = self.tls_reload.get() {
+                reload(&next.tls)?;
+            }
+        }
+        if next.requirepass != now.requirepass {
+            self.acl
+                .set_default_password(next.requirepass.as_ref().map(|p| p.as_bytes()));
+        }
+        if next.acl.log_max_len != now.acl.log_max_len {
+            self.acl.log.set_max_len(next.acl.log_max_len);
+        }
         if next.llm_lease != now.llm_lease {
             self.flights.set_lease(next.llm_lease);
         }
@@ -156,6 +179,11 @@ impl Shared {
     /// it has set up logging.
     pub fn set_log_level_hook(&self, hook: LogLevelHook) {
         let _ = self.log_level.set(hook);
+    }
+
+    /// Installs the TLS reload; the server sets it when it serves a TLS port.
+    pub fn set_tls_reload_hook(&self, hook: TlsReloadHook) {
+        let _ = self.tls_reload.set(hook);
     }
 
     /// The port actually bound (differs from the configured one when that was 0).

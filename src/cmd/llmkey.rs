@@ -16,7 +16,8 @@
 
 use super::args;
 use super::llm::single_flight;
-use super::{CommandError, Ctx, Flow};
+use super::{permit, CommandError, Ctx, Flow};
+use crate::acl::{namespace, READ, WRITE};
 use crate::cache::Write;
 use crate::glob;
 use crate::keying::{cache_key, KeyOptions};
@@ -34,9 +35,13 @@ fn key_of(body: &Bytes, options: &[Bytes]) -> Result<Bytes, CommandError> {
     Ok(Bytes::from(key.key))
 }
 
-/// `LLMKEY request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name]`
-pub fn llmkey(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
-    Ok(Reply::Bulk(key_of(&a[1], &a[2..])?))
+/// `LLMKEY request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name] [NAMESPACE ns]`
+pub fn llmkey(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let (ns, opts) = permit::llm_namespace(ctx, &a[2..])?;
+    Ok(Reply::Bulk(namespace::apply(
+        key_of(&a[1], &opts)?,
+        ns.as_deref(),
+    )))
 }
 
 /// `LLMLOOKUP request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name]`
@@ -54,7 +59,9 @@ pub fn llmlookup(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
             i += 1;
         }
     }
-    let key = key_of(&a[1], &rest)?;
+    let (ns, rest) = permit::llm_namespace(ctx, &rest)?;
+    let key = namespace::apply(key_of(&a[1], &rest)?, ns.as_deref());
+    permit::admit_key(ctx, &key, READ | WRITE)?;
     let pair = move |key: Bytes, r: Reply| {
         if r.is_error() {
             r
@@ -73,6 +80,7 @@ pub fn llmlookup(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
 /// by one (each under its own lock), so other clients are never held up for long.
 pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let pattern = a[1].clone();
+    let allowed = permit::key_filter(ctx, WRITE);
     let shared = ctx.shared.clone();
     ctx.client.wrote = true;
     Ok(Flow::Wait(Box::pin(async move {
@@ -81,6 +89,7 @@ pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
             let keys: Vec<Bytes> = store
                 .iter()
                 .filter(|(k, _)| glob::matches(&pattern, k, false))
+                .filter(|(k, _)| allowed.as_ref().is_none_or(|f| f(k)))
                 .map(|(k, _)| (*k).clone())
                 .collect();
             let mut deleted = 0i64;

@@ -14,6 +14,7 @@
 //! arity convention holds: a positive arity is exact, a negative one a minimum, both counting the
 //! name (and, for a subcommand, the container's name).
 
+pub mod aclcmd;
 pub mod args;
 pub mod client;
 pub mod command;
@@ -31,6 +32,7 @@ pub mod latency;
 pub mod llm;
 pub mod llmkey;
 pub mod multi;
+pub mod permit;
 pub mod persist;
 pub mod server;
 pub mod slowlog;
@@ -172,6 +174,12 @@ pub fn call(ctx: &mut Ctx<'_>, index: usize, args: &[Bytes]) -> Flow {
     let Some(spec) = row(index) else {
         return Flow::Reply(unknown_command(args));
     };
+    // Inside EXEC the user's rights are checked again: they may have changed since queueing.
+    if ctx.client.in_exec {
+        if let Err(e) = permit::admit(ctx, index, spec, args) {
+            return Flow::Reply(e);
+        }
+    }
     if spec.has(flag::WRITE) {
         ctx.client.wrote = true;
     }
@@ -192,6 +200,10 @@ pub fn call(ctx: &mut Ctx<'_>, index: usize, args: &[Bytes]) -> Flow {
     }
     observe(ctx, index, spec, elapsed, args, &flow);
     ctx.client.info.touch(index, end);
+    if ctx.client.info.is_killed() {
+        // ACL DELUSER / LOAD closed this connection's user: answer this command, then close.
+        ctx.client.close_after_reply = true;
+    }
     flow
 }
 

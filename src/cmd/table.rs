@@ -11,8 +11,8 @@ use super::spec::acl::{
 };
 use super::spec::flag::*;
 use super::{
-    client, command, config, connection, counters, expire, hash, json, keys, latency, llm, llmkey,
-    multi, persist, server, slowlog, string, CommandSpec, Handler,
+    aclcmd, client, command, config, connection, counters, expire, hash, json, keys, latency, llm,
+    llmkey, multi, persist, server, slowlog, string, CommandSpec, Handler,
 };
 use crate::row;
 
@@ -42,6 +42,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("select", 2, FAST | LOADING | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "index", "Changes the selected database (only 0 exists).", S!(connection::select)),
     row!("quit", -1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI, CONNECTION, NOKEY, "connection", "1.0.0", "", "Closes the connection.", S!(connection::quit)),
     row!("reset", 1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI, CONNECTION, NOKEY, "connection", "6.2.0", "", "Resets the connection.", S!(connection::reset)),
+    row!("acl", -2, 0, 0, NOKEY, "server", "6.0.0", "subcommand [arg ...]", "A container for Access List Control commands.", S!(command::help), subs: aclcmd::SUBCOMMANDS),
     row!("client", -2, 0, 0, NOKEY, "connection", "2.4.0", "subcommand [arg ...]", "A container for client connection commands.", S!(command::help), subs: client::SUBCOMMANDS),
     // server
     row!("command", -1, LOADING | STALE, CONNECTION, NOKEY, "server", "2.8.13", "[subcommand [arg ...]]", "Returns detailed information about all commands.", S!(command::all), subs: command::SUBCOMMANDS),

@@ -22,10 +22,13 @@ mod cli;
 mod error;
 pub mod file;
 mod ignored;
+pub mod security;
+mod setting;
 pub mod settings;
 pub mod values;
 
 pub use error::{ConfigError, SettingError};
+pub use security::{AclSettings, TlsAuth, TlsSettings};
 pub use settings::{find, LogFormat, ObserveConfig, Setting, SETTINGS};
 pub use values::{LogLevel, Password};
 
@@ -66,6 +69,10 @@ pub struct Config {
     pub llm_default_ttl: Option<Duration>,
     /// SLOWLOG, LATENCY, the metrics endpoint and the log format.
     pub observe: ObserveConfig,
+    /// ACL users and tenant namespaces ([`security`]).
+    pub acl: AclSettings,
+    /// The TLS port and its certificates ([`security`]).
+    pub tls: TlsSettings,
 }
 
 impl Default for Config {
@@ -92,6 +99,8 @@ impl Default for Config {
             llm_wait: Duration::from_secs(60),
             llm_default_ttl: Some(Duration::from_secs(86_400)),
             observe: ObserveConfig::default(),
+            acl: AclSettings::default(),
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -326,6 +335,16 @@ mod tests {
                 "llm-lease-ms",
                 "llm-wait-ms",
                 "llm-default-ttl",
+                "acllog-max-len",
+                "llm-key-namespace",
+                "tls-cert-file",
+                "tls-key-file",
+                "tls-key-file-pass",
+                "tls-ca-cert-file",
+                "tls-ca-cert-dir",
+                "tls-auth-clients",
+                "tls-protocols",
+                "tls-ciphersuites",
                 "slowlog-log-slower-than",
                 "slowlog-max-len",
                 "latency-monitor-threshold",

@@ -286,6 +286,9 @@ fn stats(shared: &Shared, out: &mut String) {
     );
     line!(out, "unexpected_error_replies:0");
     line!(out, "total_error_replies:{}", shared.observe.errors.total());
+    for (name, n) in shared.acl.info_fields() {
+        line!(out, "{name}:{n}");
+    }
 }
 
 /// `# Latencystats`: `latency_percentiles_usec_<cmd>:p50=..,p99=..,p99.9=..` for every
@@ -320,7 +323,7 @@ pub fn client_line(shared: &Shared, c: &ClientInfo) -> String {
         .and_then(|i| shared.command_names.get(i))
         .map_or("NULL", |s| s);
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -330,6 +333,7 @@ pub fn client_line(shared: &Shared, c: &ClientInfo) -> String {
         if meta.blocked { "b" } else if meta.multi >= 0 { "x" } else { "N" },
         meta.multi,
         cmd,
+        meta.user,
         meta.resp,
         meta.lib_name,
         meta.lib_ver,

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on an ephemeral loopback port, driven by real clients
 //! (the `redis` crate, RESP2 and RESP3) and by raw bytes.
 
+mod acl;
 mod coalescing;
 mod commands;
 mod config_set;
@@ -13,4 +14,5 @@ mod protocol;
 mod server;
 mod support;
 mod sweep;
+mod tls;
 mod types;
