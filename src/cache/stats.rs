@@ -63,6 +63,11 @@ pub struct Stats {
     pub sets: Counter,
     pub sets_existing: Counter,
     pub tokens_saved: Counter,
+    // Streaming (LLMREAD / LLMAPPEND).
+    pub stream_appends: Counter,
+    pub stream_bytes_appended: Counter,
+    /// LLMREAD replies that carried bytes.
+    pub stream_readers_served: Counter,
     models: Mutex<HashMap<String, ModelStats>>,
 }
 
@@ -108,6 +113,9 @@ impl Stats {
             &self.sets,
             &self.sets_existing,
             &self.tokens_saved,
+            &self.stream_appends,
+            &self.stream_bytes_appended,
+            &self.stream_readers_served,
         ] {
             c.reset();
         }

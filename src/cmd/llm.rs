@@ -113,7 +113,7 @@ pub(super) fn single_flight(
 
 /// Ends the flight's lease when its time is up, and each later holder's too, until the flight
 /// ends. One task per flight.
-fn spawn_lease_timer(shared: &Shared, key: Bytes, flight_id: u64) {
+pub(super) fn spawn_lease_timer(shared: &Shared, key: Bytes, flight_id: u64) {
     let flights = shared.flights.clone();
     tokio::spawn(async move {
         while let Some(deadline) = flights.deadline(&key, flight_id) {
@@ -123,52 +123,70 @@ fn spawn_lease_timer(shared: &Shared, key: Bytes, flight_id: u64) {
     });
 }
 
-/// A parsed `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`. EX and PX follow
-/// SET's rules ([`ttl`]); TOKENS may be given once.
-struct SetNx<'a> {
+/// The store options of `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]` and
+/// `LLMEND key gen ... [GRACE seconds]`. EX and PX follow SET's rules ([`ttl`]); TOKENS and
+/// GRACE may be given once each.
+pub(super) struct SetNx<'a> {
     ttl: TtlOptions<'a>,
-    tokens: u64,
+    pub tokens: u64,
+    /// Seconds an answer may be served stale after its TTL (validated; kept for stale serving).
+    pub grace: Option<u64>,
 }
 
 impl<'a> SetNx<'a> {
-    fn parse(a: &'a [Bytes]) -> Result<SetNx<'a>, CommandError> {
+    /// Parses the options from `a[first..]`; GRACE only when `grace` is allowed.
+    pub fn parse(a: &'a [Bytes], first: usize, grace: bool) -> Result<SetNx<'a>, CommandError> {
         let mut s = SetNx {
             ttl: TtlOptions::default(),
             tokens: 0,
+            grace: None,
         };
-        let mut saw_tokens = false;
+        let (mut tokens, mut grace_arg) = (None, None);
         let mut args = Args::new(a);
-        args.next_bytes()?;
-        args.next_bytes()?;
+        for _ in 1..first {
+            args.next_bytes()?;
+        }
         while let Some(opt) = args.peek() {
             if s.ttl.take(ttl::LLMSETNX, &mut args) {
                 continue;
             }
             args.next_bytes()?;
             let val = args.next_bytes()?;
-            if args::is(opt, "TOKENS") && !saw_tokens {
-                s.tokens = args::uint(val)?;
-                saw_tokens = true;
+            if args::is(opt, "TOKENS") && tokens.is_none() {
+                tokens = Some(val);
+            } else if grace && args::is(opt, "GRACE") && grace_arg.is_none() {
+                grace_arg = Some(val);
             } else {
                 return Err(CommandError::Syntax);
             }
         }
+        if let Some(t) = tokens {
+            s.tokens = args::uint(t)?;
+        }
+        if let Some(g) = grace_arg {
+            s.grace = Some(args::uint(g)?);
+        }
         Ok(s)
+    }
+
+    /// The answer's deadline: EX / PX, else the default TTL. `command` names it in errors.
+    pub fn expire_at(&self, shared: &Shared, command: &'static str) -> Result<Option<u64>, CommandError> {
+        let now = shared.store.clock().now_ms();
+        Ok(match self.ttl.deadline(now, command)? {
+            Some(at) => Some(at),
+            None => shared
+                .config()
+                .llm_default_ttl
+                .map(|d| now.saturating_add(d.as_millis() as u64)),
+        })
     }
 }
 
 /// `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`
 pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
-    let s = SetNx::parse(a)?;
+    let s = SetNx::parse(a, 3, false)?;
     let shared = ctx.shared;
-    let now = shared.store.clock().now_ms();
-    let expire_at = match s.ttl.deadline(now, "llmsetnx")? {
-        Some(at) => Some(at),
-        None => shared
-            .config()
-            .llm_default_ttl
-            .map(|d| now.saturating_add(d.as_millis() as u64)),
-    };
+    let expire_at = s.expire_at(shared, "llmsetnx")?;
     let value = owned(&a[2]);
     let key = &a[1];
     let (stored, answer, tokens) = write(&shared.store, key, |cur| match cur {
@@ -184,13 +202,22 @@ pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     } else {
         stats.sets_existing.incr();
     }
-    shared.flights.complete(key, &answer, tokens);
+    // The entry lets readers that were following a stream continue into the stored answer.
+    let entry = super::stream::entry_holding(&shared.store, key, &answer);
+    shared
+        .flights
+        .complete(key, &answer, tokens, entry.as_ref());
     Ok(Reply::Int(stored))
 }
 
-/// `LLMABORT key`
+/// `LLMABORT key [gen]`: without gen, whatever attempt is running; with gen, only that one.
 pub fn llmabort(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
-    if ctx.shared.flights.abort(&a[1]) {
+    let gen = match a.len() {
+        2 => None,
+        3 => Some(super::stream::parse_gen(&a[2])?),
+        _ => return Err(CommandError::Syntax),
+    };
+    if ctx.shared.flights.abort(&a[1], gen) {
         ctx.shared.store.stats().aborts.incr();
         Ok(Reply::Int(1))
     } else {

@@ -32,6 +32,7 @@ pub mod llmkey;
 pub mod multi;
 pub mod persist;
 pub mod server;
+pub mod stream;
 pub mod spec;
 pub mod string;
 pub mod table;

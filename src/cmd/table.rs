@@ -12,7 +12,7 @@ use super::spec::acl::{
 use super::spec::flag::*;
 use super::{
     client, command, config, connection, counters, expire, hash, json, keys, llm, llmkey, multi,
-    persist, server, string, CommandSpec, Handler,
+    persist, server, stream, string, CommandSpec, Handler,
 };
 use crate::row;
 
@@ -116,7 +116,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     // LLM answers
     row!("llmget", -2, READONLY | BLOCKING, LLM, KEY1, "llm", "0.1.0", "key [WAIT ms]", "Returns a cached answer; on a miss grants the fill lease, or waits for another caller's fill.", F!(llm::llmget)),
     row!("llmsetnx", -3, WRITE | DENY_OOM, LLM, KEY1, "llm", "0.1.0", "key value [EX seconds|PX milliseconds] [TOKENS n]", "Stores an answer if none is there, ends the key's lease and wakes its waiters.", S!(llm::llmsetnx)),
-    row!("llmabort", 2, WRITE | FAST, LLM, KEY1, "llm", "0.1.0", "key", "Gives up the fill lease; the longest-waiting caller is promoted.", S!(llm::llmabort)),
+    row!("llmabort", -2, WRITE | FAST, LLM, KEY1, "llm", "0.1.0", "key [gen]", "Gives up the fill lease (only attempt gen's, if given); the longest-waiting caller is promoted.", S!(llm::llmabort)),
+    row!("llmread", -2, READONLY | BLOCKING, LLM, KEY1, "llm", "0.2.0", "key [FROM cursor] [WAIT ms] [LIMIT bytes]", "Reads a streamed answer from a cursor as it is produced; on a miss grants the fill lease.", F!(stream::llmread)),
+    row!("llmappend", 4, WRITE | DENY_OOM | FAST, LLM, KEY1, "llm", "0.2.0", "key gen chunk", "Appends a chunk to the answer being streamed at generation gen and renews the lease.", S!(stream::llmappend)),
+    row!("llmend", -3, WRITE | DENY_OOM, LLM, KEY1, "llm", "0.2.0", "key gen [EX seconds|PX milliseconds] [TOKENS n] [GRACE seconds]", "Stores the streamed bytes of generation gen as the answer and ends the flight.", S!(stream::llmend)),
     row!("llmkey", -2, FAST | LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "request-json [DIALECT name] [MODEL name] [SAMPLED]", "Returns the canonical cache key of an LLM request body.", S!(llmkey::llmkey)),
     row!("llmlookup", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.1.0", "request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED]", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics.", F!(llmkey::llmlookup)),
     row!("llmpurge", 2, WRITE, LLM, NOKEY, "llm", "0.1.0", "pattern", "Deletes every answer whose key matches a glob pattern.", F!(llmkey::llmpurge)),

@@ -64,6 +64,8 @@ pub struct Config {
     pub llm_wait: Duration,
     /// `None` = LLMSETNX answers without EX/PX do not expire.
     pub llm_default_ttl: Option<Duration>,
+    /// Most bytes one streamed answer may hold while it is produced (LLMAPPEND).
+    pub llm_stream_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -89,6 +91,7 @@ impl Default for Config {
             llm_lease: Duration::from_secs(120),
             llm_wait: Duration::from_secs(60),
             llm_default_ttl: Some(Duration::from_secs(86_400)),
+            llm_stream_max_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -323,6 +326,7 @@ mod tests {
                 "llm-lease-ms",
                 "llm-wait-ms",
                 "llm-default-ttl",
+                "llm-stream-max-bytes",
             ]
         );
     }

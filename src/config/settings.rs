@@ -382,6 +382,20 @@ pub static SETTINGS: &[Setting] = &[
         show: |c| values::show(c.llm_default_ttl.map_or(0, |t| t.as_secs())),
     },
     Setting {
+        name: "llm-stream-max-bytes",
+        flag: true,
+        env: "LLMCACHED_LLM_STREAM_MAX_BYTES",
+        value_name: "BYTES",
+        default: "16mb",
+        help: "Most bytes one answer may hold while it is streamed with LLMAPPEND, e.g. 16mb (units as maxmemory).",
+        mutable: true,
+        apply: |c, v| {
+            c.llm_stream_max_bytes = values::memory_in(v, 1, i64::MAX as u64)?;
+            Ok(())
+        },
+        show: |c| values::show(c.llm_stream_max_bytes),
+    },
+    Setting {
         name: "databases",
         flag: false,
         env: "",

@@ -36,7 +36,8 @@ pub fn llm_stats(shared: &Shared) -> Vec<(&'static str, Stat)> {
     let lookups = served + misses + f.promotions();
     vec![
         ("entries", Stat::Int(shared.store.len())),
-        ("used_bytes", Stat::Int(shared.store.used_bytes())),
+        // Open streams count against the byte budget beside the stored answers.
+        ("used_bytes", Stat::Int(shared.store.used_bytes() + f.stream_bytes())),
         ("max_bytes", Stat::Int(shared.store.max_bytes())),
         ("hits", Stat::Int(hits)),
         ("misses", Stat::Int(misses)),
@@ -56,5 +57,12 @@ pub fn llm_stats(shared: &Shared) -> Vec<(&'static str, Stat)> {
         ("tokens_saved", Stat::Int(s.tokens_saved.get())),
         ("leases_active", Stat::Int(f.leases_active())),
         ("followers_waiting", Stat::Int(f.followers_waiting())),
+        ("stream_appends", Stat::Int(s.stream_appends.get())),
+        ("stream_bytes_appended", Stat::Int(s.stream_bytes_appended.get())),
+        ("stream_resets", Stat::Int(f.stream_resets())),
+        ("stream_readers_served", Stat::Int(s.stream_readers_served.get())),
+        ("streams_active", Stat::Int(f.streams_active())),
+        ("stream_bytes", Stat::Int(f.stream_bytes())),
+        ("readers_waiting", Stat::Int(f.readers_waiting())),
     ]
 }

@@ -1,0 +1,587 @@
+//! Single-flight fills: who calls the model for a missing key, who waits for the answer, and the
+//! answer's bytes while they are streamed.
+//!
+//! A *flight* exists for a key while some client holds its fill *lease*: that client was told
+//! "miss" (LLMGET's nil, LLMREAD's `lead`) and is expected to store the answer (LLMSETNX, or
+//! LLMAPPEND ... LLMEND) or give up (LLMABORT). Other callers wait inside the server: LLMGET
+//! *followers* in a FIFO queue for the complete answer, LLMREAD *readers* for the next bytes.
+//!
+//! - [`stream`]: the bytes of the current attempt, cursors, and LLMREAD / LLMAPPEND / LLMEND.
+//! - [`wait`]: the guards of a blocked follower and a blocked reader.
+//!
+//! # Generations and fencing
+//! Every attempt at filling a key has a *generation*, drawn from one counter for the whole
+//! table, so a later attempt's generation is always greater than an earlier one's, whatever the
+//! key. A lease is named by `(key, gen)` ([`Lease`]): LLMAPPEND, LLMEND and a fenced LLMABORT
+//! act only while `gen` is the flight's current generation, so a leader that was replaced
+//! (abort, expiry, disconnect, another caller's store) is fenced off (`-NOLEASE`). The lease is
+//! an inactivity timeout: each LLMAPPEND (an empty one is a heartbeat) renews the deadline.
+//!
+//! # Invariants
+//! - The store is checked under the flight shard's lock ([`Flights::begin`], [`Flights::read`])
+//!   and a store ends its flight after writing ([`Flights::complete`]) or while holding that lock
+//!   ([`Flights::end`]). So a waiter either sees the stored value or is registered before the
+//!   flight ends and is woken by it: no value is missed. Lock order: shard, then the store's
+//!   stripe; nothing takes a shard lock while holding a stripe.
+//! - Every queued follower ends exactly once: with the value, with the lease (promotion), with a
+//!   cancellation (FLUSHDB, shutdown), or by its own timeout or disconnect. Its guard removes it
+//!   from the queue on drop, and if a promotion reached it after it stopped waiting, the guard
+//!   hands the lease on, so a dead client never holds a lease. Blocked readers follow the same
+//!   rules ([`wait::ReadWait`]).
+//! - A lease ends when it is completed, aborted, its time is up ([`Flights::expire_due`], run by
+//!   a timer task per flight), or its holder's connection closes ([`Flights::abandon_all`]).
+//!   Ending it discards the partial stream and bumps the generation (readers get `reset`); then
+//!   the caller that has been blocked longest and may lead (a follower or a reader) becomes the
+//!   holder; if there is none the flight goes.
+//! - Readers are woken by one broadcast per flight (a `watch` channel), not one message each:
+//!   an append costs one wake-up per blocked reader and no allocation per reader.
+
+pub mod stream;
+pub mod wait;
+#[cfg(test)]
+mod tests;
+
+pub use stream::{Cursor, ReadReply, ReadState, ReadStep, Stored, StreamError};
+pub use wait::{ReadWait, WaitGuard, Woken};
+
+use super::Entry;
+use bytes::Bytes;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+use stream::Stream;
+use tokio::sync::{oneshot, watch};
+
+const SHARDS: usize = 64;
+/// Remembered generations of stored answers per shard before the dead ones are swept.
+const ENDED_PER_SHARD: usize = 256;
+/// How long a stored answer's generation is remembered for readers still mid-stream.
+const ENDED_FOR: Duration = Duration::from_secs(300);
+
+/// How a follower's wait ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The answer was stored; `tokens` is what it cost (for tokens saved).
+    Value { value: Bytes, tokens: u64 },
+    /// The previous holder gave up: this follower now holds the lease.
+    Lead,
+    /// The wait was cancelled (flush, shutdown); the error reply to send.
+    Cancelled(String),
+}
+
+/// A fill lease: the key's flight (for its lease timer) and the generation it was granted at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    /// Identifies the flight for [`Flights::deadline`] / [`Flights::expire_due`]; stays the same
+    /// across promotions.
+    pub flight: u64,
+    /// The attempt this lease may append to and end.
+    pub gen: u64,
+}
+
+/// What [`Flights::begin`] decided.
+pub enum Begin<T> {
+    /// The store had the key.
+    Hit(T),
+    /// No one was filling: the caller now holds the lease of a new flight, whose lease timer
+    /// the caller must start.
+    Lead { flight: u64 },
+    /// Another client holds the lease: wait on this.
+    Follow(WaitGuard),
+}
+
+/// Why a lease ended without an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    Abort,
+    Expired,
+    Abandoned,
+}
+
+struct Waiter {
+    /// Position in the promotion order (shared with readers' `seq`).
+    id: u64,
+    client: u64,
+    tx: oneshot::Sender<Outcome>,
+}
+
+/// The signal readers of a flight wait on: bumped on every change, `Some(reply)` once the flight
+/// was cancelled (the error readers answer).
+type Signal = watch::Sender<Option<Arc<str>>>;
+
+struct Flight {
+    id: u64,
+    gen: u64,
+    holder: u64,
+    deadline: Instant,
+    /// LLMGET followers, oldest first.
+    waiters: VecDeque<Waiter>,
+    /// Blocked LLMREAD callers that may lead, by the order they blocked in: seq -> client.
+    readers: BTreeMap<u64, u64>,
+    /// A blocked reader handed the lease that has not yet woken to claim it.
+    promoted: Option<u64>,
+    stream: Stream,
+    signal: Signal,
+}
+
+/// What a stored answer remembers, in memory only: the generation whose stream produced it.
+struct Remembered {
+    gen: u64,
+    entry: Weak<Entry>,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct Shard {
+    flights: HashMap<Bytes, Flight>,
+    ended: HashMap<Bytes, Remembered>,
+}
+
+#[derive(Default)]
+struct Gauges {
+    leases_active: AtomicU64,
+    promotions: AtomicU64,
+    lease_expirations: AtomicU64,
+    stream_resets: AtomicU64,
+    streams_active: AtomicU64,
+    stream_bytes: AtomicU64,
+}
+
+struct Inner {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: ahash::RandomState,
+    /// Lease length in milliseconds (CONFIG SET llm-lease-ms changes it for later leases).
+    lease_ms: AtomicU64,
+    next_id: AtomicU64,
+    next_gen: AtomicU64,
+    g: Gauges,
+    /// Followers blocked right now, as a watch so that tests can await a count.
+    followers_waiting: watch::Sender<u64>,
+    /// Readers blocked right now, likewise.
+    readers_waiting: watch::Sender<u64>,
+    /// Set by [`Flights::close`]: a lease that ends is no longer handed on.
+    closing: AtomicBool,
+}
+
+/// The table of flights. Cheap to clone (shared inside).
+#[derive(Clone)]
+pub struct Flights {
+    inner: Arc<Inner>,
+}
+
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned shard means a panic between two map operations, which leave the map valid.
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl Flights {
+    /// `lease`: how long a holder may stay silent before a waiter is promoted.
+    pub fn new(lease: Duration) -> Flights {
+        Flights {
+            inner: Arc::new(Inner {
+                shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+                hasher: Default::default(),
+                lease_ms: AtomicU64::new(lease.as_millis() as u64),
+                next_id: AtomicU64::new(1),
+                next_gen: AtomicU64::new(1),
+                g: Gauges::default(),
+                followers_waiting: watch::channel(0).0,
+                readers_waiting: watch::channel(0).0,
+                closing: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_millis(self.inner.lease_ms.load(Ordering::Relaxed))
+    }
+
+    /// Sets the length of leases granted, handed on or renewed from now on.
+    pub fn set_lease(&self, lease: Duration) {
+        self.inner
+            .lease_ms
+            .store(lease.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn gauge(&self, g: impl Fn(&Gauges) -> &AtomicU64) -> u64 {
+        g(&self.inner.g).load(Ordering::Relaxed)
+    }
+
+    /// Flights (keys with a lease held) right now.
+    pub fn leases_active(&self) -> u64 {
+        self.gauge(|g| &g.leases_active)
+    }
+
+    /// Followers blocked right now.
+    pub fn followers_waiting(&self) -> u64 {
+        *self.inner.followers_waiting.borrow()
+    }
+
+    /// LLMREAD callers blocked right now.
+    pub fn readers_waiting(&self) -> u64 {
+        *self.inner.readers_waiting.borrow()
+    }
+
+    /// Resolves once exactly `n` followers are blocked (tests wait on this event).
+    pub async fn until_followers_waiting(&self, n: u64) {
+        let mut rx = self.inner.followers_waiting.subscribe();
+        // The sender lives as long as `self`: `wait_for` cannot fail while we borrow it.
+        let _ = rx.wait_for(|waiting| *waiting == n).await;
+    }
+
+    /// Resolves once exactly `n` readers are blocked (tests wait on this event).
+    pub async fn until_readers_waiting(&self, n: u64) {
+        let mut rx = self.inner.readers_waiting.subscribe();
+        let _ = rx.wait_for(|waiting| *waiting == n).await;
+    }
+
+    /// Leases handed to a waiter because the holder gave up, timed out or disconnected.
+    pub fn promotions(&self) -> u64 {
+        self.gauge(|g| &g.promotions)
+    }
+
+    /// Leases whose time ran out.
+    pub fn lease_expirations(&self) -> u64 {
+        self.gauge(|g| &g.lease_expirations)
+    }
+
+    /// Streamed attempts discarded (abort, expiry, disconnect, a different answer stored).
+    pub fn stream_resets(&self) -> u64 {
+        self.gauge(|g| &g.stream_resets)
+    }
+
+    /// Flights whose current attempt has begun streaming.
+    pub fn streams_active(&self) -> u64 {
+        self.gauge(|g| &g.streams_active)
+    }
+
+    /// Bytes held by open streams (counted in the memory figures beside the store's).
+    pub fn stream_bytes(&self) -> u64 {
+        self.gauge(|g| &g.stream_bytes)
+    }
+
+    pub fn reset_counters(&self) {
+        for c in [
+            &self.inner.g.promotions,
+            &self.inner.g.lease_expirations,
+            &self.inner.g.stream_resets,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
+    fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
+        let i = (self.inner.hasher.hash_one(key) as usize) % SHARDS;
+        relock(&self.inner.shards[i])
+    }
+
+    fn next_id(&self) -> u64 {
+        self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn next_gen(&self) -> u64 {
+        self.inner.next_gen.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Opens a flight for `key` held by `client` (the caller checked there is none).
+    fn open(&self, shard: &mut Shard, key: &[u8], client: u64) -> Lease {
+        let lease = Lease {
+            flight: self.next_id(),
+            gen: self.next_gen(),
+        };
+        shard.flights.insert(
+            Bytes::copy_from_slice(key),
+            Flight {
+                id: lease.flight,
+                gen: lease.gen,
+                holder: client,
+                deadline: Instant::now() + self.lease(),
+                waiters: VecDeque::new(),
+                readers: BTreeMap::new(),
+                promoted: None,
+                stream: Stream::default(),
+                signal: watch::channel(None).0,
+            },
+        );
+        self.inner.g.leases_active.fetch_add(1, Ordering::Relaxed);
+        lease
+    }
+
+    /// Grants `client` a new flight's lease for `key` if no flight is running, whatever the
+    /// store holds: the entry point for a lease that refreshes an answer that is still there.
+    /// The caller starts the lease timer, as after [`Begin::Lead`].
+    pub fn try_lead(&self, key: &[u8], client: u64) -> Option<Lease> {
+        let mut shard = self.shard(key);
+        if shard.flights.contains_key(key) {
+            return None;
+        }
+        Some(self.open(&mut shard, key, client))
+    }
+
+    /// The current lease of `key`'s flight, if one is running.
+    pub fn current(&self, key: &[u8]) -> Option<Lease> {
+        self.shard(key).flights.get(key).map(|f| Lease {
+            flight: f.id,
+            gen: f.gen,
+        })
+    }
+
+    /// LLMGET: checks the store (with `lookup`, under the shard lock) and either returns the hit,
+    /// grants the lease to `client`, or queues `client` as a follower.
+    pub fn begin<T>(
+        &self,
+        key: &Bytes,
+        client: u64,
+        lookup: impl FnOnce() -> Option<T>,
+    ) -> Begin<T> {
+        let mut shard = self.shard(key);
+        if let Some(hit) = lookup() {
+            return Begin::Hit(hit);
+        }
+        if let Some(flight) = shard.flights.get_mut(key.as_ref()) {
+            // The holder's own connection asking again waits like anyone else: with a pooled
+            // client (redis-py, Jedis) that connection may now carry another thread's request,
+            // and answering it nil would start a second model call.
+            let (tx, rx) = oneshot::channel();
+            let id = self.next_id();
+            flight.waiters.push_back(Waiter { id, client, tx });
+            self.inner.followers_waiting.send_modify(|n| *n += 1);
+            return Begin::Follow(WaitGuard::new(self.clone(), key.clone(), id, client, rx));
+        }
+        let lease = self.open(&mut shard, key, client);
+        Begin::Lead {
+            flight: lease.flight,
+        }
+    }
+
+    /// LLMSETNX: `value` is now the stored answer (this caller's or one already there; `entry`
+    /// is its store entry when known). Ends the flight, whoever holds it: followers get the
+    /// value; readers continue to `done` if the streamed bytes are a prefix of it, else they
+    /// are reset. Returns how many followers were woken.
+    pub fn complete(
+        &self,
+        key: &[u8],
+        value: &Bytes,
+        tokens: u64,
+        entry: Option<&Arc<Entry>>,
+    ) -> usize {
+        let mut shard = self.shard(key);
+        self.finish(&mut shard, key, value, tokens, entry)
+    }
+
+    /// Ends `key`'s flight with `value` stored, under the shard lock (see [`Flights::complete`]).
+    fn finish(
+        &self,
+        shard: &mut Shard,
+        key: &[u8],
+        value: &Bytes,
+        tokens: u64,
+        entry: Option<&Arc<Entry>>,
+    ) -> usize {
+        let Some(flight) = shard.flights.remove(key) else {
+            return 0;
+        };
+        self.inner.g.leases_active.fetch_sub(1, Ordering::Relaxed);
+        let gen = if flight.stream.is_prefix_of(value) {
+            flight.gen
+        } else {
+            if flight.stream.started() {
+                self.inner.g.stream_resets.fetch_add(1, Ordering::Relaxed);
+            }
+            self.next_gen()
+        };
+        self.drop_stream(&flight.stream);
+        if let Some(entry) = entry {
+            remember(shard, key, gen, entry);
+        }
+        let mut woken = 0;
+        for w in flight.waiters {
+            let sent = w.tx.send(Outcome::Value {
+                value: value.clone(),
+                tokens,
+            });
+            woken += usize::from(sent.is_ok());
+        }
+        flight.signal.send_replace(None);
+        woken
+    }
+
+    /// The generation a stored `entry` of `key` was streamed at, if it is still remembered.
+    fn remembered(shard: &Shard, key: &[u8], entry: &Arc<Entry>) -> Option<u64> {
+        let r = shard.ended.get(key)?;
+        (r.entry.as_ptr() == Arc::as_ptr(entry)).then_some(r.gen)
+    }
+
+    fn drop_stream(&self, s: &Stream) {
+        self.inner
+            .g
+            .stream_bytes
+            .fetch_sub(s.len(), Ordering::Relaxed);
+        if s.started() {
+            self.inner.g.streams_active.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// LLMABORT: the key's lease is given up, whichever connection holds it (a pooled client
+    /// may abort over another connection than the one that was granted the lease, as it may
+    /// store the answer over another). With `gen`, only if that is the current attempt
+    /// (fencing). Returns false if no such lease was held.
+    pub fn abort(&self, key: &[u8], gen: Option<u64>) -> bool {
+        let mut shard = self.shard(key);
+        match shard.flights.get(key) {
+            Some(f) if gen.is_none_or(|g| g == f.gen && f.promoted.is_none()) => {
+                self.hand_on(&mut shard, key, Ended::Abort);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Ends the current lease of `key`'s flight: discards its stream, bumps the generation and
+    /// promotes the caller that has been blocked longest and may lead, or removes the flight
+    /// when there is none. Wakes every reader (they answer `reset`, or `lead` for the one).
+    fn hand_on(&self, shard: &mut Shard, key: &[u8], why: Ended) {
+        let Some(flight) = shard.flights.get_mut(key) else {
+            return;
+        };
+        if why == Ended::Expired {
+            self.inner.g.lease_expirations.fetch_add(1, Ordering::Relaxed);
+        }
+        if flight.stream.started() {
+            self.inner.g.stream_resets.fetch_add(1, Ordering::Relaxed);
+        }
+        let old = std::mem::take(&mut flight.stream);
+        self.drop_stream(&old);
+        flight.gen = self.next_gen();
+        flight.promoted = None;
+        if self.inner.closing.load(Ordering::Acquire) {
+            // Shutting down: a waiter promoted now could never store its answer.
+            let reply: Arc<str> = "TRYAGAIN server is shutting down".into();
+            for w in flight.waiters.drain(..) {
+                let _ = w.tx.send(Outcome::Cancelled(reply.to_string()));
+            }
+            flight.readers.clear();
+            flight.signal.send_replace(Some(reply));
+        }
+        loop {
+            let follower = flight.waiters.front().map(|w| w.id);
+            let reader = flight.readers.first_key_value().map(|(s, c)| (*s, *c));
+            match (follower, reader) {
+                (Some(f), r) if r.is_none_or(|(s, _)| f < s) => {
+                    let Some(w) = flight.waiters.pop_front() else {
+                        break;
+                    };
+                    if w.tx.send(Outcome::Lead).is_err() {
+                        continue;
+                    }
+                    flight.holder = w.client;
+                }
+                (_, Some((seq, client))) => {
+                    flight.readers.remove(&seq);
+                    flight.promoted = Some(seq);
+                    flight.holder = client;
+                }
+                (None, None) => break,
+                // The first arm takes every follower when there is no reader.
+                (Some(_), None) => break,
+            }
+            flight.deadline = Instant::now() + self.lease();
+            self.inner.g.promotions.fetch_add(1, Ordering::Relaxed);
+            flight.signal.send_replace(None);
+            return;
+        }
+        if let Some(f) = shard.flights.remove(key) {
+            self.inner.g.leases_active.fetch_sub(1, Ordering::Relaxed);
+            if !self.inner.closing.load(Ordering::Acquire) {
+                f.signal.send_replace(None);
+            }
+        }
+    }
+
+    /// When the lease of flight `flight_id` on `key` runs out, or `None` once that flight ended.
+    pub fn deadline(&self, key: &[u8], flight_id: u64) -> Option<Instant> {
+        self.shard(key)
+            .flights
+            .get(key)
+            .filter(|f| f.id == flight_id)
+            .map(|f| f.deadline)
+    }
+
+    /// Ends the lease of flight `flight_id` if its time is up (the lease timer calls this).
+    pub fn expire_due(&self, key: &[u8], flight_id: u64, now: Instant) {
+        let mut shard = self.shard(key);
+        let due = matches!(shard.flights.get(key), Some(f) if f.id == flight_id && f.deadline <= now);
+        if due {
+            self.hand_on(&mut shard, key, Ended::Expired);
+        }
+    }
+
+    /// A connection closed: every lease it holds is handed on.
+    pub fn abandon_all(&self, client: u64) {
+        for i in 0..SHARDS {
+            let mut shard = relock(&self.inner.shards[i]);
+            let held: Vec<Bytes> = shard
+                .flights
+                .iter()
+                .filter(|(_, f)| f.holder == client && f.promoted.is_none())
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in held {
+                self.hand_on(&mut shard, &key, Ended::Abandoned);
+            }
+        }
+    }
+
+    /// Shutdown: ends every flight, answers every waiter with `reply`, and from now on a lease
+    /// that ends (its holder disconnecting as the server closes) is not handed on.
+    pub fn close(&self, reply: &str) {
+        self.inner.closing.store(true, Ordering::Release);
+        self.cancel_all(reply);
+    }
+
+    /// Ends every flight and answers every waiter with `reply` (FLUSHDB, shutdown).
+    pub fn cancel_all(&self, reply: &str) {
+        let reply: Arc<str> = reply.into();
+        for i in 0..SHARDS {
+            let flights: Vec<Flight> = {
+                let mut shard = relock(&self.inner.shards[i]);
+                shard.ended.clear();
+                shard.flights.drain().map(|(_, f)| f).collect()
+            };
+            for f in flights {
+                self.inner.g.leases_active.fetch_sub(1, Ordering::Relaxed);
+                self.drop_stream(&f.stream);
+                for w in f.waiters {
+                    let _ = w.tx.send(Outcome::Cancelled(reply.to_string()));
+                }
+                f.signal.send_replace(Some(reply.clone()));
+            }
+        }
+    }
+}
+
+/// Records that `key`'s stored `entry` was streamed at `gen`, sweeping what is no longer needed.
+fn remember(shard: &mut Shard, key: &[u8], gen: u64, entry: &Arc<Entry>) {
+    let now = Instant::now();
+    if shard.ended.len() >= ENDED_PER_SHARD {
+        shard
+            .ended
+            .retain(|_, r| r.entry.strong_count() > 0 && now.duration_since(r.at) < ENDED_FOR);
+        if shard.ended.len() >= ENDED_PER_SHARD {
+            // Forgetting only costs readers mid-stream a `reset` and a re-read from 0.
+            shard.ended.clear();
+        }
+    }
+    shard.ended.insert(
+        Bytes::copy_from_slice(key),
+        Remembered {
+            gen,
+            entry: Arc::downgrade(entry),
+            at: now,
+        },
+    );
+}
