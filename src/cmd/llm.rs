@@ -170,7 +170,11 @@ impl<'a> SetNx<'a> {
     }
 
     /// The answer's deadline: EX / PX, else the default TTL. `command` names it in errors.
-    pub fn expire_at(&self, shared: &Shared, command: &'static str) -> Result<Option<u64>, CommandError> {
+    pub fn expire_at(
+        &self,
+        shared: &Shared,
+        command: &'static str,
+    ) -> Result<Option<u64>, CommandError> {
         let now = shared.store.clock().now_ms();
         Ok(match self.ttl.deadline(now, command)? {
             Some(at) => Some(at),

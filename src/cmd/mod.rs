@@ -32,8 +32,8 @@ pub mod llmkey;
 pub mod multi;
 pub mod persist;
 pub mod server;
-pub mod stream;
 pub mod spec;
+pub mod stream;
 pub mod string;
 pub mod table;
 #[cfg(test)]

@@ -39,7 +39,9 @@ use std::time::Duration;
 impl From<StreamError> for CommandError {
     fn from(e: StreamError) -> CommandError {
         match e {
-            StreamError::PastEnd => CommandError::err("cursor offset is past the end of the answer"),
+            StreamError::PastEnd => {
+                CommandError::err("cursor offset is past the end of the answer")
+            }
             StreamError::NoLease(gen) => CommandError::coded(format!(
                 "NOLEASE no fill lease is held for this key at generation {gen}"
             )),
@@ -180,7 +182,9 @@ pub fn llmread(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
         .flights
         .read(&key, client, r.want, || lookup(&shared.store, &key))?;
     let mut wait = match step {
-        ReadStep::Ready(reply) => return Ok(Flow::Reply(answer(&shared, &key, reply, r.want.cursor))),
+        ReadStep::Ready(reply) => {
+            return Ok(Flow::Reply(answer(&shared, &key, reply, r.want.cursor)))
+        }
         ReadStep::Pending(w) => w,
     };
     // Caught up: the cursor to give back when nothing new comes.

@@ -37,7 +37,10 @@ pub fn llm_stats(shared: &Shared) -> Vec<(&'static str, Stat)> {
     vec![
         ("entries", Stat::Int(shared.store.len())),
         // Open streams count against the byte budget beside the stored answers.
-        ("used_bytes", Stat::Int(shared.store.used_bytes() + f.stream_bytes())),
+        (
+            "used_bytes",
+            Stat::Int(shared.store.used_bytes() + f.stream_bytes()),
+        ),
         ("max_bytes", Stat::Int(shared.store.max_bytes())),
         ("hits", Stat::Int(hits)),
         ("misses", Stat::Int(misses)),
@@ -58,9 +61,15 @@ pub fn llm_stats(shared: &Shared) -> Vec<(&'static str, Stat)> {
         ("leases_active", Stat::Int(f.leases_active())),
         ("followers_waiting", Stat::Int(f.followers_waiting())),
         ("stream_appends", Stat::Int(s.stream_appends.get())),
-        ("stream_bytes_appended", Stat::Int(s.stream_bytes_appended.get())),
+        (
+            "stream_bytes_appended",
+            Stat::Int(s.stream_bytes_appended.get()),
+        ),
         ("stream_resets", Stat::Int(f.stream_resets())),
-        ("stream_readers_served", Stat::Int(s.stream_readers_served.get())),
+        (
+            "stream_readers_served",
+            Stat::Int(s.stream_readers_served.get()),
+        ),
         ("streams_active", Stat::Int(f.streams_active())),
         ("stream_bytes", Stat::Int(f.stream_bytes())),
         ("readers_waiting", Stat::Int(f.readers_waiting())),

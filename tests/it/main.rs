@@ -10,6 +10,7 @@ mod hardening_persistence;
 mod keyed;
 mod protocol;
 mod server;
+mod stream;
 mod support;
 mod sweep;
 mod types;

@@ -37,9 +37,9 @@
 //!   an append costs one wake-up per blocked reader and no allocation per reader.
 
 pub mod stream;
-pub mod wait;
 #[cfg(test)]
 mod tests;
+pub mod wait;
 
 pub use stream::{Cursor, ReadReply, ReadState, ReadStep, Stored, StreamError};
 pub use wait::{ReadWait, WaitGuard, Woken};
@@ -449,7 +449,10 @@ impl Flights {
             return;
         };
         if why == Ended::Expired {
-            self.inner.g.lease_expirations.fetch_add(1, Ordering::Relaxed);
+            self.inner
+                .g
+                .lease_expirations
+                .fetch_add(1, Ordering::Relaxed);
         }
         if flight.stream.started() {
             self.inner.g.stream_resets.fetch_add(1, Ordering::Relaxed);
@@ -514,7 +517,8 @@ impl Flights {
     /// Ends the lease of flight `flight_id` if its time is up (the lease timer calls this).
     pub fn expire_due(&self, key: &[u8], flight_id: u64, now: Instant) {
         let mut shard = self.shard(key);
-        let due = matches!(shard.flights.get(key), Some(f) if f.id == flight_id && f.deadline <= now);
+        let due =
+            matches!(shard.flights.get(key), Some(f) if f.id == flight_id && f.deadline <= now);
         if due {
             self.hand_on(&mut shard, key, Ended::Expired);
         }

@@ -230,7 +230,9 @@ impl Flights {
             if let Some(f) = shard.flights.get_mut(key.as_ref()) {
                 f.readers.remove(&seq);
             }
-            self.inner.readers_waiting.send_modify(|n| *n = n.saturating_sub(1));
+            self.inner
+                .readers_waiting
+                .send_modify(|n| *n = n.saturating_sub(1));
         }
         step
     }
@@ -284,7 +286,12 @@ impl Flights {
         if offset < len {
             let data = flight.stream.slice(offset, want.limit);
             let end = offset + data.len() as u64;
-            return Ok(ReadStep::Ready(reply(ReadState::Data, flight.gen, end, data)));
+            return Ok(ReadStep::Ready(reply(
+                ReadState::Data,
+                flight.gen,
+                end,
+                data,
+            )));
         }
         let seq = seq.unwrap_or_else(|| {
             self.inner.readers_waiting.send_modify(|n| *n += 1);

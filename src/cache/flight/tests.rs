@@ -132,7 +132,10 @@ async fn generations_grow_and_fence_a_replaced_leader() {
     let lead = ready(read(&f, 1, Cursor::Start));
     assert_eq!(lead.state, ReadState::Lead);
     let g1 = lead.gen;
-    assert_eq!(f.append(b"k", g1, Bytes::from_static(b"ab"), 100, ALL), Ok(2));
+    assert_eq!(
+        f.append(b"k", g1, Bytes::from_static(b"ab"), 100, ALL),
+        Ok(2)
+    );
     assert_eq!(f.stream_bytes(), 2);
     assert_eq!(f.streams_active(), 1);
     let ReadStep::Pending(mut w) = read(&f, 2, Cursor::At { gen: g1, offset: 2 }) else {
@@ -166,7 +169,10 @@ async fn generations_grow_and_fence_a_replaced_leader() {
     );
     // Another attempt's cursor gets reset with the current bytes from 0.
     let r = ready(read(&f, 3, Cursor::At { gen: g1, offset: 1 }));
-    assert_eq!((r.state, r.offset, r.data.as_ref()), (ReadState::Reset, 3, &b"xyz"[..]));
+    assert_eq!(
+        (r.state, r.offset, r.data.as_ref()),
+        (ReadState::Reset, 3, &b"xyz"[..])
+    );
 }
 
 #[tokio::test]
