@@ -13,10 +13,12 @@
 //! LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]
 //!     -> 1 stored, 0 an answer was already there (it stays). Either way the key's lease ends and
 //!        every follower is woken with the stored answer. Without EX/PX the default TTL applies.
-//! LLMABORT key            -> 1 if the key's lease was released (the next follower is
+//! LLMABORT key [gen]      -> 1 if the key's lease was released (the next waiter is
 //!                            promoted), else 0. Like LLMSETNX it acts whichever connection
 //!                            holds the lease, so pooled clients work; call it only for a lease
-//!                            you were granted.
+//!                            you were granted. With gen (a streaming leader's generation, see
+//!                            [`super::stream`]) only that attempt is aborted: a replaced leader
+//!                            gets 0.
 //! LLMSTATS [RESET]        -> map of counters (flat name/value array in RESP2).
 //! ```
 //! Answers live in the ordinary keyspace: GET, TTL, DEL and SCAN see them.
@@ -26,11 +28,12 @@ use super::keyspace::{owned, string_of, write};
 use super::ttl::{self, TtlOptions};
 use super::{CommandError, Ctx, Flow};
 use crate::cache::flight::{Begin, Outcome};
-use crate::cache::{Entry, Value, Write};
+use crate::cache::{Entry, Store, Value, Write};
 use crate::metrics::llm::{llm_stats, Stat};
 use crate::protocol::Reply;
 use crate::state::Shared;
 use bytes::Bytes;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Parses `[WAIT ms]`.
@@ -207,18 +210,30 @@ pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         stats.sets_existing.incr();
     }
     // The entry lets readers that were following a stream continue into the stored answer.
-    let entry = super::stream::entry_holding(&shared.store, key, &answer);
+    let entry = entry_holding(&shared.store, key, &answer);
     shared
         .flights
         .complete(key, &answer, tokens, entry.as_ref());
     Ok(Reply::Int(stored))
 }
 
+/// Parses a generation argument (LLMAPPEND, LLMEND, LLMABORT).
+pub(super) fn parse_gen(arg: &[u8]) -> Result<u64, CommandError> {
+    args::uint(arg)
+}
+
+/// The entry that now holds `value` under `key`, if it is that value (for cursors into it).
+pub(super) fn entry_holding(store: &Store, key: &[u8], value: &Bytes) -> Option<Arc<Entry>> {
+    store
+        .get(key)
+        .filter(|e| matches!(&e.value, Value::Str(v) if v.as_ptr() == value.as_ptr() && v.len() == value.len()))
+}
+
 /// `LLMABORT key [gen]`: without gen, whatever attempt is running; with gen, only that one.
 pub fn llmabort(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let gen = match a.len() {
         2 => None,
-        3 => Some(super::stream::parse_gen(&a[2])?),
+        3 => Some(parse_gen(&a[2])?),
         _ => return Err(CommandError::Syntax),
     };
     if ctx.shared.flights.abort(&a[1], gen) {

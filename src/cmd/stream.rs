@@ -25,7 +25,7 @@
 
 use super::args::{self, Args};
 use super::keyspace::{owned, string_of, write};
-use super::llm::{spawn_lease_timer, SetNx};
+use super::llm::{entry_holding, parse_gen, spawn_lease_timer, SetNx};
 use super::{CommandError, Ctx, Flow};
 use crate::cache::flight::stream::Want;
 use crate::cache::flight::{Cursor, ReadReply, ReadState, ReadStep, Stored, StreamError, Woken};
@@ -213,11 +213,6 @@ pub fn llmread(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     })))
 }
 
-/// Parses a generation argument (LLMAPPEND, LLMEND, LLMABORT).
-pub fn parse_gen(arg: &[u8]) -> Result<u64, CommandError> {
-    args::uint(arg)
-}
-
 /// `LLMAPPEND key gen chunk`
 pub fn llmappend(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<crate::protocol::Reply, CommandError> {
     let gen = parse_gen(&a[2])?;
@@ -235,13 +230,6 @@ pub fn llmappend(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<crate::protocol::Repl
     stats.stream_appends.incr();
     stats.stream_bytes_appended.add(chunk.len() as u64);
     Ok(Reply::Int(len as i64))
-}
-
-/// The entry that now holds `value` under `key`, if it is that value (for cursors into it).
-pub(super) fn entry_holding(store: &Store, key: &[u8], value: &Bytes) -> Option<Arc<Entry>> {
-    store
-        .get(key)
-        .filter(|e| matches!(&e.value, Value::Str(v) if v.as_ptr() == value.as_ptr() && v.len() == value.len()))
 }
 
 /// `LLMEND key gen [EX seconds | PX milliseconds] [TOKENS n] [GRACE seconds]`
