@@ -316,6 +316,7 @@ impl Store {
                 }
             }
             Write::Put(entry) => {
+                let entry = entry.stamped(now);
                 if let Some(j) = journal {
                     j.put(key, &entry);
                 }
@@ -341,6 +342,7 @@ impl Store {
             j.check_writable().map_err(WriteError::NotDurable)?;
         }
         let _guard = self.lock(key);
+        let entry = entry.stamped(self.clock.now_ms());
         if let Some(j) = journal {
             j.put(key, &entry);
         }
@@ -401,8 +403,10 @@ impl Store {
         self.cache.load().run_pending_tasks();
     }
 
-    /// Loads an entry at start-up (from disk), bypassing the journal.
+    /// Loads an entry at start-up (from disk), bypassing the journal. An entry without a write
+    /// time is stamped as written now.
     pub fn load(&self, key: Bytes, entry: Entry) {
+        let entry = entry.stamped(self.clock.now_ms());
         if entry.expire_at.is_some() {
             self.stats.expires.incr();
         }
