@@ -1,24 +1,20 @@
-//! LLM answer commands: LLMGET, LLMSETNX, LLMABORT, LLMSTATS.
+//! LLM answer commands: LLMSETNX, LLMABORT, LLMSTATS (reads are in [`super::llmget`]).
 //!
 //! # Format
 //! ```text
-//! LLMGET key [WAIT ms]
-//!     -> value            a stored answer (a hit)
-//!     -> nil              a miss: this caller now holds the fill lease and should call the model,
-//!                         then LLMSETNX (or LLMABORT on failure). nil always and only means this.
-//!     -> (blocks)         another caller holds the lease: waits in the server, then returns the
-//!                         value, or nil if the lease passed to this caller, or
-//!     -> -TRYAGAIN ...    the wait ran out (WAIT ms, or the server's default), or was cancelled.
-//!                         WAIT 0 never blocks.
-//! LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]
-//!     -> 1 stored, 0 an answer was already there (it stays). Either way the key's lease ends and
-//!        every follower is woken with the stored answer. Without EX/PX the default TTL applies.
-//! LLMABORT key [gen]      -> 1 if the key's lease was released (the next waiter is
-//!                            promoted), else 0. Like LLMSETNX it acts whichever connection
-//!                            holds the lease, so pooled clients work; call it only for a lease
-//!                            you were granted. With gen (a streaming leader's generation, see
-//!                            [`super::stream`]) only that attempt is aborted: a replaced leader
-//!                            gets 0.
+//! LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n] [GRACE seconds]
+//!     -> 1 stored, 0 an answer was already there (it stays), unless a refresh lease of the key
+//!        is held: then the answer is replaced and the reply is 1. Either way the key's lease
+//!        ends and every follower is woken with the stored answer. EX/PX is the fresh lifetime
+//!        (default llm-default-ttl); GRACE how long after it the answer may be served stale
+//!        (default llm-default-grace). TTL reports both together.
+//! LLMABORT key [gen] [BACKOFF ms]
+//!     -> 1 if the key's lease was released (the next waiter is promoted), else 0. Like
+//!        LLMSETNX it acts whichever connection holds the lease, so pooled clients work; call
+//!        it only for a lease you were granted. With gen (a streaming leader's generation, see
+//!        [`super::stream`]) only that attempt is aborted: a replaced leader gets 0. BACKOFF:
+//!        the model failed; for ms (at most llm-max-backoff-ms) nobody is granted the lease,
+//!        and readers get a servable stale answer or -BACKOFF.
 //! LLMSTATS [RESET]        -> map of counters (flat name/value array in RESP2).
 //! ```
 //! Answers live in the ordinary keyspace: GET, TTL, DEL and SCAN see them.
@@ -26,8 +22,7 @@
 use super::args::{self, Args};
 use super::keyspace::{owned, string_of, write};
 use super::ttl::{self, TtlOptions};
-use super::{CommandError, Ctx, Flow};
-use crate::cache::flight::{Begin, Outcome};
+use super::{CommandError, Ctx};
 use crate::cache::{Entry, Store, Value, Write};
 use crate::metrics::llm::{llm_stats, Stat};
 use crate::protocol::Reply;
@@ -35,84 +30,6 @@ use crate::state::Shared;
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Parses `[WAIT ms]`.
-fn parse_wait(a: &[Bytes], default: Duration) -> Result<Duration, CommandError> {
-    match a.len() {
-        2 => Ok(default),
-        4 if args::is(&a[2], "WAIT") => Ok(Duration::from_millis(args::uint(&a[3])?)),
-        _ => Err(CommandError::Syntax),
-    }
-}
-
-/// The wait ran out: the error LLMGET and LLMLOOKUP answer.
-fn tryagain_timeout(wait: Duration) -> CommandError {
-    CommandError::coded(format!(
-        "TRYAGAIN no answer after waiting {} ms: another client is still filling this key",
-        wait.as_millis()
-    ))
-}
-
-/// `LLMGET key [WAIT ms]`
-pub fn llmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
-    let wait = parse_wait(a, ctx.shared.config().llm_wait)?;
-    single_flight(ctx, &a[1], wait)
-}
-
-/// The single-flight lookup behind LLMGET and LLMLOOKUP: a hit, a granted lease (nil), or a
-/// wait for another caller's fill (which ends in a value, nil on promotion, or an error reply).
-pub(super) fn single_flight(
-    ctx: &mut Ctx<'_>,
-    key: &Bytes,
-    wait: Duration,
-) -> Result<Flow, CommandError> {
-    ctx.client.used_leases = true;
-    let shared = ctx.shared;
-    let stats = shared.store.stats();
-    match shared
-        .flights
-        .begin(key, ctx.client.id(), || shared.store.get(key))
-    {
-        Begin::Hit(entry) => {
-            let v = string_of(&entry)?;
-            entry.mark_read();
-            stats.llm_hits.incr();
-            stats.tokens_saved.add(entry.tokens);
-            stats.record_model(key, true, entry.tokens);
-            Ok(Flow::Reply(Reply::Bulk(v.clone())))
-        }
-        Begin::Lead { flight } => {
-            stats.llm_misses.incr();
-            stats.record_model(key, false, 0);
-            spawn_lease_timer(shared, owned(key), flight);
-            Ok(Flow::Reply(Reply::Nil))
-        }
-        Begin::Follow(mut guard) => {
-            if ctx.client.in_exec || wait.is_zero() {
-                stats.wait_timeouts.incr();
-                return Err(tryagain_timeout(wait));
-            }
-            let stats = stats.clone();
-            let key = owned(key);
-            Ok(Flow::Wait(Box::pin(async move {
-                match tokio::time::timeout(wait, guard.wait()).await {
-                    Ok(Outcome::Value { value, tokens }) => {
-                        stats.coalesced.incr();
-                        stats.tokens_saved.add(tokens);
-                        stats.record_model(&key, true, tokens);
-                        Reply::Bulk(value)
-                    }
-                    Ok(Outcome::Lead) => Reply::Nil,
-                    Ok(Outcome::Cancelled(msg)) => Reply::Error(msg),
-                    Err(_) => {
-                        stats.wait_timeouts.incr();
-                        tryagain_timeout(wait).into()
-                    }
-                }
-            })))
-        }
-    }
-}
 
 /// Ends the flight's lease when its time is up, and each later holder's too, until the flight
 /// ends. One task per flight.
@@ -126,19 +43,19 @@ pub(super) fn spawn_lease_timer(shared: &Shared, key: Bytes, flight_id: u64) {
     });
 }
 
-/// The store options of `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]` and
-/// `LLMEND key gen ... [GRACE seconds]`. EX and PX follow SET's rules ([`ttl`]); TOKENS and
-/// GRACE may be given once each.
+/// The store options of `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]
+/// [GRACE seconds]` and `LLMEND key gen ...` (the same). EX and PX follow SET's rules
+/// ([`ttl`]); TOKENS and GRACE may be given once each.
 pub(super) struct SetNx<'a> {
     ttl: TtlOptions<'a>,
     pub tokens: u64,
-    /// Seconds an answer may be served stale after its TTL (validated; kept for stale serving).
+    /// Seconds an answer may be served stale after its fresh life; `None`: the default.
     pub grace: Option<u64>,
 }
 
 impl<'a> SetNx<'a> {
-    /// Parses the options from `a[first..]`; GRACE only when `grace` is allowed.
-    pub fn parse(a: &'a [Bytes], first: usize, grace: bool) -> Result<SetNx<'a>, CommandError> {
+    /// Parses the options from `a[first..]`.
+    pub fn parse(a: &'a [Bytes], first: usize) -> Result<SetNx<'a>, CommandError> {
         let mut s = SetNx {
             ttl: TtlOptions::default(),
             tokens: 0,
@@ -157,7 +74,7 @@ impl<'a> SetNx<'a> {
             let val = args.next_bytes()?;
             if args::is(opt, "TOKENS") && tokens.is_none() {
                 tokens = Some(val);
-            } else if grace && args::is(opt, "GRACE") && grace_arg.is_none() {
+            } else if args::is(opt, "GRACE") && grace_arg.is_none() {
                 grace_arg = Some(val);
             } else {
                 return Err(CommandError::Syntax);
@@ -172,48 +89,78 @@ impl<'a> SetNx<'a> {
         Ok(s)
     }
 
-    /// The answer's deadline: EX / PX, else the default TTL. `command` names it in errors.
-    pub fn expire_at(
+    /// The answer to store: `value` fresh until EX / PX (else the default TTL), then servable
+    /// stale for GRACE (else the default grace); its expiry is the end of both. `command`
+    /// names it in errors.
+    pub fn entry(
         &self,
         shared: &Shared,
+        value: Bytes,
         command: &'static str,
-    ) -> Result<Option<u64>, CommandError> {
+    ) -> Result<Entry, CommandError> {
         let now = shared.store.clock().now_ms();
-        Ok(match self.ttl.deadline(now, command)? {
+        let config = shared.config();
+        let fresh_until = match self.ttl.deadline(now, command)? {
             Some(at) => Some(at),
-            None => shared
-                .config()
+            None => config
                 .llm_default_ttl
                 .map(|d| now.saturating_add(d.as_millis() as u64)),
-        })
+        };
+        let grace_ms = match self.grace {
+            Some(s) => s.saturating_mul(1000),
+            None => config.llm_default_grace.as_millis() as u64,
+        };
+        let expire_at = fresh_until.map(|at| at.saturating_add(grace_ms));
+        Ok(Entry::new(Value::Str(value), expire_at)
+            .with_tokens(self.tokens)
+            .with_grace(grace_ms))
     }
 }
 
-/// `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`
-pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
-    let s = SetNx::parse(a, 3, false)?;
-    let shared = ctx.shared;
-    let expire_at = s.expire_at(shared, "llmsetnx")?;
-    let value = owned(&a[2]);
-    let key = &a[1];
-    let (stored, answer, tokens) = write(&shared.store, key, |cur| match cur {
+/// What storing an answer did: LLMSETNX's reply, the answer now stored, its tokens and entry
+/// (the shape [`crate::cache::flight::Flights::settle`] ends the flight with).
+pub(super) type Settled = (i64, Bytes, u64, Option<Arc<Entry>>);
+
+/// Stores `entry` under `key` unless an answer is there, or replaces it when `refreshing` (a
+/// refresh lease of the key is held). Counts the outcome.
+pub(super) fn store_answer(
+    shared: &Shared,
+    key: &Bytes,
+    entry: Entry,
+    refreshing: bool,
+) -> Result<Settled, CommandError> {
+    let store = &shared.store;
+    let (value, tokens) = match &entry.value {
+        Value::Str(v) => (v.clone(), entry.tokens),
+        _ => (Bytes::new(), 0),
+    };
+    let (stored, answer, tokens) = write(store, key, |cur| match cur {
+        Some(e) if refreshing => {
+            string_of(e)?;
+            Ok((Write::Put(entry), (2, value.clone(), tokens)))
+        }
         Some(e) => Ok((Write::Keep, (0, string_of(e)?.clone(), e.tokens))),
-        None => Ok((
-            Write::Put(Entry::new(Value::Str(value.clone()), expire_at).with_tokens(s.tokens)),
-            (1, value.clone(), s.tokens),
-        )),
+        None => Ok((Write::Put(entry), (1, value.clone(), tokens))),
     })?;
-    let stats = shared.store.stats();
-    if stored == 1 {
-        stats.sets.incr();
-    } else {
-        stats.sets_existing.incr();
+    let stats = store.stats();
+    match stored {
+        0 => stats.sets_existing.incr(),
+        2 => stats.refresh_replaced.incr(),
+        _ => stats.sets.incr(),
     }
     // The entry lets readers that were following a stream continue into the stored answer.
-    let entry = entry_holding(&shared.store, key, &answer);
-    shared
-        .flights
-        .complete(key, &answer, tokens, entry.as_ref());
+    let entry = entry_holding(store, key, &answer);
+    Ok((stored.min(1), answer, tokens, entry))
+}
+
+/// `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n] [GRACE seconds]`
+pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let shared = ctx.shared;
+    let entry = SetNx::parse(a, 3)?.entry(shared, owned(&a[2]), "llmsetnx")?;
+    let key = &a[1];
+    let stored = shared.flights.settle(key, |refreshing| {
+        store_answer(shared, key, entry, refreshing)
+    })?;
     Ok(Reply::Int(stored))
 }
 
@@ -229,19 +176,40 @@ pub(super) fn entry_holding(store: &Store, key: &[u8], value: &Bytes) -> Option<
         .filter(|e| matches!(&e.value, Value::Str(v) if v.as_ptr() == value.as_ptr() && v.len() == value.len()))
 }
 
-/// `LLMABORT key [gen]`: without gen, whatever attempt is running; with gen, only that one.
+/// `LLMABORT key [gen] [BACKOFF ms]`: without gen, whatever attempt is running; with gen, only
+/// that one. BACKOFF opens the key's window (cut to llm-max-backoff-ms).
 pub fn llmabort(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
-    let gen = match a.len() {
-        2 => None,
-        3 => Some(parse_gen(&a[2])?),
+    let (gen, backoff) = match a.len() {
+        2 => (None, None),
+        3 => (Some(parse_gen(&a[2])?), None),
+        4 if args::is(&a[2], "BACKOFF") => (None, Some(args::uint(&a[3])?)),
+        5 if args::is(&a[3], "BACKOFF") => (Some(parse_gen(&a[2])?), Some(args::uint(&a[4])?)),
         _ => return Err(CommandError::Syntax),
     };
-    if ctx.shared.flights.abort(&a[1], gen) {
-        ctx.shared.store.stats().aborts.incr();
-        Ok(Reply::Int(1))
-    } else {
-        Ok(Reply::Int(0))
+    let shared = ctx.shared;
+    let window = backoff.map(|ms| Duration::from_millis(ms).min(shared.config().llm_max_backoff));
+    let reply = window.map(|w| {
+        super::llmget::backoff_error(crate::cache::flight::BackoffLeft {
+            ago_ms: 0,
+            left_ms: (w.as_millis() as u64).max(1),
+        })
+        .to_string()
+    });
+    let ended = match (window, reply.as_deref()) {
+        (Some(w), Some(text)) if !w.is_zero() => {
+            shared.flights.abort_with(&a[1], gen, Some((w, text)))
+        }
+        _ => shared.flights.abort(&a[1], gen),
+    };
+    if !ended {
+        return Ok(Reply::Int(0));
     }
+    let stats = shared.store.stats();
+    stats.aborts.incr();
+    if window.is_some_and(|w| !w.is_zero()) {
+        stats.backoffs.incr();
+    }
+    Ok(Reply::Int(1))
 }
 
 /// `LLMSTATS [RESET]`

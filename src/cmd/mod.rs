@@ -28,6 +28,7 @@ pub mod json;
 pub mod keys;
 pub mod keyspace;
 pub mod llm;
+pub mod llmget;
 pub mod llmkey;
 pub mod multi;
 pub mod persist;

@@ -24,12 +24,12 @@
 //! ```
 
 use super::args::{self, Args};
-use super::keyspace::{owned, string_of, write};
-use super::llm::{entry_holding, parse_gen, spawn_lease_timer, SetNx};
+use super::keyspace::{owned, string_of};
+use super::llm::{parse_gen, spawn_lease_timer, store_answer, SetNx};
 use super::{CommandError, Ctx, Flow};
 use crate::cache::flight::stream::Want;
 use crate::cache::flight::{Cursor, ReadReply, ReadState, ReadStep, Stored, StreamError, Woken};
-use crate::cache::{Entry, Store, Value, Write};
+use crate::cache::Store;
 use crate::protocol::Reply;
 use crate::state::Shared;
 use bytes::Bytes;
@@ -51,6 +51,7 @@ impl From<StreamError> for CommandError {
             StreamError::OverBudget => {
                 CommandError::coded("OOM command not allowed when used memory > 'maxmemory'.")
             }
+            StreamError::Backoff(left) => super::llmget::backoff_error(left),
         }
     }
 }
@@ -235,27 +236,14 @@ pub fn llmappend(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<crate::protocol::Repl
 /// `LLMEND key gen [EX seconds | PX milliseconds] [TOKENS n] [GRACE seconds]`
 pub fn llmend(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let gen = parse_gen(&a[2])?;
-    let s = SetNx::parse(a, 3, true)?;
+    let s = SetNx::parse(a, 3)?;
     let shared = ctx.shared;
-    let expire_at = s.expire_at(shared, "llmend")?;
+    // Validated before the flight is touched: a bad EX leaves the stream as it was.
+    s.entry(shared, Bytes::new(), "llmend")?;
     let key = &a[1];
-    let store = &shared.store;
-    let stored = shared.flights.end(key, gen, |value| {
-        let (stored, answer, tokens) = write(store, key, |cur| match cur {
-            Some(e) => Ok((Write::Keep, (0, string_of(e)?.clone(), e.tokens))),
-            None => Ok((
-                Write::Put(Entry::new(Value::Str(value.clone()), expire_at).with_tokens(s.tokens)),
-                (1, value.clone(), s.tokens),
-            )),
-        })?;
-        let entry = entry_holding(store, key, &answer);
-        Ok::<_, CommandError>((stored, answer, tokens, entry))
+    let stored = shared.flights.end(key, gen, |value, refreshing| {
+        let entry = s.entry(shared, value, "llmend")?;
+        store_answer(shared, key, entry, refreshing)
     })?;
-    let stats = store.stats();
-    if stored == 1 {
-        stats.sets.incr();
-    } else {
-        stats.sets_existing.incr();
-    }
     Ok(Reply::Int(stored))
 }

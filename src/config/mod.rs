@@ -66,6 +66,10 @@ pub struct Config {
     pub llm_default_ttl: Option<Duration>,
     /// Most bytes one streamed answer may hold while it is produced (LLMAPPEND).
     pub llm_stream_max_bytes: u64,
+    /// How long an answer stored without GRACE may be served stale after its fresh life.
+    pub llm_default_grace: Duration,
+    /// The longest `LLMABORT ... BACKOFF ms` window; longer requests are cut to it.
+    pub llm_max_backoff: Duration,
 }
 
 impl Default for Config {
@@ -92,6 +96,8 @@ impl Default for Config {
             llm_wait: Duration::from_secs(60),
             llm_default_ttl: Some(Duration::from_secs(86_400)),
             llm_stream_max_bytes: 16 * 1024 * 1024,
+            llm_default_grace: Duration::ZERO,
+            llm_max_backoff: Duration::from_secs(60),
         }
     }
 }
@@ -327,6 +333,8 @@ mod tests {
                 "llm-wait-ms",
                 "llm-default-ttl",
                 "llm-stream-max-bytes",
+                "llm-default-grace",
+                "llm-max-backoff-ms",
             ]
         );
     }

@@ -25,14 +25,14 @@ fn ratio(num: u64, den: u64) -> f64 {
     }
 }
 
-/// Every LLMSTATS figure, in order. `hit_rate` is answers served from the cache (hits and
-/// coalesced waits) over lookups that ended in an answer or a model call (those plus misses and
-/// promotions); `stampede_rate` is coalesced waits per miss.
+/// Every LLMSTATS figure, in order. `hit_rate` is answers served from the cache (hits, stale
+/// answers and coalesced waits) over lookups that ended in an answer or a model call (those
+/// plus misses and promotions); `stampede_rate` is coalesced waits per miss.
 pub fn llm_stats(shared: &Shared) -> Vec<(&'static str, Stat)> {
     let s = shared.store.stats();
     let f = &shared.flights;
     let (hits, misses, coalesced) = (s.llm_hits.get(), s.llm_misses.get(), s.coalesced.get());
-    let served = hits + coalesced;
+    let served = hits + coalesced + s.stale_served.get();
     let lookups = served + misses + f.promotions();
     vec![
         ("entries", Stat::Int(shared.store.len())),
@@ -73,5 +73,12 @@ pub fn llm_stats(shared: &Shared) -> Vec<(&'static str, Stat)> {
         ("streams_active", Stat::Int(f.streams_active())),
         ("stream_bytes", Stat::Int(f.stream_bytes())),
         ("readers_waiting", Stat::Int(f.readers_waiting())),
+        ("stale_served", Stat::Int(s.stale_served.get())),
+        ("refreshes", Stat::Int(s.refreshes.get())),
+        ("refresh_replaced", Stat::Int(s.refresh_replaced.get())),
+        ("backoffs", Stat::Int(s.backoffs.get())),
+        ("backoff_rejections", Stat::Int(s.backoff_rejections.get())),
+        ("readonly_misses", Stat::Int(s.readonly_misses.get())),
+        ("bypasses", Stat::Int(s.bypasses.get())),
     ]
 }

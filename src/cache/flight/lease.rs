@@ -6,7 +6,7 @@ use super::{relock, Ended, Flight, Flights, Outcome, Shard, SHARDS};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 impl Flights {
     /// LLMABORT: the key's lease is given up, whichever connection holds it (a pooled client
@@ -14,10 +14,24 @@ impl Flights {
     /// store the answer over another). With `gen`, only if that is the current attempt
     /// (fencing). Returns false if no such lease was held.
     pub fn abort(&self, key: &[u8], gen: Option<u64>) -> bool {
+        self.abort_with(key, gen, None)
+    }
+
+    /// LLMABORT, with `LLMABORT ... BACKOFF ms` as `backoff`: the window (and the reply blocked
+    /// readers get) during which nobody is granted the key's lease; see [`Flights::abort`].
+    pub fn abort_with(
+        &self,
+        key: &[u8],
+        gen: Option<u64>,
+        backoff: Option<(Duration, &str)>,
+    ) -> bool {
         let mut shard = self.shard(key);
         match shard.flights.get(key) {
             Some(f) if gen.is_none_or(|g| g == f.gen && f.promoted.is_none()) => {
-                self.hand_on(&mut shard, key, Ended::Abort);
+                match backoff {
+                    None => self.hand_on(&mut shard, key, Ended::Abort),
+                    Some((window, reply)) => self.back_off(&mut shard, key, window, reply),
+                }
                 true
             }
             _ => false,
@@ -54,11 +68,12 @@ impl Flights {
             flight.signal.send_replace(Some(reply));
         }
         loop {
-            let follower = flight.waiters.front().map(|w| w.id);
+            // READONLY followers are passed over: they wait for the answer, never lead.
+            let follower = flight.waiters.iter().position(|w| w.may_lead);
             let reader = flight.readers.first_key_value().map(|(s, c)| (*s, *c));
             match (follower, reader) {
-                (Some(f), r) if r.is_none_or(|(s, _)| f < s) => {
-                    let Some(w) = flight.waiters.pop_front() else {
+                (Some(i), r) if r.is_none_or(|(s, _)| flight.waiters[i].id < s) => {
+                    let Some(w) = flight.waiters.remove(i) else {
                         break;
                     };
                     if w.tx.send(Outcome::Lead).is_err() {
@@ -82,6 +97,9 @@ impl Flights {
         }
         if let Some(f) = shard.flights.remove(key) {
             self.inner.g.leases_active.fetch_sub(1, Ordering::Relaxed);
+            for w in f.waiters {
+                let _ = w.tx.send(Outcome::NoLease);
+            }
             if !self.inner.closing.load(Ordering::Acquire) {
                 f.signal.send_replace(None);
             }

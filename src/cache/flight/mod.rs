@@ -36,6 +36,7 @@
 //! - Readers are woken by one broadcast per flight (a `watch` channel), not one message each:
 //!   an append costs one wake-up per blocked reader and no allocation per reader.
 
+mod fresh;
 mod lease;
 #[cfg(test)]
 mod props;
@@ -44,6 +45,7 @@ pub mod stream;
 mod tests;
 pub mod wait;
 
+pub use fresh::{Ask, BackoffLeft, Begin, Found};
 pub use stream::{Cursor, ReadReply, ReadState, ReadStep, Stored, StreamError};
 pub use wait::{ReadWait, WaitGuard, Woken};
 
@@ -69,6 +71,11 @@ pub enum Outcome {
     Value { value: Bytes, tokens: u64 },
     /// The previous holder gave up: this follower now holds the lease.
     Lead,
+    /// The lease ended and nobody may take it for this caller: it may not lead (MODE READONLY)
+    /// and no caller that may was waiting.
+    NoLease,
+    /// The fill failed and the key is in its BACKOFF window: no lease for anyone until it ends.
+    Backoff(BackoffLeft),
     /// The wait was cancelled (flush, shutdown); the error reply to send.
     Cancelled(String),
 }
@@ -83,17 +90,6 @@ pub struct Lease {
     pub gen: u64,
 }
 
-/// What [`Flights::begin`] decided.
-pub enum Begin<T> {
-    /// The store had the key.
-    Hit(T),
-    /// No one was filling: the caller now holds the lease of a new flight, whose lease timer
-    /// the caller must start.
-    Lead { flight: u64 },
-    /// Another client holds the lease: wait on this.
-    Follow(WaitGuard),
-}
-
 /// Why a lease ended without an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ended {
@@ -106,6 +102,8 @@ struct Waiter {
     /// Position in the promotion order (shared with readers' `seq`).
     id: u64,
     client: u64,
+    /// False for a MODE READONLY caller: it waits for the answer but is never promoted.
+    may_lead: bool,
     tx: oneshot::Sender<Outcome>,
 }
 
@@ -126,6 +124,9 @@ struct Flight {
     promoted: Option<u64>,
     stream: Stream,
     signal: Signal,
+    /// The lease refreshes an answer that is still stored (stale, or REFRESH mode): the store
+    /// that ends it replaces that answer instead of keeping it.
+    refresh: bool,
 }
 
 /// What a stored answer remembers, in memory only: the generation whose stream produced it.
@@ -139,6 +140,8 @@ struct Remembered {
 struct Shard {
     flights: HashMap<Bytes, Flight>,
     ended: HashMap<Bytes, Remembered>,
+    /// Keys whose last fill failed with `LLMABORT ... BACKOFF`: no lease until `until`.
+    backoffs: HashMap<Bytes, fresh::Backoff>,
 }
 
 #[derive(Default)]
@@ -308,21 +311,11 @@ impl Flights {
                 promoted: None,
                 stream: Stream::default(),
                 signal: watch::channel(None).0,
+                refresh: false,
             },
         );
         self.inner.g.leases_active.fetch_add(1, Ordering::Relaxed);
         lease
-    }
-
-    /// Grants `client` a new flight's lease for `key` if no flight is running, whatever the
-    /// store holds: the entry point for a lease that refreshes an answer that is still there.
-    /// The caller starts the lease timer, as after [`Begin::Lead`].
-    pub fn try_lead(&self, key: &[u8], client: u64) -> Option<Lease> {
-        let mut shard = self.shard(key);
-        if shard.flights.contains_key(key) {
-            return None;
-        }
-        Some(self.open(&mut shard, key, client))
     }
 
     /// The current lease of `key`'s flight, if one is running.
@@ -331,34 +324,6 @@ impl Flights {
             flight: f.id,
             gen: f.gen,
         })
-    }
-
-    /// LLMGET: checks the store (with `lookup`, under the shard lock) and either returns the hit,
-    /// grants the lease to `client`, or queues `client` as a follower.
-    pub fn begin<T>(
-        &self,
-        key: &Bytes,
-        client: u64,
-        lookup: impl FnOnce() -> Option<T>,
-    ) -> Begin<T> {
-        let mut shard = self.shard(key);
-        if let Some(hit) = lookup() {
-            return Begin::Hit(hit);
-        }
-        if let Some(flight) = shard.flights.get_mut(key.as_ref()) {
-            // The holder's own connection asking again waits like anyone else: with a pooled
-            // client (redis-py, Jedis) that connection may now carry another thread's request,
-            // and answering it nil would start a second model call.
-            let (tx, rx) = oneshot::channel();
-            let id = self.next_id();
-            flight.waiters.push_back(Waiter { id, client, tx });
-            self.inner.followers_waiting.send_modify(|n| *n += 1);
-            return Begin::Follow(WaitGuard::new(self.clone(), key.clone(), id, client, rx));
-        }
-        let lease = self.open(&mut shard, key, client);
-        Begin::Lead {
-            flight: lease.flight,
-        }
     }
 
     /// LLMSETNX: `value` is now the stored answer (this caller's or one already there; `entry`

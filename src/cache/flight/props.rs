@@ -195,7 +195,7 @@ impl Model {
                 let Some(gen) = self.leader else { return };
                 let stored = self.store.clone();
                 let mut put = None;
-                let r = self.f.end::<StreamError>(&key, gen, |value| {
+                let r = self.f.end::<StreamError>(&key, gen, |value, _| {
                     Ok(match &stored {
                         Some((e, v)) => (0, v.clone(), 0, Some(e.clone())),
                         None => {

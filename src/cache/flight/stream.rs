@@ -170,6 +170,8 @@ pub enum StreamError {
     TooBig(u64),
     /// The append would grow open streams past the server's byte budget.
     OverBudget,
+    /// The key is in the BACKOFF window of a failed fill: no lease is granted.
+    Backoff(super::BackoffLeft),
 }
 
 /// A read's position and bound.
@@ -249,6 +251,11 @@ impl Flights {
         if let Some(stored) = lookup()? {
             let answer_gen = Flights::remembered(shard, key, &stored.entry).unwrap_or(0);
             return Ok(ReadStep::Ready(read_stored(&stored, answer_gen, want)?));
+        }
+        if !shard.flights.contains_key(key.as_ref()) {
+            if let Some(left) = super::fresh::backoff_left(shard, key) {
+                return Err(StreamError::Backoff(left).into());
+            }
         }
         let Some(flight) = shard.flights.get_mut(key.as_ref()) else {
             let lease = self.open(shard, key, client);
@@ -343,19 +350,21 @@ impl Flights {
         Ok(len + n)
     }
 
-    /// LLMEND: makes attempt `gen`'s bytes the answer. `store` writes the store (under the shard
-    /// lock, so no reader sees neither the attempt nor the answer) and returns LLMSETNX's reply,
+    /// LLMEND: makes attempt `gen`'s bytes the answer. `store(bytes, refreshing)` writes the
+    /// store (under the shard lock, so no reader sees neither the attempt nor the answer;
+    /// `refreshing`: the lease refreshes a stored answer, which it replaces) and returns LLMSETNX's reply,
     /// the answer now stored, its tokens and its entry. Readers then finish as after
     /// [`Flights::complete`].
     pub fn end<E: From<StreamError>>(
         &self,
         key: &[u8],
         gen: u64,
-        store: impl FnOnce(Bytes) -> Result<(i64, Bytes, u64, Option<Arc<Entry>>), E>,
+        store: impl FnOnce(Bytes, bool) -> Result<(i64, Bytes, u64, Option<Arc<Entry>>), E>,
     ) -> Result<i64, E> {
         let mut shard = self.shard(key);
-        let value = current(&mut shard, key, gen)?.stream.concat();
-        let (stored, answer, tokens, entry) = store(value)?;
+        let flight = current(&mut shard, key, gen)?;
+        let (value, refreshing) = (flight.stream.concat(), flight.refresh);
+        let (stored, answer, tokens, entry) = store(value, refreshing)?;
         self.finish(&mut shard, key, &answer, tokens, entry.as_ref());
         Ok(stored)
     }

@@ -75,7 +75,7 @@ async fn a_follower_that_left_after_being_promoted_hands_the_lease_on() {
 async fn expiry_and_abandon_promote_and_cancel_all_wakes_everyone() {
     let f = Flights::new(Duration::from_millis(0));
     let id = match f.begin::<()>(&key(), 1, || None) {
-        Begin::Lead { flight } => flight,
+        Begin::Lead { flight, .. } => flight,
         _ => panic!(),
     };
     let mut a = follow(&f, 2);
