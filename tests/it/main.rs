@@ -5,6 +5,7 @@ mod coalescing;
 mod commands;
 mod config_set;
 mod durability;
+mod freshness;
 mod hardening;
 mod hardening_persistence;
 mod keyed;
