@@ -21,27 +21,16 @@
 
 use super::args::{self, Args};
 use super::keyspace::{owned, string_of, write};
+use super::lease::entry_holding;
 use super::ttl::{self, TtlOptions};
 use super::{CommandError, Ctx};
-use crate::cache::{Entry, Store, Value, Write};
+use crate::cache::{Entry, Value, Write};
 use crate::metrics::llm::{llm_stats, Stat};
 use crate::protocol::Reply;
 use crate::state::Shared;
 use bytes::Bytes;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// Ends the flight's lease when its time is up, and each later holder's too, until the flight
-/// ends. One task per flight.
-pub(super) fn spawn_lease_timer(shared: &Shared, key: Bytes, flight_id: u64) {
-    let flights = shared.flights.clone();
-    tokio::spawn(async move {
-        while let Some(deadline) = flights.deadline(&key, flight_id) {
-            tokio::time::sleep_until(deadline.into()).await;
-            flights.expire_due(&key, flight_id, Instant::now());
-        }
-    });
-}
+use std::time::Duration;
 
 /// The store options of `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]
 /// [GRACE seconds]` and `LLMEND key gen ...` (the same). EX and PX follow SET's rules
@@ -167,13 +156,6 @@ pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 /// Parses a generation argument (LLMAPPEND, LLMEND, LLMABORT).
 pub(super) fn parse_gen(arg: &[u8]) -> Result<u64, CommandError> {
     args::uint(arg)
-}
-
-/// The entry that now holds `value` under `key`, if it is that value (for cursors into it).
-pub(super) fn entry_holding(store: &Store, key: &[u8], value: &Bytes) -> Option<Arc<Entry>> {
-    store
-        .get(key)
-        .filter(|e| matches!(&e.value, Value::Str(v) if v.as_ptr() == value.as_ptr() && v.len() == value.len()))
 }
 
 /// `LLMABORT key [gen] [BACKOFF ms]`: without gen, whatever attempt is running; with gen, only

@@ -27,6 +27,7 @@ pub mod hash;
 pub mod json;
 pub mod keys;
 pub mod keyspace;
+pub mod lease;
 pub mod llm;
 pub mod llmget;
 pub mod llmkey;

@@ -25,7 +25,8 @@
 
 use super::args::{self, Args};
 use super::keyspace::{owned, string_of};
-use super::llm::{parse_gen, spawn_lease_timer, store_answer, SetNx};
+use super::lease::spawn_lease_timer;
+use super::llm::{parse_gen, store_answer, SetNx};
 use super::{CommandError, Ctx, Flow};
 use crate::cache::flight::stream::Want;
 use crate::cache::flight::{Cursor, ReadReply, ReadState, ReadStep, Stored, StreamError, Woken};

@@ -23,7 +23,7 @@ mod tests;
 
 pub use options::{Mode, ReadOptions};
 
-use super::llm::{entry_holding, spawn_lease_timer};
+use super::lease::{entry_holding, spawn_lease_timer};
 use super::{CommandError, Ctx, Flow};
 use crate::cache::flight::{Ask, BackoffLeft, Begin, Found, Outcome};
 use crate::cache::fresh::Class;
