@@ -41,8 +41,9 @@ struct StreamCache {
 impl StreamCache {
     async fn connect(url: &str) -> RedisResult<StreamCache> {
         let wait_ms = 1000;
-        let config = AsyncConnectionConfig::new()
-            .set_response_timeout(Some(Duration::from_millis(wait_ms) + Duration::from_secs(5)));
+        let config = AsyncConnectionConfig::new().set_response_timeout(Some(
+            Duration::from_millis(wait_ms) + Duration::from_secs(5),
+        ));
         let conn = redis::Client::open(url)?
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
@@ -201,14 +202,21 @@ async fn self_test(url: &str) -> Result<ExitCode, Error> {
     let (sec, usec): (u64, u64) = redis::cmd("TIME").query_async(&mut probe.conn).await?;
 
     for fail_first in [false, true] {
-        let text = format!("{} {sec}-{usec}", if fail_first { "flaky" } else { "burst" });
+        let text = format!(
+            "{} {sec}-{usec}",
+            if fail_first { "flaky" } else { "burst" }
+        );
         let request = serde_json::json!({"model": "fake-1", "temperature": 0, "stream": true,
             "messages": [{"role": "user", "content": text}]});
         let calls = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..4 {
-            let (request, calls, text, url) =
-                (request.clone(), calls.clone(), text.clone(), url.to_string());
+            let (request, calls, text, url) = (
+                request.clone(),
+                calls.clone(),
+                text.clone(),
+                url.to_string(),
+            );
             tasks.push(tokio::spawn(async move {
                 let mut cache = StreamCache::connect(&url).await?;
                 let model = || {

@@ -87,6 +87,8 @@ pub(super) fn single_flight(
             spawn_lease_timer(shared, owned(key), flight);
             Ok(Flow::Reply(Reply::Nil))
         }
+        // LLMGET may lead, so `begin` never answers Miss; a read-only variant would.
+        Begin::Miss => Err(CommandError::coded(crate::cache::flight::READONLY_MISS)),
         Begin::Follow(mut guard) => {
             if ctx.client.in_exec || wait.is_zero() {
                 stats.wait_timeouts.incr();

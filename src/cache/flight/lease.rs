@@ -54,11 +54,13 @@ impl Flights {
             flight.signal.send_replace(Some(reply));
         }
         loop {
-            let follower = flight.waiters.front().map(|w| w.id);
+            // Read-only followers are passed over: they wait for the answer.
+            let at = flight.waiters.iter().position(|w| w.may_lead);
+            let follower = at.and_then(|i| flight.waiters.get(i)).map(|w| w.id);
             let reader = flight.readers.first_key_value().map(|(s, c)| (*s, *c));
-            match (follower, reader) {
-                (Some(f), r) if r.is_none_or(|(s, _)| f < s) => {
-                    let Some(w) = flight.waiters.pop_front() else {
+            match (at, follower, reader) {
+                (Some(i), Some(f), r) if r.is_none_or(|(s, _)| f < s) => {
+                    let Some(w) = flight.waiters.remove(i) else {
                         break;
                     };
                     if w.tx.send(Outcome::Lead).is_err() {
@@ -66,14 +68,12 @@ impl Flights {
                     }
                     flight.holder = w.client;
                 }
-                (_, Some((seq, client))) => {
+                (_, _, Some((seq, client))) => {
                     flight.readers.remove(&seq);
                     flight.promoted = Some(seq);
                     flight.holder = client;
                 }
-                (None, None) => break,
-                // The first arm takes every follower when there is no reader.
-                (Some(_), None) => break,
+                _ => break,
             }
             flight.deadline = Instant::now() + self.lease();
             self.inner.g.promotions.fetch_add(1, Ordering::Relaxed);
@@ -82,6 +82,10 @@ impl Flights {
         }
         if let Some(f) = shard.flights.remove(key) {
             self.inner.g.leases_active.fetch_sub(1, Ordering::Relaxed);
+            // Only read-only followers are left, and no one will fill the key for them.
+            for w in f.waiters {
+                let _ = w.tx.send(Outcome::Cancelled(super::READONLY_MISS.into()));
+            }
             if !self.inner.closing.load(Ordering::Acquire) {
                 f.signal.send_replace(None);
             }

@@ -92,7 +92,13 @@ pub enum Begin<T> {
     Lead { flight: u64 },
     /// Another client holds the lease: wait on this.
     Follow(WaitGuard),
+    /// A read-only caller ([`Flights::begin_as`] with `may_lead` false) found nothing to wait for.
+    Miss,
 }
+
+/// What a read-only waiter is told when the flight it waited on ends without anyone to lead.
+pub const READONLY_MISS: &str =
+    "MISS no answer is cached for this key and MODE READONLY grants no lease";
 
 /// Why a lease ended without an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +112,8 @@ struct Waiter {
     /// Position in the promotion order (shared with readers' `seq`).
     id: u64,
     client: u64,
+    /// False for a read-only caller: promotion passes over it and it waits for the answer.
+    may_lead: bool,
     tx: oneshot::Sender<Outcome>,
 }
 
@@ -341,6 +349,19 @@ impl Flights {
         client: u64,
         lookup: impl FnOnce() -> Option<T>,
     ) -> Begin<T> {
+        self.begin_as(key, client, true, lookup)
+    }
+
+    /// [`Flights::begin`] for a caller that may or may not lead: a read-only caller
+    /// (`may_lead` false) is never granted or promoted to a lease; it waits for the answer of a
+    /// running flight, or gets [`Begin::Miss`].
+    pub fn begin_as<T>(
+        &self,
+        key: &Bytes,
+        client: u64,
+        may_lead: bool,
+        lookup: impl FnOnce() -> Option<T>,
+    ) -> Begin<T> {
         let mut shard = self.shard(key);
         if let Some(hit) = lookup() {
             return Begin::Hit(hit);
@@ -351,9 +372,17 @@ impl Flights {
             // and answering it nil would start a second model call.
             let (tx, rx) = oneshot::channel();
             let id = self.next_id();
-            flight.waiters.push_back(Waiter { id, client, tx });
+            flight.waiters.push_back(Waiter {
+                id,
+                client,
+                may_lead,
+                tx,
+            });
             self.inner.followers_waiting.send_modify(|n| *n += 1);
             return Begin::Follow(WaitGuard::new(self.clone(), key.clone(), id, client, rx));
+        }
+        if !may_lead {
+            return Begin::Miss;
         }
         let lease = self.open(&mut shard, key, client);
         Begin::Lead {
