@@ -7,7 +7,7 @@
 //!
 //! # Reading
 //! A cursor is `(gen, offset)`: a byte offset into attempt `gen`. What a read answers, by what
-//! the key holds (the store is checked first, under the shard lock):
+//! the key holds (a running flight first; without one, the store, under the shard lock):
 //! - a stored answer: `done` with its bytes from the offset when the cursor names the generation
 //!   that produced it (remembered in memory only) or has offset 0; `reset` with the answer from
 //!   0 when it names another generation with an offset above 0.
@@ -230,9 +230,7 @@ impl Flights {
             if let Some(f) = shard.flights.get_mut(key.as_ref()) {
                 f.readers.remove(&seq);
             }
-            self.inner
-                .readers_waiting
-                .send_modify(|n| *n = n.saturating_sub(1));
+            self.readers_moved(false);
         }
         step
     }
@@ -246,9 +244,14 @@ impl Flights {
         seq: Option<u64>,
         lookup: impl FnOnce() -> Result<Option<Stored>, E>,
     ) -> Result<ReadStep, E> {
-        if let Some(stored) = lookup()? {
-            let answer_gen = Flights::remembered(shard, key, &stored.entry).unwrap_or(0);
-            return Ok(ReadStep::Ready(read_stored(&stored, answer_gen, want)?));
+        // A running flight answers without a store lookup: its answer is written to the store
+        // before the flight ends (under this lock, or just before it), and readers are woken
+        // then and look again. This keeps a moka lookup off every read of a hot stream.
+        if !shard.flights.contains_key(key.as_ref()) {
+            if let Some(stored) = lookup()? {
+                let answer_gen = Flights::remembered(shard, key, &stored.entry).unwrap_or(0);
+                return Ok(ReadStep::Ready(read_stored(&stored, answer_gen, want)?));
+            }
         }
         let Some(flight) = shard.flights.get_mut(key.as_ref()) else {
             let lease = self.open(shard, key, client);
@@ -294,7 +297,7 @@ impl Flights {
             )));
         }
         let seq = seq.unwrap_or_else(|| {
-            self.inner.readers_waiting.send_modify(|n| *n += 1);
+            self.readers_moved(true);
             self.next_id()
         });
         flight.readers.insert(seq, client);
