@@ -327,6 +327,14 @@ async fn run_redis(a: &Args, addr: &str, pid: Option<u32>, channel: &str) -> Res
     })
 }
 
+/// One scenario's figures, a value per round.
+struct Summary {
+    name: &'static str,
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+    cpu: Vec<f64>,
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     if v.is_empty() {
@@ -351,8 +359,7 @@ async fn main() -> Result<(), Error> {
         "{:<16} {:>5} {:>9} {:>9} {:>9} {:>13} {:>6}",
         "scenario", "round", "p50_us", "p99_us", "max_us", "cpu_us/chunk", "errors"
     );
-    // name -> (p50s, p99s, cpu per chunk)
-    let mut sums: Vec<(&str, Vec<f64>, Vec<f64>, Vec<f64>)> = Vec::new();
+    let mut sums: Vec<Summary> = Vec::new();
     for round in 1..=a.rounds {
         for (name, target) in [("llmcached", &a.llmcached), ("redis PUBLISH", &a.redis)] {
             let Some((addr, pid)) = target else { continue };
@@ -374,25 +381,30 @@ async fn main() -> Result<(), Error> {
                 cpu,
                 run.errors
             );
-            let slot = match sums.iter().position(|s| s.0 == name) {
+            let slot = match sums.iter().position(|s| s.name == name) {
                 Some(i) => i,
                 None => {
-                    sums.push((name, Vec::new(), Vec::new(), Vec::new()));
+                    sums.push(Summary {
+                        name,
+                        p50: Vec::new(),
+                        p99: Vec::new(),
+                        cpu: Vec::new(),
+                    });
                     sums.len() - 1
                 }
             };
-            sums[slot].1.push(pct(d, 0.5) as f64);
-            sums[slot].2.push(pct(d, 0.99) as f64);
-            sums[slot].3.push(cpu);
+            sums[slot].p50.push(pct(d, 0.5) as f64);
+            sums[slot].p99.push(pct(d, 0.99) as f64);
+            sums[slot].cpu.push(cpu);
         }
     }
     println!("\nmedians of {} rounds", a.rounds);
     let mut meds = Vec::new();
-    for (name, p50, p99, cpu) in &mut sums {
-        let m = (median(p50), median(p99), median(cpu));
+    for s in &mut sums {
+        let m = (median(&mut s.p50), median(&mut s.p99), median(&mut s.cpu));
         println!(
             "{:<16} p50 {:>7.0} us  p99 {:>7.0} us  cpu {:>7.1} us/chunk",
-            name, m.0, m.1, m.2
+            s.name, m.0, m.1, m.2
         );
         meds.push(m);
     }
