@@ -54,7 +54,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
-use stream::Stream;
+use stream::{remember, Stream};
 use tokio::sync::{oneshot, watch};
 
 const SHARDS: usize = 64;
@@ -468,12 +468,6 @@ impl Flights {
         woken
     }
 
-    /// The generation a stored `entry` of `key` was streamed at, if it is still remembered.
-    fn remembered(shard: &Shard, key: &[u8], entry: &Arc<Entry>) -> Option<u64> {
-        let r = shard.ended.get(key)?;
-        (r.entry.as_ptr() == Arc::as_ptr(entry)).then_some(r.gen)
-    }
-
     fn drop_stream(&self, s: &Stream) {
         self.inner
             .g
@@ -483,26 +477,4 @@ impl Flights {
             self.inner.g.streams_active.fetch_sub(1, Ordering::Relaxed);
         }
     }
-}
-
-/// Records that `key`'s stored `entry` was streamed at `gen`, sweeping what is no longer needed.
-fn remember(shard: &mut Shard, key: &[u8], gen: u64, entry: &Arc<Entry>) {
-    let now = Instant::now();
-    if shard.ended.len() >= ENDED_PER_SHARD {
-        shard
-            .ended
-            .retain(|_, r| r.entry.strong_count() > 0 && now.duration_since(r.at) < ENDED_FOR);
-        if shard.ended.len() >= ENDED_PER_SHARD {
-            // Forgetting only costs readers mid-stream a `reset` and a re-read from 0.
-            shard.ended.clear();
-        }
-    }
-    shard.ended.insert(
-        Bytes::copy_from_slice(key),
-        Remembered {
-            gen,
-            entry: Arc::downgrade(entry),
-            at: now,
-        },
-    );
 }
