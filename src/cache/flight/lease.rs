@@ -86,9 +86,7 @@ impl Flights {
                     flight.promoted = Some(seq);
                     flight.holder = client;
                 }
-                (None, None) => break,
-                // The first arm takes every follower when there is no reader.
-                (Some(_), None) => break,
+                _ => break,
             }
             flight.deadline = Instant::now() + self.lease();
             self.inner.g.promotions.fetch_add(1, Ordering::Relaxed);

@@ -18,7 +18,8 @@
 //! an inactivity timeout: each LLMAPPEND (an empty one is a heartbeat) renews the deadline.
 //!
 //! # Invariants
-//! - The store is checked under the flight shard's lock ([`Flights::begin`], [`Flights::read`])
+//! - The store is checked under the flight shard's lock ([`Flights::begin`]; [`Flights::read`]
+//!   when no flight runs)
 //!   and a store ends its flight after writing ([`Flights::complete`]) or while holding that lock
 //!   ([`Flights::end`]). So a waiter either sees the stored value or is registered before the
 //!   flight ends and is woken by it: no value is missed. Lock order: shard, then the store's
@@ -55,7 +56,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
-use stream::Stream;
+use stream::{remember, Stream};
 use tokio::sync::{oneshot, watch};
 
 const SHARDS: usize = 64;
@@ -164,8 +165,11 @@ struct Inner {
     g: Gauges,
     /// Followers blocked right now, as a watch so that tests can await a count.
     followers_waiting: watch::Sender<u64>,
-    /// Readers blocked right now, likewise.
-    readers_waiting: watch::Sender<u64>,
+    /// Readers blocked right now. An atomic, mirrored into `readers_watch` only while someone
+    /// awaits a count: a hot key's readers block and wake at every append, and a shared watch
+    /// lock there would serialise them all.
+    readers_waiting: AtomicU64,
+    readers_watch: watch::Sender<u64>,
     /// Set by [`Flights::close`]: a lease that ends is no longer handed on.
     closing: AtomicBool,
 }
@@ -196,7 +200,8 @@ impl Flights {
                 next_gen: AtomicU64::new(1),
                 g: Gauges::default(),
                 followers_waiting: watch::channel(0).0,
-                readers_waiting: watch::channel(0).0,
+                readers_waiting: AtomicU64::new(0),
+                readers_watch: watch::channel(0).0,
                 closing: AtomicBool::new(false),
             }),
         }
@@ -229,7 +234,24 @@ impl Flights {
 
     /// LLMREAD callers blocked right now.
     pub fn readers_waiting(&self) -> u64 {
-        *self.inner.readers_waiting.borrow()
+        self.inner.readers_waiting.load(Ordering::Relaxed)
+    }
+
+    /// Counts a reader that blocks (+1) or stops being blocked (-1).
+    fn readers_moved(&self, up: bool) {
+        let n = &self.inner.readers_waiting;
+        if up {
+            n.fetch_add(1, Ordering::AcqRel);
+        } else {
+            let _ = n.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                Some(v.saturating_sub(1))
+            });
+        }
+        let w = &self.inner.readers_watch;
+        if w.receiver_count() > 0 {
+            // Loaded under the watch's lock: the last update to take it sees every change.
+            w.send_modify(|v| *v = n.load(Ordering::Acquire));
+        }
     }
 
     /// Resolves once exactly `n` followers are blocked (tests wait on this event).
@@ -241,7 +263,11 @@ impl Flights {
 
     /// Resolves once exactly `n` readers are blocked (tests wait on this event).
     pub async fn until_readers_waiting(&self, n: u64) {
-        let mut rx = self.inner.readers_waiting.subscribe();
+        let mut rx = self.inner.readers_watch.subscribe();
+        let now = &self.inner.readers_waiting;
+        self.inner
+            .readers_watch
+            .send_modify(|v| *v = now.load(Ordering::Acquire));
         let _ = rx.wait_for(|waiting| *waiting == n).await;
     }
 
@@ -378,12 +404,6 @@ impl Flights {
         woken
     }
 
-    /// The generation a stored `entry` of `key` was streamed at, if it is still remembered.
-    fn remembered(shard: &Shard, key: &[u8], entry: &Arc<Entry>) -> Option<u64> {
-        let r = shard.ended.get(key)?;
-        (r.entry.as_ptr() == Arc::as_ptr(entry)).then_some(r.gen)
-    }
-
     fn drop_stream(&self, s: &Stream) {
         self.inner
             .g
@@ -393,26 +413,4 @@ impl Flights {
             self.inner.g.streams_active.fetch_sub(1, Ordering::Relaxed);
         }
     }
-}
-
-/// Records that `key`'s stored `entry` was streamed at `gen`, sweeping what is no longer needed.
-fn remember(shard: &mut Shard, key: &[u8], gen: u64, entry: &Arc<Entry>) {
-    let now = Instant::now();
-    if shard.ended.len() >= ENDED_PER_SHARD {
-        shard
-            .ended
-            .retain(|_, r| r.entry.strong_count() > 0 && now.duration_since(r.at) < ENDED_FOR);
-        if shard.ended.len() >= ENDED_PER_SHARD {
-            // Forgetting only costs readers mid-stream a `reset` and a re-read from 0.
-            shard.ended.clear();
-        }
-    }
-    shard.ended.insert(
-        Bytes::copy_from_slice(key),
-        Remembered {
-            gen,
-            entry: Arc::downgrade(entry),
-            at: now,
-        },
-    );
 }

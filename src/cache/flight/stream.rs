@@ -7,7 +7,7 @@
 //!
 //! # Reading
 //! A cursor is `(gen, offset)`: a byte offset into attempt `gen`. What a read answers, by what
-//! the key holds (the store is checked first, under the shard lock):
+//! the key holds (a running flight first; without one, the store, under the shard lock):
 //! - a stored answer: `done` with its bytes from the offset when the cursor names the generation
 //!   that produced it (remembered in memory only) or has offset 0; `reset` with the answer from
 //!   0 when it names another generation with an offset above 0.
@@ -18,7 +18,7 @@
 //!
 //! A LIMIT that cuts the rest of a finished answer gives `data` for every piece but the last.
 
-use super::{remember, Flight, Flights, Lease, Shard};
+use super::{Flight, Flights, Lease, Remembered, Shard, ENDED_FOR, ENDED_PER_SHARD};
 use crate::cache::Entry;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering;
@@ -232,9 +232,7 @@ impl Flights {
             if let Some(f) = shard.flights.get_mut(key.as_ref()) {
                 f.readers.remove(&seq);
             }
-            self.inner
-                .readers_waiting
-                .send_modify(|n| *n = n.saturating_sub(1));
+            self.readers_moved(false);
         }
         step
     }
@@ -248,9 +246,14 @@ impl Flights {
         seq: Option<u64>,
         lookup: impl FnOnce() -> Result<Option<Stored>, E>,
     ) -> Result<ReadStep, E> {
-        if let Some(stored) = lookup()? {
-            let answer_gen = Flights::remembered(shard, key, &stored.entry).unwrap_or(0);
-            return Ok(ReadStep::Ready(read_stored(&stored, answer_gen, want)?));
+        // A running flight answers without a store lookup: its answer is written to the store
+        // before the flight ends (under this lock, or just before it), and readers are woken
+        // then and look again. This keeps a moka lookup off every read of a hot stream.
+        if !shard.flights.contains_key(key.as_ref()) {
+            if let Some(stored) = lookup()? {
+                let answer_gen = remembered(shard, key, &stored.entry).unwrap_or(0);
+                return Ok(ReadStep::Ready(read_stored(&stored, answer_gen, want)?));
+            }
         }
         if !shard.flights.contains_key(key.as_ref()) {
             if let Some(left) = super::fresh::backoff_left(shard, key) {
@@ -301,7 +304,7 @@ impl Flights {
             )));
         }
         let seq = seq.unwrap_or_else(|| {
-            self.inner.readers_waiting.send_modify(|n| *n += 1);
+            self.readers_moved(true);
             self.next_id()
         });
         flight.readers.insert(seq, client);
@@ -401,6 +404,34 @@ fn current<'a>(shard: &'a mut Shard, key: &[u8], gen: u64) -> Result<&'a mut Fli
         Some(f) if f.gen == gen && f.promoted.is_none() => Ok(f),
         _ => Err(StreamError::NoLease(gen)),
     }
+}
+
+/// The generation a stored `entry` of `key` was streamed at, if it is still remembered.
+fn remembered(shard: &Shard, key: &[u8], entry: &Arc<Entry>) -> Option<u64> {
+    let r = shard.ended.get(key)?;
+    (r.entry.as_ptr() == Arc::as_ptr(entry)).then_some(r.gen)
+}
+
+/// Records that `key`'s stored `entry` was streamed at `gen`, sweeping what is no longer needed.
+pub(super) fn remember(shard: &mut Shard, key: &[u8], gen: u64, entry: &Arc<Entry>) {
+    let now = Instant::now();
+    if shard.ended.len() >= ENDED_PER_SHARD {
+        shard
+            .ended
+            .retain(|_, r| r.entry.strong_count() > 0 && now.duration_since(r.at) < ENDED_FOR);
+        if shard.ended.len() >= ENDED_PER_SHARD {
+            // Forgetting only costs readers mid-stream a `reset` and a re-read from 0.
+            shard.ended.clear();
+        }
+    }
+    shard.ended.insert(
+        Bytes::copy_from_slice(key),
+        Remembered {
+            gen,
+            entry: Arc::downgrade(entry),
+            at: now,
+        },
+    );
 }
 
 /// A read of a stored answer produced by attempt `answer_gen` (0: not remembered).

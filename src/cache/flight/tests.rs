@@ -206,3 +206,32 @@ fn stream_slices_across_chunks_and_checks_prefixes() {
 fn s_push(s: &mut stream::Stream, c: &str) {
     s.push_for_tests(Bytes::from(c.to_string()));
 }
+
+const READ_ONLY: Ask = Ask { may_lead: false };
+
+#[tokio::test]
+async fn promotion_passes_over_read_only_followers() {
+    let f = Flights::new(Duration::from_secs(60));
+    assert!(matches!(
+        f.begin_as::<()>(&key(), 9, READ_ONLY, || Found::Unservable(None)),
+        Begin::Miss
+    ));
+    let _ = f.begin::<()>(&key(), 1, || None);
+    let Begin::Follow(mut ro) = f.begin_as::<()>(&key(), 2, READ_ONLY, || Found::Unservable(None)) else {
+        panic!("a read-only caller waits on a running flight")
+    };
+    let mut rw = follow(&f, 3);
+    assert!(f.abort(b"k", None));
+    assert_eq!(
+        rw.wait().await,
+        Outcome::Lead,
+        "the caller that may lead is promoted"
+    );
+    drop(rw);
+    assert!(f.abort(b"k", None));
+    assert_eq!(
+        ro.wait().await,
+        Outcome::NoLease,
+        "no one left to fill the key"
+    );
+}

@@ -133,9 +133,7 @@ impl Drop for ReadWait {
             return;
         }
         let f = &self.flights;
-        f.inner
-            .readers_waiting
-            .send_modify(|n| *n = n.saturating_sub(1));
+        f.readers_moved(false);
         let mut shard = f.shard(&self.key);
         let Some(flight) = shard.flights.get_mut(self.key.as_ref()) else {
             return;
