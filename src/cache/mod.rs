@@ -4,6 +4,7 @@
 //! - [`clock`]: wall-clock milliseconds that tests can advance.
 //! - [`stats`]: counters shared with INFO and LLMSTATS.
 //! - [`flight`]: single-flight leases and the followers waiting on them (LLMGET / LLMSETNX).
+//! - [`fresh`]: whether a stored answer is fresh, stale but servable, or neither, for a caller.
 //!
 //! # Invariants
 //! - A read never returns an expired entry: every read checks `expire_at` against the [`Clock`]
@@ -22,6 +23,7 @@ mod backend;
 pub mod clock;
 pub mod entry;
 pub mod flight;
+pub mod fresh;
 pub mod stats;
 
 pub use clock::Clock;

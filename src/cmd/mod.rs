@@ -29,7 +29,9 @@ pub mod json;
 pub mod keys;
 pub mod keyspace;
 pub mod latency;
+pub mod lease;
 pub mod llm;
+pub mod llmget;
 pub mod llmkey;
 pub mod multi;
 pub mod permit;
@@ -37,6 +39,7 @@ pub mod persist;
 pub mod server;
 pub mod slowlog;
 pub mod spec;
+pub mod stream;
 pub mod string;
 pub mod table;
 #[cfg(test)]

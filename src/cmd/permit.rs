@@ -39,6 +39,9 @@ const NO_ACCESS: &[&str] = &[
     "hlen",
     "hstrlen",
 ];
+/// Read rows that may grant the caller the key's fill lease, which it then fills: they need
+/// write access too. Their read-only twins (LLMGET_RO, LLMLOOKUP_RO) need only read access.
+const LEASING: &[&str] = &["llmget", "llmread"];
 /// Rows that reach every key at once: only a user with `allkeys` may run them.
 const ALL_KEYS: &[&str] = &["flushdb", "flushall", "randomkey", "swapdb"];
 
@@ -76,6 +79,8 @@ fn key_perm(spec: &CommandSpec, args: &[Bytes]) -> u8 {
         }
     } else if NO_ACCESS.contains(&name) {
         0
+    } else if LEASING.contains(&name) {
+        READ | WRITE
     } else {
         READ
     }
@@ -346,6 +351,15 @@ mod tests {
             READ | WRITE
         );
         assert_eq!(key_perm(spec("incr"), &words(&["incr", "k"])), READ | WRITE);
+        // A %R~ user may replay answers with LLMGET_RO but not take fill leases.
+        assert_eq!(
+            key_perm(spec("llmget"), &words(&["llmget", "k"])),
+            READ | WRITE
+        );
+        assert_eq!(
+            key_perm(spec("llmget_ro"), &words(&["llmget_ro", "k"])),
+            READ
+        );
         assert_eq!(key_perm(spec("exists"), &words(&["exists", "k"])), 0);
     }
 

@@ -12,7 +12,7 @@ use super::spec::acl::{
 use super::spec::flag::*;
 use super::{
     aclcmd, client, command, config, connection, counters, expire, hash, json, keys, latency, llm,
-    llmkey, multi, persist, server, slowlog, string, CommandSpec, Handler,
+    llmget, llmkey, multi, persist, server, slowlog, stream, string, CommandSpec, Handler,
 };
 use crate::row;
 
@@ -117,11 +117,16 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("json.forget", -2, WRITE, JSON, KEY1, "json", "1.0.0", "key [path]", "Deletes the JSON document at a key (root path only); an alias of JSON.DEL.", S!(json::del)),
     row!("json.type", -2, READONLY | FAST, JSON, KEY1, "json", "1.0.0", "key [path]", "Returns the type of the JSON document at a key (root path only).", S!(json::type_)),
     // LLM answers
-    row!("llmget", -2, READONLY | BLOCKING, LLM, KEY1, "llm", "0.1.0", "key [WAIT ms]", "Returns a cached answer; on a miss grants the fill lease, or waits for another caller's fill.", F!(llm::llmget)),
-    row!("llmsetnx", -3, WRITE | DENY_OOM, LLM, KEY1, "llm", "0.1.0", "key value [EX seconds|PX milliseconds] [TOKENS n]", "Stores an answer if none is there, ends the key's lease and wakes its waiters.", S!(llm::llmsetnx)),
-    row!("llmabort", 2, WRITE | FAST, LLM, KEY1, "llm", "0.1.0", "key", "Gives up the fill lease; the longest-waiting caller is promoted.", S!(llm::llmabort)),
+    row!("llmget", -2, READONLY | BLOCKING, LLM, KEY1, "llm", "0.1.0", "key [WAIT ms] [MAXAGE s] [MAXSTALE s] [MODE DEFAULT|READONLY|REFRESH|WRITEONLY|BYPASS] [META]", "Returns a cached answer (a stale one while one caller refreshes it); on a miss grants the fill lease, or waits for another caller's fill.", F!(llmget::llmget)),
+    row!("llmget_ro", -2, READONLY | BLOCKING, LLM, KEY1, "llm", "0.3.0", "key [WAIT ms] [MAXAGE s] [MAXSTALE s] [META]", "LLMGET in MODE READONLY: a cached or stale answer, or a wait for a running fill; never a lease (-MISS).", F!(llmget::llmget_ro)),
+    row!("llmsetnx", -3, WRITE | DENY_OOM, LLM, KEY1, "llm", "0.1.0", "key value [EX seconds|PX milliseconds] [TOKENS n] [GRACE seconds]", "Stores an answer if none is there (or replaces the one a refresh lease renews), ends the key's lease and wakes its waiters.", S!(llm::llmsetnx)),
+    row!("llmabort", -2, WRITE | FAST, LLM, KEY1, "llm", "0.1.0", "key [gen] [BACKOFF ms]", "Gives up the fill lease (only attempt gen's, if given); the longest-waiting caller is promoted, or with BACKOFF nobody for ms.", S!(llm::llmabort)),
+    row!("llmread", -2, READONLY | BLOCKING, LLM, KEY1, "llm", "0.2.0", "key [FROM cursor] [WAIT ms] [LIMIT bytes]", "Reads a streamed answer from a cursor as it is produced; on a miss grants the fill lease.", F!(stream::llmread)),
+    row!("llmappend", 4, WRITE | DENY_OOM | FAST, LLM, KEY1, "llm", "0.2.0", "key gen chunk", "Appends a chunk to the answer being streamed at generation gen and renews the lease.", S!(stream::llmappend)),
+    row!("llmend", -3, WRITE | DENY_OOM, LLM, KEY1, "llm", "0.2.0", "key gen [EX seconds|PX milliseconds] [TOKENS n] [GRACE seconds]", "Stores the streamed bytes of generation gen as the answer and ends the flight.", S!(stream::llmend)),
     row!("llmkey", -2, FAST | LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "request-json [DIALECT name] [MODEL name] [SAMPLED]", "Returns the canonical cache key of an LLM request body.", S!(llmkey::llmkey)),
-    row!("llmlookup", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.1.0", "request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED]", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics.", F!(llmkey::llmlookup)),
+    row!("llmlookup", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.1.0", "request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name] [WAIT ms] [MAXAGE s] [MAXSTALE s] [MODE m] [META]", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics and options.", F!(llmkey::llmlookup)),
+    row!("llmlookup_ro", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.3.0", "request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name] [WAIT ms] [MAXAGE s] [MAXSTALE s] [META]", "LLMLOOKUP in MODE READONLY: never grants a lease (-MISS).", F!(llmkey::llmlookup_ro)),
     row!("llmpurge", 2, WRITE, LLM, NOKEY, "llm", "0.1.0", "pattern", "Deletes every answer whose key matches a glob pattern.", F!(llmkey::llmpurge)),
     row!("llmstats", -1, LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "[RESET]", "Returns hit rate, stampede rate, evicted/expired-unread and tokens saved.", S!(llm::llmstats)),
 ];

@@ -67,6 +67,12 @@ pub struct Config {
     pub llm_wait: Duration,
     /// `None` = LLMSETNX answers without EX/PX do not expire.
     pub llm_default_ttl: Option<Duration>,
+    /// Most bytes one streamed answer may hold while it is produced (LLMAPPEND).
+    pub llm_stream_max_bytes: u64,
+    /// How long an answer stored without GRACE may be served stale after its fresh life.
+    pub llm_default_grace: Duration,
+    /// The longest `LLMABORT ... BACKOFF ms` window; longer requests are cut to it.
+    pub llm_max_backoff: Duration,
     /// SLOWLOG, LATENCY, the metrics endpoint and the log format.
     pub observe: ObserveConfig,
     /// ACL users and tenant namespaces ([`security`]).
@@ -98,6 +104,9 @@ impl Default for Config {
             llm_lease: Duration::from_secs(120),
             llm_wait: Duration::from_secs(60),
             llm_default_ttl: Some(Duration::from_secs(86_400)),
+            llm_stream_max_bytes: 16 * 1024 * 1024,
+            llm_default_grace: Duration::ZERO,
+            llm_max_backoff: Duration::from_secs(60),
             observe: ObserveConfig::default(),
             acl: AclSettings::default(),
             tls: TlsSettings::default(),
@@ -345,6 +354,9 @@ mod tests {
                 "tls-auth-clients",
                 "tls-protocols",
                 "tls-ciphersuites",
+                "llm-stream-max-bytes",
+                "llm-default-grace",
+                "llm-max-backoff-ms",
                 "slowlog-log-slower-than",
                 "slowlog-max-len",
                 "latency-monitor-threshold",

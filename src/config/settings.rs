@@ -355,6 +355,48 @@ pub static SETTINGS: &[Setting] = &[
     security::TLS_PROTOCOLS,
     security::TLS_CIPHERSUITES,
     Setting {
+        name: "llm-stream-max-bytes",
+        flag: true,
+        env: "LLMCACHED_LLM_STREAM_MAX_BYTES",
+        value_name: "BYTES",
+        default: "16mb",
+        help: "Most bytes one answer may hold while it is streamed with LLMAPPEND, e.g. 16mb (units as maxmemory).",
+        mutable: true,
+        apply: |c, v| {
+            c.llm_stream_max_bytes = values::memory_in(v, 1, i64::MAX as u64)?;
+            Ok(())
+        },
+        show: |c| values::show(c.llm_stream_max_bytes),
+    },
+    Setting {
+        name: "llm-default-grace",
+        flag: true,
+        env: "LLMCACHED_LLM_DEFAULT_GRACE",
+        value_name: "SECONDS",
+        default: "0",
+        help: "Seconds an answer stored without GRACE may still be served stale after its TTL, while one caller refreshes it (0 = never stale).",
+        mutable: true,
+        apply: |c, v| {
+            c.llm_default_grace = Duration::from_secs(values::int(v, 0, LLONG_MAX / 1000)?);
+            Ok(())
+        },
+        show: |c| values::show(c.llm_default_grace.as_secs()),
+    },
+    Setting {
+        name: "llm-max-backoff-ms",
+        flag: true,
+        env: "LLMCACHED_LLM_MAX_BACKOFF_MS",
+        value_name: "MS",
+        default: "60000",
+        help: "Longest window in milliseconds that LLMABORT ... BACKOFF may close a key's lease for; longer requests are cut to it.",
+        mutable: true,
+        apply: |c, v| {
+            c.llm_max_backoff = Duration::from_millis(values::int(v, 0, LLONG_MAX)?);
+            Ok(())
+        },
+        show: |c| values::show(c.llm_max_backoff.as_millis() as u64),
+    },
+    Setting {
         name: "databases",
         flag: false,
         env: "",
