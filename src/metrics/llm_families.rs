@@ -20,13 +20,17 @@ pub fn write(shared: &Shared, e: &mut Exposition) {
     e.family(
         "llmcached_lookups_total",
         Kind::Counter,
-        "LLM lookups (LLMGET, LLMLOOKUP) by outcome.",
+        "LLM lookups (LLMGET, LLMLOOKUP and their read-only twins) by outcome.",
     );
     for (outcome, n) in [
         ("hit", s.llm_hits.get()),
         ("lead", s.llm_misses.get()),
         ("coalesced", s.coalesced.get()),
         ("wait_timeout", s.wait_timeouts.get()),
+        ("stale", s.stale_served.get()),
+        ("readonly_miss", s.readonly_misses.get()),
+        ("backoff", s.backoff_rejections.get()),
+        ("bypass", s.bypasses.get()),
     ] {
         e.sample("llmcached_lookups_total", &[("outcome", outcome)], n as f64);
     }
@@ -81,6 +85,54 @@ pub fn write(shared: &Shared, e: &mut Exposition) {
             Kind::Counter,
             "LLMABORT calls that released a lease.",
             s.aborts.get(),
+        ),
+        (
+            "llmcached_refreshes_total",
+            Kind::Counter,
+            "Refresh leases granted (a stale answer's, or MODE REFRESH's).",
+            s.refreshes.get(),
+        ),
+        (
+            "llmcached_refresh_replaced_total",
+            Kind::Counter,
+            "Answers replaced by the store that ended a refresh lease.",
+            s.refresh_replaced.get(),
+        ),
+        (
+            "llmcached_backoffs_total",
+            Kind::Counter,
+            "BACKOFF windows opened by LLMABORT after a failed fill.",
+            s.backoffs.get(),
+        ),
+        (
+            "llmcached_stream_appends_total",
+            Kind::Counter,
+            "LLMAPPEND calls that added to a stream.",
+            s.stream_appends.get(),
+        ),
+        (
+            "llmcached_stream_bytes_appended_total",
+            Kind::Counter,
+            "Bytes appended to streams.",
+            s.stream_bytes_appended.get(),
+        ),
+        (
+            "llmcached_stream_resets_total",
+            Kind::Counter,
+            "Streamed attempts discarded (abort, expiry, disconnect, another answer stored).",
+            f.stream_resets(),
+        ),
+        (
+            "llmcached_streams_active",
+            Kind::Gauge,
+            "Flights whose current attempt is streaming now.",
+            f.streams_active(),
+        ),
+        (
+            "llmcached_stream_bytes",
+            Kind::Gauge,
+            "Bytes held by open streams.",
+            f.stream_bytes(),
         ),
         (
             "llmcached_sets_total",
