@@ -6,8 +6,13 @@
 #   - docker-compose.yml has the service, build file, health check and volume it should;
 #   - deploy/Dockerfile passes hadolint;
 #   - the ConfigMap's redis.conf says what deploy/redis.conf says;
+#   - the TLS variant (deploy/k8s-tls, deploy/redis-tls.conf) validates the same way, mounts the
+#     Secrets its configuration names, and deploy/redis-tls.conf starts llmcached serving TLS
+#     only, with a throwaway CA made here and the users of its example aclfile Secret;
 #   - deploy/redis.conf starts Debian's redis-server, and llmcached when a binary is there
-#     ($LLMCACHED_BIN or target/release/llmcached), with only port, bind and dir overridden.
+#     ($LLMCACHED_BIN or target/release/llmcached), with only port, bind and dir overridden;
+#   - the Grafana dashboards in deploy/grafana/ are valid JSON, and every metric their queries
+#     name is one a scrape of the binary's /metrics serves (and a misspelt name is caught).
 # Installs its checkers once into target/deploy-venv from deploy/check-requirements.txt.
 # Ends with `N passed, N failed`; exits non-zero on a failure. With $JUNIT_XML set (the test
 # harness sets it) each check is also written there as a JUnit test case.
@@ -131,6 +136,42 @@ cm = yaml.safe_load(open(sys.argv[1]))["data"]["redis.conf"]
 assert directives(cm) == directives(open(sys.argv[2]).read()), "the two configurations differ"
 ' "$DEPLOY/k8s/configmap.yaml" "$DEPLOY/redis.conf"
 
+mapfile -t TLS_MANIFESTS < <(find "$DEPLOY/k8s-tls" -name '*.yaml' ! -name 'kustomization.yaml' | sort)
+run_check "TLS variant: Kubernetes manifests validate (strict, 1.37)" \
+    "$VENV/bin/kubernetes-validate" --strict --quiet "${TLS_MANIFESTS[@]}"
+
+run_check "TLS variant: kustomization lists every manifest" "$PY" -c '
+import os, sys, yaml
+k = yaml.safe_load(open(sys.argv[1]))
+listed = set(k["resources"])
+present = {os.path.basename(p) for p in sys.argv[2:]}
+assert listed == present, f"listed {sorted(listed)}, present {sorted(present)}"
+' "$DEPLOY/k8s-tls/kustomization.yaml" "${TLS_MANIFESTS[@]}"
+
+run_check "TLS variant: ConfigMap redis.conf matches deploy/redis-tls.conf" "$PY" -c '
+import sys, yaml
+def directives(text):
+    return [l.split() for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+cm = yaml.safe_load(open(sys.argv[1]))["data"]["redis.conf"]
+assert directives(cm) == directives(open(sys.argv[2]).read()), "the two configurations differ"
+' "$DEPLOY/k8s-tls/configmap.yaml" "$DEPLOY/redis-tls.conf"
+
+run_check "TLS variant: Secrets mounted where redis-tls.conf reads them, probe over TLS" "$PY" -c '
+import os, sys, yaml
+sts, conf = yaml.safe_load(open(sys.argv[1])), open(sys.argv[2]).read()
+pod = sts["spec"]["template"]["spec"]
+c = pod["containers"][0]
+mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+assert secrets == {"tls": "llmcached-tls", "acl": "llmcached-acl"}, secrets
+files = {l.split()[0]: l.split()[1] for l in conf.splitlines() if l.strip() and not l.startswith("#")}
+for d, vol in [("tls-cert-file", "tls"), ("tls-key-file", "tls"), ("tls-ca-cert-file", "tls"), ("aclfile", "acl")]:
+    assert os.path.dirname(files[d]) == mounts[vol], (d, files[d], mounts[vol])
+probe = " ".join(c["readinessProbe"]["exec"]["command"])
+assert "--tls" in probe and files["tls-ca-cert-file"] in probe, probe
+assert files["port"] == "0" and files["tls-port"] == "6379"
+' "$DEPLOY/k8s-tls/statefulset.yaml" "$DEPLOY/redis-tls.conf"
+
 run_check "docker-compose.yml: build, health check, volume" "$PY" -c '
 import os, sys, yaml
 path = sys.argv[1]
@@ -237,6 +278,130 @@ else
     else
         skip "deploy/redis.conf with llmcached (no binary at $BIN)"
     fi
+fi
+
+# dashboard_names_served DASHBOARD SCRAPE: every llmcached_* / redis_* name in the dashboard's
+# queries is a family or sample the scrape has.
+dashboard_names_served() {
+    python3 - "$1" "$2" <<'PY'
+import json, re, sys
+dash = json.load(open(sys.argv[1]))
+served = set()
+for line in open(sys.argv[2]):
+    if line.startswith("# TYPE "):
+        served.add(line.split()[2])
+    elif line.strip() and not line.startswith("#"):
+        served.add(re.split(r"[{ ]", line, maxsplit=1)[0])
+def targets(panels):
+    for p in panels:
+        yield from p.get("targets", [])
+        yield from targets(p.get("panels", []))
+exprs = [t["expr"] for t in targets(dash["panels"])]
+assert exprs, "the dashboard has no queries"
+missing = sorted({n for e in exprs for n in re.findall(r"\b(?:llmcached|redis)_[a-z0-9_]+", e)} - served)
+assert not missing, f"not served: {missing}"
+PY
+}
+
+dashboard_rejected() { ! dashboard_names_served "$@"; }
+
+DASHBOARDS=()
+if [ -d "$DEPLOY/grafana" ]; then
+    mapfile -t DASHBOARDS < <(find "$DEPLOY/grafana" -name '*.json' | sort)
+fi
+run_check "Grafana dashboards are valid JSON: ${#DASHBOARDS[@]} files" "$PY" -c '
+import json, sys
+assert sys.argv[1:], "no dashboard in deploy/grafana"
+for path in sys.argv[1:]:
+    d = json.load(open(path))
+    assert d["title"] and d["uid"] and d["panels"], path
+' "${DASHBOARDS[@]}"
+
+BIN=${LLMCACHED_BIN:-$ROOT/target/release/llmcached}
+if [ ! -x "$BIN" ]; then
+    skip "dashboard queries name served metrics (no binary at $BIN)"
+else
+    MPORT=$(free_port)
+    : >"$WORK/metrics.log"
+    "$BIN" --port 0 --bind 127.0.0.1 --save "" --appendonly no --metrics-port "$MPORT" \
+        >"$WORK/metrics.log" 2>&1 &
+    SERVER_PID=$!
+    for ((i = 0; i < 200; i++)); do
+        grep -q "metrics on http://" "$WORK/metrics.log" && break
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    if python3 -c 'import sys, urllib.request
+open(sys.argv[2], "wb").write(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10).read())' \
+        "$MPORT" "$WORK/scrape.txt" >"$WORK/out" 2>&1; then
+        for d in "${DASHBOARDS[@]}"; do
+            run_check "$(basename "$d"): every query names a served metric" \
+                dashboard_names_served "$d" "$WORK/scrape.txt"
+        done
+        sed 's/llmcached_lookups_total/llmcached_lookups_totl/' "${DASHBOARDS[0]}" >"$WORK/broken.json"
+        run_check "the dashboard check catches a misspelt metric" \
+            dashboard_rejected "$WORK/broken.json" "$WORK/scrape.txt"
+    else
+        cat "$WORK/metrics.log" >>"$WORK/out"
+        fail "dashboard queries name served metrics: no scrape" "$WORK/out"
+    fi
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+fi
+
+# tls_starts BIN: deploy/redis-tls.conf with its paths pointed at a throwaway CA and the example
+# aclfile, on a free loopback port: TLS only, the probe user answers PONG over TLS, the default
+# user is off, and plain text gets no reply.
+tls_starts() {
+    local bin=$1 d="$WORK/tls" port i ok=0
+    mkdir -p "$d/acl" "$d/data"
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 -days 2 -subj "/CN=check-deploy CA" "${ec[@]}" -keyout "$d/ca.key" -out "$d/ca.crt" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign >/dev/null 2>&1
+    openssl req -subj /CN=localhost "${ec[@]}" -keyout "$d/tls.key" -out "$d/tls.csr" >/dev/null 2>&1
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$d/ext"
+    openssl x509 -req -in "$d/tls.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -set_serial 9 -days 2 \
+        -extfile "$d/ext" -out "$d/tls.crt" >/dev/null 2>&1
+    "$PY" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["stringData"]["users.acl"], end="")' \
+        "$DEPLOY/k8s-tls/secret-acl.yaml" >"$d/acl/users.acl"
+    port=$(free_port)
+    sed -e "s|/etc/llmcached-tls/|$d/|" -e "s|/etc/llmcached-acl/|$d/acl/|" -e "s|^tls-port .*|tls-port $port|" \
+        -e "s|^bind .*|bind 127.0.0.1|" -e "s|^dir .*|dir $d/data|" "$DEPLOY/redis-tls.conf" >"$d/check.conf"
+    "$bin" "$d/check.conf" >"$WORK/tls.log" 2>&1 &
+    SERVER_PID=$!
+    for ((i = 0; i < 200; i++)); do
+        if grep -q "listening on 127.0.0.1:$port" "$WORK/tls.log"; then ok=1; break; fi
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    {
+        [ "$ok" = 1 ] || { echo "did not start"; cat "$WORK/tls.log"; }
+        local cli=(redis-cli -h 127.0.0.1 -p "$port" --tls --cacert "$d/ca.crt")
+        out=$("${cli[@]}" --user probe --pass probe --no-auth-warning ping 2>&1)
+        [ "$out" = PONG ] || echo "probe over TLS: $out"
+        out=$("${cli[@]}" ping 2>&1)
+        case $out in NOAUTH*) ;; *) echo "default user: $out" ;; esac
+        out=$(timeout 5 redis-cli -h 127.0.0.1 -p "$port" ping 2>&1 || true)
+        [ "$out" != PONG ] || echo "plain text was answered on the TLS port"
+    } >"$WORK/tls.out" 2>&1
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+    if [ -s "$WORK/tls.out" ]; then
+        fail "deploy/redis-tls.conf starts llmcached serving TLS with the example users" "$WORK/tls.out"
+    else
+        pass "deploy/redis-tls.conf starts llmcached serving TLS with the example users"
+    fi
+}
+
+BIN=${LLMCACHED_BIN:-$ROOT/target/release/llmcached}
+if ! command -v redis-cli >/dev/null || ! command -v openssl >/dev/null; then
+    skip "deploy/redis-tls.conf with llmcached (redis-cli or openssl not installed)"
+elif [ -x "$BIN" ]; then
+    tls_starts "$BIN"
+else
+    skip "deploy/redis-tls.conf with llmcached (no binary at $BIN)"
 fi
 
 junit_write deploy

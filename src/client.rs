@@ -1,10 +1,11 @@
 //! Per-connection state, and the registry of connected clients (`CLIENT LIST`, `INFO clients`).
 
+use crate::acl::UserCell;
 use crate::protocol::Protocol;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -20,6 +21,9 @@ pub struct ClientInfo {
     /// Index in the command table of the last command, `usize::MAX` for none.
     last_cmd: AtomicUsize,
     meta: Mutex<ClientMeta>,
+    /// Set once the connection is to close (its ACL user was deleted or reloaded).
+    killed: AtomicBool,
+    kill_signal: tokio::sync::Notify,
 }
 
 /// Names a client gave itself, and its protocol.
@@ -33,6 +37,8 @@ pub struct ClientMeta {
     pub multi: i64,
     /// True while the client is blocked in LLMGET.
     pub blocked: bool,
+    /// The ACL user the connection is authenticated as (`default` until AUTH).
+    pub user: String,
 }
 
 impl ClientInfo {
@@ -47,9 +53,31 @@ impl ClientInfo {
             meta: Mutex::new(ClientMeta {
                 resp: 2,
                 multi: -1,
+                user: "default".into(),
                 ..ClientMeta::default()
             }),
+            killed: AtomicBool::new(false),
+            kill_signal: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Asks the connection to close after the command it is running (ACL DELUSER, ACL LOAD).
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        // One waiter (the connection task); the permit is kept if it is not waiting now.
+        self.kill_signal.notify_one();
+    }
+
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+
+    /// Resolves once [`ClientInfo::kill`] was called.
+    pub async fn killed(&self) {
+        if self.is_killed() {
+            return;
+        }
+        self.kill_signal.notified().await;
     }
 
     /// Records the last command and when it ran (`now`, read once by the caller).
@@ -105,6 +133,9 @@ pub struct Client {
     pub wrote: bool,
     /// This client used LLMGET: on disconnect, leases it may hold are handed on.
     pub used_leases: bool,
+    /// The ACL user: the cell is shared with the registry, so `ACL SETUSER` reaches this
+    /// connection at its next command. `None` is the `default` user.
+    pub user: Option<Arc<UserCell>>,
 }
 
 impl Client {
@@ -112,6 +143,7 @@ impl Client {
         Client {
             info,
             protocol: Protocol::Resp2,
+            user: None,
             authenticated,
             multi: None,
             close_after_reply: false,

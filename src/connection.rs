@@ -28,10 +28,11 @@ use crate::protocol::reply::Output;
 use crate::protocol::{Limits, ParseError, Reply, RequestParser};
 use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
@@ -45,8 +46,28 @@ const MIN_READ: usize = 1024;
 /// The first buffer of a big bulk, unless the bulk is shorter.
 const BIG_BULK_FIRST: usize = 64 * 1024;
 
+/// A client's byte stream as the connection reads it: wait until readable without holding a
+/// buffer, then take what is there without blocking. TCP ([`TcpStream`]) and TLS
+/// ([`crate::tls::TlsSocket`]).
+pub trait Socket: AsyncWrite + Unpin + Send + 'static {
+    /// Resolves once a read would not block (or the stream ended). Cancel-safe.
+    fn readable(&mut self) -> impl Future<Output = io::Result<()>> + Send;
+    /// Appends what can be read now: `Ok(0)` at the end, `WouldBlock` when nothing is there.
+    fn try_read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize>;
+}
+
+impl Socket for TcpStream {
+    fn readable(&mut self) -> impl Future<Output = io::Result<()>> + Send {
+        TcpStream::readable(self)
+    }
+
+    fn try_read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        TcpStream::try_read_buf(self, buf)
+    }
+}
+
 /// Serves one client until it quits, disconnects, breaks the protocol or the server shuts down.
-pub async fn serve(shared: Arc<Shared>, socket: TcpStream, info: Arc<ClientInfo>) {
+pub async fn serve<S: Socket>(shared: Arc<Shared>, socket: S, info: Arc<ClientInfo>) {
     let mut conn = Connection::new(shared.clone(), socket, info);
     if let Err(e) = conn.run().await {
         debug!(client = conn.client.id(), "connection ended: {e}");
@@ -58,9 +79,9 @@ pub async fn serve(shared: Arc<Shared>, socket: TcpStream, info: Arc<ClientInfo>
     }
 }
 
-struct Connection {
+struct Connection<S> {
     shared: Arc<Shared>,
-    socket: TcpStream,
+    socket: S,
     client: Client,
     /// Bytes read and not yet parsed; unallocated while there are none.
     rbuf: BytesMut,
@@ -91,10 +112,10 @@ impl From<std::io::Error> for Stop {
     }
 }
 
-impl Connection {
-    fn new(shared: Arc<Shared>, socket: TcpStream, info: Arc<ClientInfo>) -> Connection {
+impl<S: Socket> Connection<S> {
+    fn new(shared: Arc<Shared>, socket: S, info: Arc<ClientInfo>) -> Connection<S> {
         let config = shared.config();
-        let authenticated = config.requirepass.is_none();
+        let authenticated = !shared.acl.auth_required();
         let limits = Limits {
             max_bulk: config.proto_max_bulk_len,
             max_query_buffer: config.client_query_buffer_limit,
@@ -124,6 +145,7 @@ impl Connection {
                 ready = self.socket.readable() => ready?,
                 _ = shutdown.changed() => return Ok(()),
                 _ = idle_timer(idle) => return Ok(()),
+                _ = self.client.info.killed() => return Ok(()),
             };
             self.read()?;
         }
@@ -229,8 +251,9 @@ impl Connection {
                     return Ok(());
                 }
                 Err(e) => {
-                    Reply::err(format!("Protocol error: {e}"))
-                        .encode(self.client.protocol, &mut self.out);
+                    let reply = Reply::err(format!("Protocol error: {e}"));
+                    self.shared.observe.error_reply(&reply);
+                    reply.encode(self.client.protocol, &mut self.out);
                     self.client.close_after_reply = true;
                     return Ok(());
                 }
@@ -276,6 +299,7 @@ impl Connection {
         self.flush().await?;
         self.out.clear();
         self.client.info.meta(|m| m.blocked = true);
+        let blocked_at = std::time::Instant::now();
         let result = loop {
             tokio::select! {
                 reply = &mut wait => break Ok(reply),
@@ -293,9 +317,21 @@ impl Connection {
                 _ = shutdown.changed() => {
                     break Ok(Reply::error("TRYAGAIN server is shutting down"));
                 }
+                _ = self.client.info.killed() => break Err(Stop::Closed),
             }
         };
         self.client.info.meta(|m| m.blocked = false);
+        if let Ok(reply) = &result {
+            // Waiting is not execution time (commandstats exclude it, as Redis does): it is
+            // recorded on its own, as follower wait.
+            let observe = &self.shared.observe;
+            if let Some(index) = self.client.info.last_cmd() {
+                observe.lookup_waited(index, reply, blocked_at.elapsed());
+            }
+            if reply.is_error() {
+                observe.error_reply(reply);
+            }
+        }
         result
     }
 
@@ -335,9 +371,11 @@ impl Connection {
 
 /// Writes everything in `out`: one plain write when it is one buffer, vectored writes when it
 /// holds shared bulk strings.
-async fn write_output(socket: &mut TcpStream, out: &Output) -> io::Result<()> {
+async fn write_output<S: AsyncWrite + Unpin>(socket: &mut S, out: &Output) -> io::Result<()> {
     if let Some(bytes) = out.contiguous() {
-        return socket.write_all(bytes).await;
+        socket.write_all(bytes).await?;
+        // A no-op on TCP; TLS may hold the last record until flushed.
+        return socket.flush().await;
     }
     let mut slices = out.slices();
     let mut rest = &mut slices[..];
@@ -348,7 +386,7 @@ async fn write_output(socket: &mut TcpStream, out: &Output) -> io::Result<()> {
         }
         IoSlice::advance_slices(&mut rest, n);
     }
-    Ok(())
+    socket.flush().await
 }
 
 /// An HTTP request sent to the Redis port (a cross-protocol attack from a browser): Redis drops

@@ -12,7 +12,7 @@
 
 use crate::cache::{Entry, Journal, Store, Value};
 use crate::config::Config;
-use crate::persistence::{self, Options, PersistError, Persistence, Record};
+use crate::persistence::{self, Options, PersistError, Persistence, Record, SetMeta};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,7 +50,21 @@ fn to_record(key: Bytes, entry: &Entry) -> Record {
         key,
         value,
         expire_at_ms: entry.expire_at,
+        meta: SetMeta {
+            stored_at_ms: entry.stored_at,
+            grace_ms: entry.grace_ms,
+            tokens: entry.tokens,
+        },
     }
+}
+
+/// The entry a loaded record stands for. A record without a write time (format version 1) is
+/// stamped by the store as written at load time.
+fn loaded_entry(value: persistence::Value, expire_at_ms: Option<u64>, meta: SetMeta) -> Entry {
+    Entry::new(from_value(value), expire_at_ms)
+        .with_tokens(meta.tokens)
+        .with_grace(meta.grace_ms)
+        .with_stored_at(meta.stored_at_ms)
 }
 
 fn from_value(v: persistence::Value) -> Value {
@@ -207,7 +221,8 @@ fn load_pass(
                                 key,
                                 value,
                                 expire_at_ms,
-                            } => store.load(key, Entry::new(from_value(value), expire_at_ms)),
+                                meta,
+                            } => store.load(key, loaded_entry(value, expire_at_ms, meta)),
                             Record::Del { key } => store.load_remove(&key),
                             Record::FlushAll => {}
                         }

@@ -9,6 +9,7 @@
 //! - [`protocol`]: request parsing with limits (RESP and inline), the sdssplitargs splitter,
 //!   typed replies (RESP2 / RESP3).
 //! - [`glob`]: Redis glob patterns.
+//! - [`acl`]: ACL users, their rules, the ACL log, aclfiles, tenant namespaces.
 //! - [`cache`]: the keyspace on moka (TTL, byte budget, eviction), single-flight leases, counters.
 //! - [`keying`]: canonical request -> cache key (`LLMKEY`, `LLMLOOKUP`).
 //! - [`search`]: search indexes over hashes (FT.*): schema, query parser, FLAT and HNSW
@@ -18,15 +19,19 @@
 //!   validated [`config::Config`].
 //! - [`client`]: per-connection state and the registry behind `CLIENT LIST`.
 //! - [`durability`]: the store's journal, loading at start, rewrites; takes the store.
+//! - [`observe`]: per-command latency histograms, the slow log, the latency monitor, error
+//!   counts, LLM lookup timings (what SLOWLOG, LATENCY, INFO and `/metrics` read).
 //! - [`state`]: [`state::Shared`], the state every command sees (below the commands).
 //! - [`metrics`]: INFO rendering from the state.
 //! - [`cmd`]: the command table, the checks before a command runs, one file per family.
 //! - [`connection`]: one client: read, parse, execute, batched replies (pipelining).
+//! - [`tls`]: the TLS port's rustls configuration, reloads, the TLS socket.
 //! - [`server`]: the accept loop, the client limit, protected mode, graceful shutdown.
 
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod acl;
 pub mod cache;
 pub mod client;
 pub mod cmd;
@@ -36,8 +41,10 @@ pub mod durability;
 pub mod glob;
 pub mod keying;
 pub mod metrics;
+pub mod observe;
 pub mod persistence;
 pub mod protocol;
 pub mod search;
 pub mod server;
 pub mod state;
+pub mod tls;

@@ -1,6 +1,6 @@
 //! The llmcached binary: flags -> config, logging, bind, run until shutdown.
 
-use llmcached::config::{Config, ConfigError, Loaded};
+use llmcached::config::{Config, ConfigError, Loaded, LogFormat};
 use llmcached::server::Server;
 use llmcached::state::LogLevelHook;
 use std::io::IsTerminal;
@@ -153,14 +153,24 @@ fn init_logging(config: &Config) -> Option<LogLevelHook> {
     let fixed = from_env.is_some();
     let filter = from_env.unwrap_or_else(|| EnvFilter::new(config.tracing_filter()));
     let (filter, handle) = reload::Layer::new(filter);
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(
-            fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::stderr().is_terminal()),
-        )
-        .init();
+    let registry = tracing_subscriber::registry().with(filter);
+    match config.observe.log_format {
+        LogFormat::Json => registry
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+        LogFormat::Text => registry
+            .with(
+                fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(std::io::stderr().is_terminal()),
+            )
+            .init(),
+    }
     if fixed {
         return None;
     }
@@ -188,12 +198,25 @@ async fn run(
         config.maxclients,
         persistence_summary(&config),
     );
-    if config.protected_mode && config.requirepass.is_none() && !config.bind.is_loopback() {
+    if config.protected_mode
+        && server.shared().acl.default_is_nopass()
+        && !config.bind.is_loopback()
+    {
         warn!(
             "protected mode is on and no password is set: clients from addresses other than 127.0.0.1 and ::1 are refused (-DENIED). Set --requirepass, or --protected-mode no behind a firewall."
         );
     }
     let shared = server.shared();
+    if config.observe.metrics_port != 0 {
+        let bind = config.observe.metrics_bind.unwrap_or(config.bind);
+        let addr = std::net::SocketAddr::new(bind, config.observe.metrics_port);
+        let metrics = llmcached::metrics::http::MetricsListener::bind(addr, shared.clone())
+            .await
+            .map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?;
+        info!("metrics on http://{}/metrics", metrics.local_addr()?);
+        tokio::spawn(metrics.run());
+    }
+    tokio::spawn(llmcached::metrics::watch::run(shared.clone()));
     if let Some(hook) = log_level {
         shared.set_log_level_hook(hook);
     }

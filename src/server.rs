@@ -1,4 +1,5 @@
-//! The accept loop, the connection limit, loading at start, and graceful shutdown. The state
+//! The accept loop (the plain port and the TLS port, [`crate::tls`]), the connection limit,
+//! protected mode, loading at start, TLS reloads on SIGHUP, and graceful shutdown. The state
 //! every connection sees is [`crate::state::Shared`].
 //!
 //! # Shutdown
@@ -11,6 +12,7 @@ use crate::client::ClientInfo;
 use crate::config::Config;
 use crate::durability;
 use crate::state::Shared;
+use crate::tls::Tls;
 use crate::{cmd, connection};
 use std::io;
 use std::net::SocketAddr;
@@ -18,14 +20,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// A bound server, ready to run.
 pub struct Server {
     shared: Arc<Shared>,
-    listener: TcpListener,
+    /// The plain port; none when only TLS is served (`port 0` with a `tls-port`).
+    listener: Option<TcpListener>,
+    tls: Option<(TcpListener, Arc<Tls>)>,
 }
 
 impl Server {
@@ -36,14 +40,49 @@ impl Server {
 
     /// Binds the configured address; the store runs on `clock` (tests advance it).
     pub async fn bind_with_clock(config: Config, clock: Clock) -> io::Result<Server> {
-        let listener = TcpListener::bind(SocketAddr::new(config.bind, config.port)).await?;
+        // As Redis: `port 0` with a TLS port means TLS only (without one, 0 picks a free port).
+        let listener = if config.port == 0 && config.tls.port != 0 {
+            None
+        } else {
+            Some(TcpListener::bind(SocketAddr::new(config.bind, config.port)).await?)
+        };
+        let tls = match config.tls.port {
+            0 => None,
+            port => {
+                let tls = Tls::new(&config.tls).map_err(io::Error::other)?;
+                let l = TcpListener::bind(SocketAddr::new(config.bind, port)).await?;
+                Some((l, Arc::new(tls)))
+            }
+        };
         let shared = Arc::new(Shared::new(config, clock, cmd::row_names()));
-        shared.set_port(listener.local_addr()?.port());
-        Ok(Server { shared, listener })
+        for w in cmd::permit::install(&shared).map_err(io::Error::other)? {
+            warn!("{w}");
+        }
+        if let Some((_, tls)) = &tls {
+            let tls = tls.clone();
+            shared.set_tls_reload_hook(Box::new(move |s| tls.reload(s)));
+        }
+        let server = Server {
+            shared,
+            listener,
+            tls,
+        };
+        server.shared.set_port(server.local_addr()?.port());
+        Ok(server)
     }
 
+    /// The plain port's address, or the TLS port's when only TLS is served.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        match (&self.listener, &self.tls) {
+            (Some(l), _) => l.local_addr(),
+            (None, Some((l, _))) => l.local_addr(),
+            (None, None) => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// The TLS port's address, when TLS is on.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     pub fn shared(&self) -> Arc<Shared> {
@@ -52,7 +91,15 @@ impl Server {
 
     /// Accepts connections until shutdown, then drains them.
     pub async fn run(self) -> io::Result<()> {
-        let Server { shared, listener } = self;
+        let Server {
+            shared,
+            listener,
+            tls,
+        } = self;
+        let mut hangup = Hangup::new();
+        if let Some(addr) = tls.as_ref().and_then(|(l, _)| l.local_addr().ok()) {
+            info!("TLS on {addr}");
+        }
         // Connected clients, counted here (not in the tasks) so the limit is exact at accept.
         let connected = Arc::new(AtomicUsize::new(0));
         let mut shutdown = shared.shutdown_receiver();
@@ -88,42 +135,20 @@ impl Server {
                         Err(e) => { failure = Some(format!("loading failed: {e}")); break; }
                     }
                 }
-                accepted = listener.accept() => {
-                    let (mut socket, addr) = match accepted {
-                        Ok(a) => a,
-                        Err(e) => {
-                            // Out of file descriptors and the like: back off briefly, go on.
-                            warn!("accept failed: {e}");
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                            continue;
+                accepted = accept(listener.as_ref()) => {
+                    admit(&shared, &connected, &mut tasks, accepted, None).await;
+                }
+                accepted = accept(tls.as_ref().map(|(l, _)| l)) => {
+                    let with = tls.as_ref().map(|(_, t)| t.clone());
+                    admit(&shared, &connected, &mut tasks, accepted, with).await;
+                }
+                () = hangup.recv() => {
+                    if let Some((_, t)) = &tls {
+                        match t.reload(&shared.config().tls) {
+                            Ok(()) => info!("SIGHUP: TLS certificates reloaded"),
+                            Err(e) => warn!("SIGHUP: TLS certificates not reloaded: {e}"),
                         }
-                    };
-                    shared.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
-                    if connected.load(Ordering::Relaxed) >= shared.config().maxclients {
-                        shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
-                        tasks.spawn(async move {
-                            let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
-                        });
-                        continue;
                     }
-                    if protected_mode_denies(&shared.config(), addr) {
-                        shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
-                        tasks.spawn(async move {
-                            let _ = socket.write_all(PROTECTED_MODE_DENIED.as_bytes()).await;
-                        });
-                        continue;
-                    }
-                    let slot = Admitted::new(&connected);
-                    let _ = socket.set_nodelay(true);
-                    let laddr = socket.local_addr().unwrap_or(addr);
-                    let info = Arc::new(ClientInfo::new(shared.clients.next_id(), addr, laddr));
-                    let shared = shared.clone();
-                    tasks.spawn(async move {
-                        shared.clients.register(info.clone());
-                        connection::serve(shared.clone(), socket, info.clone()).await;
-                        shared.clients.unregister(info.id);
-                        drop(slot);
-                    });
                 }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                 _ = shutdown.changed() => break,
@@ -173,6 +198,104 @@ impl Server {
     }
 }
 
+/// Accepts on `listener`, or never when there is none.
+async fn accept(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One accepted socket: the client limit, protected mode, then (for the TLS port, in the
+/// connection's own task so that a slow or plain-text peer holds up nobody) the handshake,
+/// then the connection.
+async fn admit(
+    shared: &Arc<Shared>,
+    connected: &Arc<AtomicUsize>,
+    tasks: &mut JoinSet<()>,
+    accepted: io::Result<(TcpStream, SocketAddr)>,
+    tls: Option<Arc<Tls>>,
+) {
+    let (mut socket, addr) = match accepted {
+        Ok(a) => a,
+        Err(e) => {
+            // Out of file descriptors and the like: back off briefly, go on.
+            warn!("accept failed: {e}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            return;
+        }
+    };
+    shared
+        .stats
+        .total_connections_received
+        .fetch_add(1, Ordering::Relaxed);
+    let refusal = if connected.load(Ordering::Relaxed) >= shared.config().maxclients {
+        Some(&b"-ERR max number of clients reached\r\n"[..])
+    } else if protected_mode_denies(shared, addr) {
+        Some(PROTECTED_MODE_DENIED.as_bytes())
+    } else {
+        None
+    };
+    if let Some(line) = refusal {
+        shared
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        tasks.spawn(async move {
+            let _ = match tls {
+                Some(t) => match t.accept(socket).await {
+                    Ok(mut s) => s.write_all(line).await.and(s.flush().await),
+                    Err(_) => Ok(()),
+                },
+                None => socket.write_all(line).await,
+            };
+        });
+        return;
+    }
+    let slot = Admitted::new(connected);
+    let _ = socket.set_nodelay(true);
+    let laddr = socket.local_addr().unwrap_or(addr);
+    let info = Arc::new(ClientInfo::new(shared.clients.next_id(), addr, laddr));
+    let shared = shared.clone();
+    tasks.spawn(async move {
+        shared.clients.register(info.clone());
+        match tls {
+            None => connection::serve(shared.clone(), socket, info.clone()).await,
+            Some(t) => match t.accept(socket).await {
+                Ok(s) => connection::serve(shared.clone(), s, info.clone()).await,
+                Err(e) => debug!(%addr, "TLS handshake failed: {e}"),
+            },
+        }
+        shared.clients.unregister(info.id);
+        drop(slot);
+    });
+}
+
+/// SIGHUP, as a stream of events (never, where there are no signals).
+struct Hangup {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangup {
+    fn new() -> Hangup {
+        Hangup {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = self.signal.as_mut() {
+            if s.recv().await.is_some() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await
+    }
+}
+
 /// Runs moka's maintenance and lease expiry in the background, so evictions and expirations are
 /// counted promptly and expired leases promote a follower even when no command touches them.
 async fn maintenance(shared: Arc<Shared>) {
@@ -194,10 +317,10 @@ async fn maintenance(shared: Arc<Shared>) {
 /// Redis 7.0.15's reply to a client refused by protected mode, word for word.
 pub const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-/// Redis 7's protected mode: with `protected-mode yes` and no password for the default user,
+/// Redis 7's protected mode: with `protected-mode yes` and a default user that is `nopass`,
 /// only clients whose address is 127.0.0.1 or ::1 are served.
-pub fn protected_mode_denies(config: &Config, peer: SocketAddr) -> bool {
-    if !config.protected_mode || config.requirepass.is_some() {
+pub fn protected_mode_denies(shared: &Shared, peer: SocketAddr) -> bool {
+    if !shared.config().protected_mode || !shared.acl.default_is_nopass() {
         return false;
     }
     let ip = peer.ip().to_canonical();
@@ -217,5 +340,37 @@ impl Admitted {
 impl Drop for Admitted {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(config: Config) -> Shared {
+        let s = Shared::new(config, Clock::new(), cmd::row_names());
+        cmd::permit::install(&s).unwrap();
+        s
+    }
+
+    /// The rule is Redis's: the default user is nopass, whatever made it so.
+    #[test]
+    fn protected_mode_follows_the_default_user() {
+        let remote: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let open = shared(Config::default());
+        assert!(protected_mode_denies(&open, remote));
+        assert!(!protected_mode_denies(&open, local));
+        let mut config = Config::default();
+        config.acl.users.0 = vec![vec![b"default".to_vec(), b"on".to_vec(), b">pw".to_vec()]];
+        assert!(
+            !protected_mode_denies(&shared(config), remote),
+            "a user line gave it a password"
+        );
+        open.acl.set_default_password(Some(b"pw"));
+        assert!(
+            !protected_mode_denies(&open, remote),
+            "CONFIG SET requirepass"
+        );
     }
 }

@@ -11,10 +11,12 @@
 //! one), and the loading and shutdown states are watch channels that tests and connections
 //! await instead of polling.
 
+use crate::acl::Acl;
 use crate::cache::{flight::Flights, Clock, Store, WriteError};
 use crate::client::Clients;
 use crate::config::Config;
 use crate::durability::Durability;
+use crate::observe::Observe;
 use crate::search::Registry;
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
@@ -60,11 +62,16 @@ pub struct Shared {
     /// The search indexes (FT.*), following the store as its observer.
     pub search: Arc<Registry>,
     pub clients: Clients,
+    /// ACL users (the `default` one from `requirepass` until the commands layer installs the
+    /// configured users).
+    pub acl: Acl,
     /// The command table's full names (`get`, `config|get`), by row index: what
     /// `cmdstats` and `CLIENT LIST`'s `cmd=` are labelled with.
     pub command_names: &'static [&'static str],
     /// Counters per command-table row, indexed as `command_names`.
     pub cmdstats: Box<[CmdStat]>,
+    /// Latency histograms, the slow log, latency events, error counts (SLOWLOG, LATENCY, INFO).
+    pub observe: Observe,
     pub stats: ServerStats,
     pub started: Instant,
     pub run_id: String,
@@ -78,7 +85,12 @@ pub struct Shared {
     shutdown: watch::Sender<bool>,
     shutdown_save: Mutex<Option<bool>>,
     log_level: OnceLock<LogLevelHook>,
+    tls_reload: OnceLock<TlsReloadHook>,
 }
+
+/// Rebuilds the TLS port's configuration from new settings (CONFIG SET of a `tls-*` setting).
+pub type TlsReloadHook =
+    Box<dyn Fn(&crate::config::TlsSettings) -> Result<(), String> + Send + Sync>;
 
 /// Changes the process's log filter to a `tracing` directive (`info`, `warn`, ...).
 pub type LogLevelHook = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
@@ -105,8 +117,10 @@ impl Shared {
             flights,
             search,
             clients: Clients::default(),
+            acl: Acl::new(config.requirepass.as_ref().map(|p| p.as_bytes())),
             command_names,
             cmdstats: command_names.iter().map(|_| CmdStat::default()).collect(),
+            observe: Observe::new(command_names, &config.observe),
             stats: ServerStats::default(),
             started: Instant::now(),
             run_id: run_id(),
@@ -117,6 +131,7 @@ impl Shared {
             shutdown,
             shutdown_save: Mutex::new(None),
             log_level: OnceLock::new(),
+            tls_reload: OnceLock::new(),
             config: ArcSwap::from_pointee(config),
         }
     }
@@ -147,6 +162,18 @@ impl Shared {
         if store_changes {
             self.store.resize(next.maxmemory, next.eviction);
         }
+        if next.tls != now.tls {
+            if let Some(reload) = self.tls_reload.get() {
+                reload(&next.tls)?;
+            }
+        }
+        if next.requirepass != now.requirepass {
+            self.acl
+                .set_default_password(next.requirepass.as_ref().map(|p| p.as_bytes()));
+        }
+        if next.acl.log_max_len != now.acl.log_max_len {
+            self.acl.log.set_max_len(next.acl.log_max_len);
+        }
         if next.llm_lease != now.llm_lease {
             self.flights.set_lease(next.llm_lease);
         }
@@ -155,6 +182,7 @@ impl Shared {
                 d.reconfigure(next.appendfsync, &next.save);
             }
         }
+        self.observe.configure(&next.observe);
         self.config.store(Arc::new(next));
         Ok(())
     }
@@ -163,6 +191,11 @@ impl Shared {
     /// it has set up logging.
     pub fn set_log_level_hook(&self, hook: LogLevelHook) {
         let _ = self.log_level.set(hook);
+    }
+
+    /// Installs the TLS reload; the server sets it when it serves a TLS port.
+    pub fn set_tls_reload_hook(&self, hook: TlsReloadHook) {
+        let _ = self.tls_reload.set(hook);
     }
 
     /// The port actually bound (differs from the configured one when that was 0).
@@ -196,6 +229,7 @@ impl Shared {
             s.reset();
         }
         self.store.stats().reset();
+        self.observe.reset_stats();
         for c in [
             &self.stats.total_connections_received,
             &self.stats.rejected_connections,

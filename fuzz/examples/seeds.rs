@@ -5,7 +5,7 @@
 //! Run: `cargo run --manifest-path fuzz/Cargo.toml --example seeds` (any toolchain). The output
 //! is deterministic, so re-running it only changes files when a format changed.
 
-use llmcached::persistence::{Record, Value};
+use llmcached::persistence::{Record, SetMeta, Value};
 use llmcached_fuzz::dispatch::{self, SeedOp};
 use llmcached_fuzz::keying::{self, SeedOptions};
 use llmcached_fuzz::parser::{self, encode_command, SeedLimits};
@@ -287,6 +287,7 @@ fn set(key: &str, value: Value, expire_at_ms: Option<u64>) -> Record {
         key: key.as_bytes().to_vec().into(),
         value,
         expire_at_ms,
+        meta: SetMeta::default(),
     }
 }
 

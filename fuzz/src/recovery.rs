@@ -25,7 +25,7 @@
 use crate::input::Input;
 use bytes::Bytes;
 use llmcached::persistence::sim::SimFs;
-use llmcached::persistence::{FsyncPolicy, Options, Persistence, Record, Value};
+use llmcached::persistence::{FsyncPolicy, Options, Persistence, Record, SetMeta, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,6 +50,7 @@ pub fn apply(state: &mut State, rec: Record) {
             key,
             value,
             expire_at_ms,
+            ..
         } => {
             state.insert(key, (value, expire_at_ms));
         }
@@ -195,6 +196,7 @@ pub fn run(data: &[u8]) {
         key: Bytes::from_static(b"fuzz:written-after-recovery"),
         value: Value::Str(Bytes::from_static(b"v")),
         expire_at_ms: None,
+        meta: SetMeta::default(),
     };
     let appended = engine.append(&write).and_then(|_| engine.shutdown());
     if let Err(e) = appended {

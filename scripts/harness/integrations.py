@@ -84,10 +84,15 @@ def examples(ctx: Context, result: SuiteResult, target: str | None) -> None:
             ("python", [str(python), "examples/python/llm_cache.py", *address], 120),
             ("node", ["node", "examples/node/llm-cache.js", *address], 120),
             ("rust", ["cargo", "run", "--quiet", "--example", "rust_llm_cache", "--", *address], 900),
+            ("python-stream", [str(python), "examples/python/llm_stream.py", *address], 120),
+            ("node-stream", ["node", "examples/node/llm-stream.js", *address], 120),
+            ("rust-stream",
+             ["cargo", "run", "--quiet", "--example", "rust_llm_stream", "--", *address], 900),
+            ("python-fresh", [str(python), "examples/python/llm_fresh.py", *address], 120),
         ]
         for name, argv, limit in runs:
             case = f"examples/{name}"
-            if name == "rust" and os.environ.get("INTEGRATIONS_SKIP_RUST_EXAMPLE") == "1":
+            if name.startswith("rust") and os.environ.get("INTEGRATIONS_SKIP_RUST_EXAMPLE") == "1":
                 result.skipped(case, "INTEGRATIONS_SKIP_RUST_EXAMPLE=1")
                 continue
             done = proc.run(argv, cwd=ctx.root, env=_server_env(ctx, server, target), timeout=limit)

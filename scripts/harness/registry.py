@@ -21,7 +21,7 @@ SUITES: list[Suite] = [
           cargo.command(["cargo", "clippy", "--all-targets", "--", "-D", "warnings"], "cargo clippy"),
           needs=("cargo",)),
     Suite("rust", "the Rust tests: cargo nextest run --profile ci (JUnit)",
-          cargo.rust_tests, needs=("cargo",)),
+          cargo.rust_tests, needs=("cargo", "promtool")),
     Suite("doctests", "cargo test --doc (nextest does not run doctests)",
           cargo.command(["cargo", "test", "--doc"], "cargo test --doc"), needs=("cargo",)),
     Suite("release", "cargo build --release", cargo.release_build, needs=("cargo",),

@@ -4,6 +4,7 @@
 //! - [`clock`]: wall-clock milliseconds that tests can advance.
 //! - [`stats`]: counters shared with INFO and LLMSTATS.
 //! - [`flight`]: single-flight leases and the followers waiting on them (LLMGET / LLMSETNX).
+//! - [`fresh`]: whether a stored answer is fresh, stale but servable, or neither, for a caller.
 //!
 //! # Invariants
 //! - A read never returns an expired entry: every read checks `expire_at` against the [`Clock`]
@@ -25,6 +26,7 @@ mod backend;
 pub mod clock;
 pub mod entry;
 pub mod flight;
+pub mod fresh;
 pub mod stats;
 
 pub use clock::Clock;
@@ -363,6 +365,7 @@ impl Store {
                 }
             }
             Write::Put(entry) => {
+                let entry = entry.stamped(now);
                 if let Some(j) = journal {
                     j.put(key, &entry);
                 }
@@ -391,6 +394,7 @@ impl Store {
             j.check_writable().map_err(WriteError::NotDurable)?;
         }
         let _guard = self.lock(key);
+        let entry = entry.stamped(self.clock.now_ms());
         if let Some(j) = journal {
             j.put(key, &entry);
         }
@@ -463,8 +467,10 @@ impl Store {
         }
     }
 
-    /// Loads an entry at start-up (from disk), bypassing the journal.
+    /// Loads an entry at start-up (from disk), bypassing the journal. An entry without a write
+    /// time is stamped as written now.
     pub fn load(&self, key: Bytes, entry: Entry) {
+        let entry = entry.stamped(self.clock.now_ms());
         if entry.expire_at.is_some() {
             self.stats.expires.incr();
         }

@@ -63,6 +63,26 @@ pub struct Stats {
     pub sets: Counter,
     pub sets_existing: Counter,
     pub tokens_saved: Counter,
+    // Streaming (LLMREAD / LLMAPPEND).
+    pub stream_appends: Counter,
+    pub stream_bytes_appended: Counter,
+    /// LLMREAD replies that carried bytes.
+    pub stream_readers_served: Counter,
+    // Freshness and modes (LLMGET MAXAGE / MAXSTALE / MODE, LLMABORT BACKOFF).
+    /// Stale answers served (within their grace, while one caller refreshes them).
+    pub stale_served: Counter,
+    /// Refresh leases granted (a stale answer's, or MODE REFRESH's).
+    pub refreshes: Counter,
+    /// Answers replaced by the store that ended a refresh lease.
+    pub refresh_replaced: Counter,
+    /// BACKOFF windows opened by LLMABORT.
+    pub backoffs: Counter,
+    /// Lookups answered -BACKOFF (nothing servable during a window).
+    pub backoff_rejections: Counter,
+    /// MODE READONLY lookups answered -MISS.
+    pub readonly_misses: Counter,
+    /// MODE BYPASS lookups.
+    pub bypasses: Counter,
     models: Mutex<HashMap<String, ModelStats>>,
 }
 
@@ -108,6 +128,16 @@ impl Stats {
             &self.sets,
             &self.sets_existing,
             &self.tokens_saved,
+            &self.stream_appends,
+            &self.stream_bytes_appended,
+            &self.stream_readers_served,
+            &self.stale_served,
+            &self.refreshes,
+            &self.refresh_replaced,
+            &self.backoffs,
+            &self.backoff_rejections,
+            &self.readonly_misses,
+            &self.bypasses,
         ] {
             c.reset();
         }

@@ -2,11 +2,13 @@
 //! [`super::client`]).
 
 use super::args::{self, Args};
-use super::{lossy, CommandError, Ctx};
+use super::{lossy, permit, CommandError, Ctx};
+use crate::acl::log::Reason;
 use crate::client::Client;
 use crate::protocol::{Protocol, Reply};
-use crate::state::{Shared, REDIS_VERSION};
+use crate::state::REDIS_VERSION;
 use bytes::Bytes;
+use std::sync::atomic::Ordering;
 
 /// `PING [message]`
 pub fn ping(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
@@ -22,19 +24,24 @@ pub fn echo(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     Ok(Reply::Bulk(a[1].clone()))
 }
 
-/// Compares in time independent of where the first difference is.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Checks a username/password pair against `requirepass`; only the `default` user exists.
-fn check_password(shared: &Shared, user: &[u8], pass: &[u8]) -> Result<(), CommandError> {
-    match &shared.config().requirepass {
-        Some(p) if user == b"default" && same_secret(p.as_bytes(), pass) => Ok(()),
-        _ => Err(CommandError::WrongPass),
+/// Authenticates the connection as `user` with `pass`: on success the connection takes the
+/// user's cell (so later `ACL SETUSER` changes reach it); on failure the attempt is counted
+/// and logged in ACL LOG, and the reply is `WRONGPASS`.
+fn log_in(ctx: &mut Ctx<'_>, user: &[u8], pass: &[u8]) -> Result<(), CommandError> {
+    match ctx.shared.acl.authenticate(user, pass) {
+        Some(cell) => {
+            let name = cell.load().name.clone();
+            ctx.client.user = Some(cell);
+            ctx.client.authenticated = true;
+            ctx.client.info.meta(|m| m.user = name);
+            Ok(())
+        }
+        None => {
+            ctx.shared.acl.denied.auth.fetch_add(1, Ordering::Relaxed);
+            // The log names the user that was tried, not the connection's.
+            permit::log_as(ctx, Reason::Auth, "AUTH".into(), lossy(user, 128));
+            Err(CommandError::WrongPass)
+        }
     }
 }
 
@@ -45,11 +52,10 @@ pub fn auth(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         3 => (&a[1], &a[2]),
         _ => return Err(CommandError::Syntax),
     };
-    if ctx.shared.config().requirepass.is_none() && a.len() == 2 {
+    if a.len() == 2 && ctx.shared.acl.default_is_nopass() {
         return Err(CommandError::err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     }
-    check_password(ctx.shared, user, pass)?;
-    ctx.client.authenticated = true;
+    log_in(ctx, user, pass)?;
     Ok(Reply::Ok)
 }
 
@@ -93,11 +99,10 @@ pub fn hello(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         }
     }
     if let Some((user, pass)) = creds {
-        check_password(ctx.shared, user, pass)?;
-        ctx.client.authenticated = true;
+        log_in(ctx, user, pass)?;
     }
-    if !ctx.client.authenticated {
-        return Err(CommandError::coded("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    if !ctx.client.authenticated && ctx.shared.acl.auth_required() {
+        return Err(CommandError::coded("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(n) = name {
         if !valid_name(n) {
@@ -142,8 +147,10 @@ pub fn reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
     let c: &mut Client = ctx.client;
     c.multi = None;
     c.protocol = Protocol::Resp2;
-    c.authenticated = ctx.shared.config().requirepass.is_none();
+    c.user = None;
+    c.authenticated = !ctx.shared.acl.auth_required();
     c.info.meta(|m| {
+        m.user = "default".into();
         m.name.clear();
         m.resp = 2;
         m.multi = -1;
@@ -214,8 +221,10 @@ mod tests {
             e.starts_with("ERR AUTH <password> called without any password"),
             "{e}"
         );
+        // A nopass user takes any password, as in Redis 7.0.
+        assert_eq!(c.run(&["AUTH", "default", "x"]), Reply::Ok);
         assert_eq!(
-            c.run(&["AUTH", "default", "x"]),
+            c.run(&["AUTH", "nobody", "x"]),
             error("WRONGPASS invalid username-password pair or user is disabled.")
         );
     }
@@ -227,7 +236,7 @@ mod tests {
         let Reply::Error(e) = c.run(&["HELLO", "3"]) else {
             panic!("HELLO before AUTH is refused")
         };
-        assert!(e.starts_with("NOAUTH HELLO must be called"), "{e}");
+        assert_eq!(e, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
         assert_eq!(
             c.run(&["HELLO", "4"]),
             error("NOPROTO unsupported protocol version")
@@ -260,6 +269,27 @@ mod tests {
             c.run(&["CLIENT", "GETNAME"]),
             error("NOAUTH Authentication required.")
         );
+    }
+
+    /// Redis 7.0.15: with the default user off, HELLO without AUTH is refused in its words,
+    /// and HELLO AUTH logs in as another user.
+    #[test]
+    fn hello_with_the_default_user_off() {
+        let server = TestServer::new();
+        let mut admin = server.client();
+        admin.run(&["ACL", "SETUSER", "u", "on", ">pw", "+@all", "~*"]);
+        admin.run(&["ACL", "SETUSER", "default", "off"]);
+        let mut c = server.client();
+        assert_eq!(
+            c.run(&["HELLO", "3"]),
+            error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+        );
+        assert_eq!(c.run(&["PING"]), error("NOAUTH Authentication required."));
+        assert!(matches!(
+            c.run(&["HELLO", "3", "AUTH", "u", "pw"]),
+            Reply::Map(_)
+        ));
+        assert_eq!(c.run(&["ACL", "WHOAMI"]), bulk("u"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! [`execute`]: one command from its arguments to its outcome, with the checks Redis makes
 //! before running a command, in Redis's order: unknown command or subcommand, arity,
-//! authentication, loading, then MULTI queueing. The connection calls this for every command it
+//! authentication, ACL permissions, loading, then MULTI queueing. The connection calls this for every command it
 //! parses; tests call it with a [`Ctx`] and no socket.
 
 use super::{call, flag, resolve, row, unknown_command, CommandError, Ctx, Flow};
@@ -34,6 +34,7 @@ fn admit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<usize, Reply> {
         if let Some(s) = index.and_then(|i| ctx.shared.cmdstats.get(i)) {
             s.rejected.fetch_add(1, Ordering::Relaxed);
         }
+        ctx.shared.observe.error_reply(&e);
         if dirty {
             if let Some(m) = ctx.client.multi.as_mut() {
                 m.dirty = true;
@@ -53,8 +54,11 @@ fn admit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<usize, Reply> {
         let e = CommandError::WrongArity(spec.full_name).into();
         return refuse(ctx, Some(index), e, true);
     }
-    if !ctx.client.authenticated && !spec.has(flag::NO_AUTH) {
+    if !ctx.client.authenticated && !spec.has(flag::NO_AUTH) && ctx.shared.acl.auth_required() {
         return refuse(ctx, Some(index), CommandError::NoAuth.into(), true);
+    }
+    if let Err(e) = super::permit::admit(ctx, index, spec, args) {
+        return refuse(ctx, Some(index), e, true);
     }
     if ctx.shared.is_loading() && !spec.has(flag::LOADING) {
         return refuse(ctx, Some(index), CommandError::Loading.into(), false);

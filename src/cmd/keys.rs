@@ -2,7 +2,8 @@
 //! are [`super::expire`]).
 
 use super::args::{self, Args};
-use super::{CommandError, Ctx};
+use super::{permit, CommandError, Ctx};
+use crate::acl::READ;
 use crate::cache::Write;
 use crate::glob;
 use crate::protocol::Reply;
@@ -38,14 +39,16 @@ pub fn type_(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     }))
 }
 
-/// `KEYS pattern`
+/// `KEYS pattern`: only the keys the user may read (see [`super::permit`]).
 pub fn keys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let pattern = &a[1];
+    let allowed = permit::key_filter(ctx, READ);
     Ok(Reply::Array(
         ctx.shared
             .store
             .iter()
             .filter(|(k, _)| glob::matches(pattern, k, false))
+            .filter(|(k, _)| allowed.as_ref().is_none_or(|f| f(k)))
             .map(|(k, _)| Reply::Bulk((*k).clone()))
             .collect(),
     ))
@@ -58,6 +61,9 @@ pub fn keys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 /// last of them. So, as in Redis, a full iteration returns every key that was present for the
 /// whole iteration, and a key is returned once (two keys of one hash, odds about n/2^64, could
 /// be split across a call boundary). Each call walks the whole keyspace, so it costs O(n).
+///
+/// Keys the user may not read are left out after the page is cut (like MATCH), so the cursor
+/// means the same for every user and a restricted user learns no other key's name.
 pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let cursor = std::str::from_utf8(&a[1])
         .ok()
@@ -114,8 +120,10 @@ pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         Some((h, _, _)) if more => h.checked_add(1).unwrap_or(0),
         _ => 0,
     };
+    let allowed = permit::key_filter(ctx, READ);
     picked.retain(|(_, k, t)| {
-        pattern.is_none_or(|p| glob::matches(p, k, false))
+        allowed.as_ref().is_none_or(|f| f(k))
+            && pattern.is_none_or(|p| glob::matches(p, k, false))
             && type_filter
                 .as_deref()
                 .is_none_or(|f| f.eq_ignore_ascii_case(t))

@@ -1,201 +1,197 @@
-//! LLM answer commands: LLMGET, LLMSETNX, LLMABORT, LLMSTATS.
+//! LLM answer commands: LLMSETNX, LLMABORT, LLMSTATS (reads are in [`super::llmget`]).
 //!
 //! # Format
 //! ```text
-//! LLMGET key [WAIT ms]
-//!     -> value            a stored answer (a hit)
-//!     -> nil              a miss: this caller now holds the fill lease and should call the model,
-//!                         then LLMSETNX (or LLMABORT on failure). nil always and only means this.
-//!     -> (blocks)         another caller holds the lease: waits in the server, then returns the
-//!                         value, or nil if the lease passed to this caller, or
-//!     -> -TRYAGAIN ...    the wait ran out (WAIT ms, or the server's default), or was cancelled.
-//!                         WAIT 0 never blocks.
-//! LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]
-//!     -> 1 stored, 0 an answer was already there (it stays). Either way the key's lease ends and
-//!        every follower is woken with the stored answer. Without EX/PX the default TTL applies.
-//! LLMABORT key            -> 1 if the key's lease was released (the next follower is
-//!                            promoted), else 0. Like LLMSETNX it acts whichever connection
-//!                            holds the lease, so pooled clients work; call it only for a lease
-//!                            you were granted.
+//! LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n] [GRACE seconds]
+//!     -> 1 stored, 0 an answer was already there (it stays), unless a refresh lease of the key
+//!        is held: then the answer is replaced and the reply is 1. Either way the key's lease
+//!        ends and every follower is woken with the stored answer. EX/PX is the fresh lifetime
+//!        (default llm-default-ttl); GRACE how long after it the answer may be served stale
+//!        (default llm-default-grace). TTL reports both together.
+//! LLMABORT key [gen] [BACKOFF ms]
+//!     -> 1 if the key's lease was released (the next waiter is promoted), else 0. Like
+//!        LLMSETNX it acts whichever connection holds the lease, so pooled clients work; call
+//!        it only for a lease you were granted. With gen (a streaming leader's generation, see
+//!        [`super::stream`]) only that attempt is aborted: a replaced leader gets 0. BACKOFF:
+//!        the model failed; for ms (at most llm-max-backoff-ms) nobody is granted the lease,
+//!        and readers get a servable stale answer or -BACKOFF.
 //! LLMSTATS [RESET]        -> map of counters (flat name/value array in RESP2).
 //! ```
 //! Answers live in the ordinary keyspace: GET, TTL, DEL and SCAN see them.
 
 use super::args::{self, Args};
 use super::keyspace::{owned, string_of, write};
+use super::lease::entry_holding;
 use super::ttl::{self, TtlOptions};
-use super::{CommandError, Ctx, Flow};
-use crate::cache::flight::{Begin, Outcome};
+use super::{CommandError, Ctx};
 use crate::cache::{Entry, Value, Write};
 use crate::metrics::llm::{llm_stats, Stat};
 use crate::protocol::Reply;
 use crate::state::Shared;
 use bytes::Bytes;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Parses `[WAIT ms]`.
-fn parse_wait(a: &[Bytes], default: Duration) -> Result<Duration, CommandError> {
-    match a.len() {
-        2 => Ok(default),
-        4 if args::is(&a[2], "WAIT") => Ok(Duration::from_millis(args::uint(&a[3])?)),
-        _ => Err(CommandError::Syntax),
-    }
-}
-
-/// The wait ran out: the error LLMGET and LLMLOOKUP answer.
-fn tryagain_timeout(wait: Duration) -> CommandError {
-    CommandError::coded(format!(
-        "TRYAGAIN no answer after waiting {} ms: another client is still filling this key",
-        wait.as_millis()
-    ))
-}
-
-/// `LLMGET key [WAIT ms]`
-pub fn llmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
-    let wait = parse_wait(a, ctx.shared.config().llm_wait)?;
-    single_flight(ctx, &a[1], wait)
-}
-
-/// The single-flight lookup behind LLMGET and LLMLOOKUP: a hit, a granted lease (nil), or a
-/// wait for another caller's fill (which ends in a value, nil on promotion, or an error reply).
-pub(super) fn single_flight(
-    ctx: &mut Ctx<'_>,
-    key: &Bytes,
-    wait: Duration,
-) -> Result<Flow, CommandError> {
-    ctx.client.used_leases = true;
-    let shared = ctx.shared;
-    let stats = shared.store.stats();
-    match shared
-        .flights
-        .begin(key, ctx.client.id(), || shared.store.get(key))
-    {
-        Begin::Hit(entry) => {
-            let v = string_of(&entry)?;
-            entry.mark_read();
-            stats.llm_hits.incr();
-            stats.tokens_saved.add(entry.tokens);
-            stats.record_model(key, true, entry.tokens);
-            Ok(Flow::Reply(Reply::Bulk(v.clone())))
-        }
-        Begin::Lead { flight } => {
-            stats.llm_misses.incr();
-            stats.record_model(key, false, 0);
-            spawn_lease_timer(shared, owned(key), flight);
-            Ok(Flow::Reply(Reply::Nil))
-        }
-        Begin::Follow(mut guard) => {
-            if ctx.client.in_exec || wait.is_zero() {
-                stats.wait_timeouts.incr();
-                return Err(tryagain_timeout(wait));
-            }
-            let stats = stats.clone();
-            let key = owned(key);
-            Ok(Flow::Wait(Box::pin(async move {
-                match tokio::time::timeout(wait, guard.wait()).await {
-                    Ok(Outcome::Value { value, tokens }) => {
-                        stats.coalesced.incr();
-                        stats.tokens_saved.add(tokens);
-                        stats.record_model(&key, true, tokens);
-                        Reply::Bulk(value)
-                    }
-                    Ok(Outcome::Lead) => Reply::Nil,
-                    Ok(Outcome::Cancelled(msg)) => Reply::Error(msg),
-                    Err(_) => {
-                        stats.wait_timeouts.incr();
-                        tryagain_timeout(wait).into()
-                    }
-                }
-            })))
-        }
-    }
-}
-
-/// Ends the flight's lease when its time is up, and each later holder's too, until the flight
-/// ends. One task per flight.
-fn spawn_lease_timer(shared: &Shared, key: Bytes, flight_id: u64) {
-    let flights = shared.flights.clone();
-    tokio::spawn(async move {
-        while let Some(deadline) = flights.deadline(&key, flight_id) {
-            tokio::time::sleep_until(deadline.into()).await;
-            flights.expire_due(&key, flight_id, Instant::now());
-        }
-    });
-}
-
-/// A parsed `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`. EX and PX follow
-/// SET's rules ([`ttl`]); TOKENS may be given once.
-struct SetNx<'a> {
+/// The store options of `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]
+/// [GRACE seconds]` and `LLMEND key gen ...` (the same). EX and PX follow SET's rules
+/// ([`ttl`]); TOKENS and GRACE may be given once each.
+pub(super) struct SetNx<'a> {
     ttl: TtlOptions<'a>,
-    tokens: u64,
+    pub tokens: u64,
+    /// Seconds an answer may be served stale after its fresh life; `None`: the default.
+    pub grace: Option<u64>,
 }
 
 impl<'a> SetNx<'a> {
-    fn parse(a: &'a [Bytes]) -> Result<SetNx<'a>, CommandError> {
+    /// Parses the options from `a[first..]`.
+    pub fn parse(a: &'a [Bytes], first: usize) -> Result<SetNx<'a>, CommandError> {
         let mut s = SetNx {
             ttl: TtlOptions::default(),
             tokens: 0,
+            grace: None,
         };
-        let mut saw_tokens = false;
+        let (mut tokens, mut grace_arg) = (None, None);
         let mut args = Args::new(a);
-        args.next_bytes()?;
-        args.next_bytes()?;
+        for _ in 1..first {
+            args.next_bytes()?;
+        }
         while let Some(opt) = args.peek() {
             if s.ttl.take(ttl::LLMSETNX, &mut args) {
                 continue;
             }
             args.next_bytes()?;
             let val = args.next_bytes()?;
-            if args::is(opt, "TOKENS") && !saw_tokens {
-                s.tokens = args::uint(val)?;
-                saw_tokens = true;
+            if args::is(opt, "TOKENS") && tokens.is_none() {
+                tokens = Some(val);
+            } else if args::is(opt, "GRACE") && grace_arg.is_none() {
+                grace_arg = Some(val);
             } else {
                 return Err(CommandError::Syntax);
             }
         }
+        if let Some(t) = tokens {
+            s.tokens = args::uint(t)?;
+        }
+        if let Some(g) = grace_arg {
+            s.grace = Some(args::uint(g)?);
+        }
         Ok(s)
+    }
+
+    /// The answer to store: `value` fresh until EX / PX (else the default TTL), then servable
+    /// stale for GRACE (else the default grace); its expiry is the end of both. `command`
+    /// names it in errors.
+    pub fn entry(
+        &self,
+        shared: &Shared,
+        value: Bytes,
+        command: &'static str,
+    ) -> Result<Entry, CommandError> {
+        let now = shared.store.clock().now_ms();
+        let config = shared.config();
+        let fresh_until = match self.ttl.deadline(now, command)? {
+            Some(at) => Some(at),
+            None => config
+                .llm_default_ttl
+                .map(|d| now.saturating_add(d.as_millis() as u64)),
+        };
+        let grace_ms = match self.grace {
+            Some(s) => s.saturating_mul(1000),
+            None => config.llm_default_grace.as_millis() as u64,
+        };
+        let expire_at = fresh_until.map(|at| at.saturating_add(grace_ms));
+        Ok(Entry::new(Value::Str(value), expire_at)
+            .with_tokens(self.tokens)
+            .with_grace(grace_ms))
     }
 }
 
-/// `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n]`
-pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
-    let s = SetNx::parse(a)?;
-    let shared = ctx.shared;
-    let now = shared.store.clock().now_ms();
-    let expire_at = match s.ttl.deadline(now, "llmsetnx")? {
-        Some(at) => Some(at),
-        None => shared
-            .config()
-            .llm_default_ttl
-            .map(|d| now.saturating_add(d.as_millis() as u64)),
+/// What storing an answer did: LLMSETNX's reply, the answer now stored, its tokens and entry
+/// (the shape [`crate::cache::flight::Flights::settle`] ends the flight with).
+pub(super) type Settled = (i64, Bytes, u64, Option<Arc<Entry>>);
+
+/// Stores `entry` under `key` unless an answer is there, or replaces it when `refreshing` (a
+/// refresh lease of the key is held). Counts the outcome.
+pub(super) fn store_answer(
+    shared: &Shared,
+    key: &Bytes,
+    entry: Entry,
+    refreshing: bool,
+) -> Result<Settled, CommandError> {
+    let store = &shared.store;
+    let (value, tokens) = match &entry.value {
+        Value::Str(v) => (v.clone(), entry.tokens),
+        _ => (Bytes::new(), 0),
     };
-    let value = owned(&a[2]);
-    let key = &a[1];
-    let (stored, answer, tokens) = write(&shared.store, key, |cur| match cur {
+    let (stored, answer, tokens) = write(store, key, |cur| match cur {
+        Some(e) if refreshing => {
+            string_of(e)?;
+            Ok((Write::Put(entry), (2, value.clone(), tokens)))
+        }
         Some(e) => Ok((Write::Keep, (0, string_of(e)?.clone(), e.tokens))),
-        None => Ok((
-            Write::Put(Entry::new(Value::Str(value.clone()), expire_at).with_tokens(s.tokens)),
-            (1, value.clone(), s.tokens),
-        )),
+        None => Ok((Write::Put(entry), (1, value.clone(), tokens))),
     })?;
-    let stats = shared.store.stats();
-    if stored == 1 {
-        stats.sets.incr();
-    } else {
-        stats.sets_existing.incr();
+    let stats = store.stats();
+    match stored {
+        0 => stats.sets_existing.incr(),
+        2 => stats.refresh_replaced.incr(),
+        _ => stats.sets.incr(),
     }
-    shared.flights.complete(key, &answer, tokens);
+    // The entry lets readers that were following a stream continue into the stored answer.
+    let entry = entry_holding(store, key, &answer);
+    Ok((stored.min(1), answer, tokens, entry))
+}
+
+/// `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n] [GRACE seconds]`
+pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let shared = ctx.shared;
+    let entry = SetNx::parse(a, 3)?.entry(shared, owned(&a[2]), "llmsetnx")?;
+    let key = &a[1];
+    let stored = shared.flights.settle(key, |refreshing| {
+        store_answer(shared, key, entry, refreshing)
+    })?;
     Ok(Reply::Int(stored))
 }
 
-/// `LLMABORT key`
+/// Parses a generation argument (LLMAPPEND, LLMEND, LLMABORT).
+pub(super) fn parse_gen(arg: &[u8]) -> Result<u64, CommandError> {
+    args::uint(arg)
+}
+
+/// `LLMABORT key [gen] [BACKOFF ms]`: without gen, whatever attempt is running; with gen, only
+/// that one. BACKOFF opens the key's window (cut to llm-max-backoff-ms).
 pub fn llmabort(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
-    if ctx.shared.flights.abort(&a[1]) {
-        ctx.shared.store.stats().aborts.incr();
-        Ok(Reply::Int(1))
-    } else {
-        Ok(Reply::Int(0))
+    let (gen, backoff) = match a.len() {
+        2 => (None, None),
+        3 => (Some(parse_gen(&a[2])?), None),
+        4 if args::is(&a[2], "BACKOFF") => (None, Some(args::uint(&a[3])?)),
+        5 if args::is(&a[3], "BACKOFF") => (Some(parse_gen(&a[2])?), Some(args::uint(&a[4])?)),
+        _ => return Err(CommandError::Syntax),
+    };
+    let shared = ctx.shared;
+    let window = backoff.map(|ms| Duration::from_millis(ms).min(shared.config().llm_max_backoff));
+    let reply = window.map(|w| {
+        super::llmget::backoff_error(crate::cache::flight::BackoffLeft {
+            ago_ms: 0,
+            left_ms: (w.as_millis() as u64).max(1),
+        })
+        .to_string()
+    });
+    let ended = match (window, reply.as_deref()) {
+        (Some(w), Some(text)) if !w.is_zero() => {
+            shared.flights.abort_with(&a[1], gen, Some((w, text)))
+        }
+        _ => shared.flights.abort(&a[1], gen),
+    };
+    if !ended {
+        return Ok(Reply::Int(0));
     }
+    let stats = shared.store.stats();
+    stats.aborts.incr();
+    if window.is_some_and(|w| !w.is_zero()) {
+        stats.backoffs.incr();
+    }
+    Ok(Reply::Int(1))
 }
 
 /// `LLMSTATS [RESET]`

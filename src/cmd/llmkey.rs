@@ -6,23 +6,25 @@
 //!     -> "llm:v1:<model>:<sha256>"   the canonical key of the request body (see crate::keying)
 //!     -> -NOTCACHEABLE <reason>      sampling could change the answer (opt in: SAMPLED), or it
 //!                                    depends on live data or provider state (opt in: LIVE)
-//! LLMLOOKUP request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name]
+//! LLMLOOKUP request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name]
+//!           [WAIT ms] [MAXAGE s] [MAXSTALE s] [MODE m] [META]
+//! LLMLOOKUP_RO request-json ... (as LLMLOOKUP, without MODE: MODE READONLY)
 //!     -> [key, value]                a hit, in one round trip
 //!     -> [key, nil]                  a miss: this caller holds the lease; store with LLMSETNX key
-//!     (blocks / -TRYAGAIN)           exactly as LLMGET
+//!     (blocks / -TRYAGAIN / -MISS)   exactly as LLMGET (see super::llmget), whose options it takes
+//!     -> META: LLMGET's META map with a first pair `key`
 //! LLMPURGE pattern
 //!     -> count of keys deleted that match the glob (e.g. llm:v1:gpt-4o:*)
 //! ```
 
-use super::args;
-use super::llm::single_flight;
-use super::{CommandError, Ctx, Flow};
+use super::llmget::{single_flight, ReadOptions};
+use super::{permit, CommandError, Ctx, Flow};
+use crate::acl::{namespace, READ, WRITE};
 use crate::cache::Write;
 use crate::glob;
 use crate::keying::{cache_key, KeyOptions};
 use crate::protocol::Reply;
 use bytes::Bytes;
-use std::time::Duration;
 
 /// Keys deleted per batch by LLMPURGE before it yields to other work.
 const PURGE_BATCH: usize = 1024;
@@ -34,49 +36,52 @@ fn key_of(body: &Bytes, options: &[Bytes]) -> Result<Bytes, CommandError> {
     Ok(Bytes::from(key.key))
 }
 
-/// `LLMKEY request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name]`
-pub fn llmkey(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
-    Ok(Reply::Bulk(key_of(&a[1], &a[2..])?))
+/// `LLMKEY request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name] [NAMESPACE ns]`
+pub fn llmkey(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let (ns, opts) = permit::llm_namespace(ctx, &a[2..])?;
+    Ok(Reply::Bulk(namespace::apply(
+        key_of(&a[1], &opts)?,
+        ns.as_deref(),
+    )))
 }
 
-/// `LLMLOOKUP request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name]`
+/// `LLMLOOKUP request-json [keying options] [WAIT ms] [MAXAGE s] [MAXSTALE s] [MODE m] [META]`
 pub fn llmlookup(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
-    let mut wait = ctx.shared.config().llm_wait;
-    let mut rest: Vec<Bytes> = Vec::with_capacity(a.len());
-    let mut i = 2;
-    while i < a.len() {
-        if args::is(&a[i], "WAIT") {
-            let ms = a.get(i + 1).ok_or(CommandError::Syntax)?;
-            wait = Duration::from_millis(args::uint(ms)?);
-            i += 2;
-        } else {
-            rest.push(a[i].clone());
-            i += 1;
-        }
-    }
+    lookup(ctx, a, false)
+}
+
+/// `LLMLOOKUP_RO request-json [keying options] [WAIT ms] [MAXAGE s] [MAXSTALE s] [META]`
+pub fn llmlookup_ro(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
+    lookup(ctx, a, true)
+}
+
+fn lookup(ctx: &mut Ctx<'_>, a: &[Bytes], read_only: bool) -> Result<Flow, CommandError> {
+    let mut keying: Vec<Bytes> = Vec::with_capacity(a.len());
+    let opts = ReadOptions::parse(a, 2, ctx.shared, read_only, Some(&mut keying))?;
+    let (ns, mut rest) = permit::llm_namespace(ctx, &keying)?;
     let semantic = super::semantic::Semantic::take(&mut rest)?;
-    let key = key_of(&a[1], &rest)?;
-    if let Some(sem) = semantic {
-        return super::semantic::lookup(ctx, key, sem, wait);
+    if semantic.is_some() && ns.is_some() {
+        // The nearest answer could be another tenant's: semantic spaces are not yet scoped by
+        // namespace, so a namespaced lookup may not search them.
+        return Err(CommandError::err(
+            "SEMANTIC lookups are not yet scoped by namespace; use them without NAMESPACE",
+        ));
     }
-    let pair = move |key: Bytes, r: Reply| {
-        if r.is_error() {
-            r
-        } else {
-            Reply::Array(vec![Reply::Bulk(key), r])
-        }
-    };
-    Ok(match single_flight(ctx, &key, wait)? {
-        Flow::Reply(r) => Flow::Reply(pair(key, r)),
-        Flow::Wait(w) => Flow::Wait(Box::pin(async move { pair(key, w.await) })),
-        Flow::Close => Flow::Close,
-    })
+    let key = namespace::apply(key_of(&a[1], &rest)?, ns.as_deref());
+    // A read-only lookup takes no lease, so reading the key is all it needs.
+    let access = if read_only { READ } else { READ | WRITE };
+    permit::admit_key(ctx, &key, access)?;
+    if let Some(sem) = semantic {
+        return super::semantic::lookup(ctx, key, sem, opts);
+    }
+    single_flight(ctx, &key.clone(), opts, Some(key))
 }
 
 /// `LLMPURGE pattern`: walks the keyspace off the async workers and deletes matching keys one
 /// by one (each under its own lock), so other clients are never held up for long.
 pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let pattern = a[1].clone();
+    let allowed = permit::key_filter(ctx, WRITE);
     let shared = ctx.shared.clone();
     ctx.client.wrote = true;
     Ok(Flow::Wait(Box::pin(async move {
@@ -85,6 +90,7 @@ pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
             let keys: Vec<Bytes> = store
                 .iter()
                 .filter(|(k, _)| glob::matches(&pattern, k, false))
+                .filter(|(k, _)| allowed.as_ref().is_none_or(|f| f(k)))
                 .map(|(k, _)| (*k).clone())
                 .collect();
             let mut deleted = 0i64;

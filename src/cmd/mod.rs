@@ -14,6 +14,7 @@
 //! arity convention holds: a positive arity is exact, a negative one a minimum, both counting the
 //! name (and, for a subcommand, the container's name).
 
+pub mod aclcmd;
 pub mod args;
 pub mod client;
 pub mod command;
@@ -27,14 +28,20 @@ pub mod hash;
 pub mod json;
 pub mod keys;
 pub mod keyspace;
+pub mod latency;
+pub mod lease;
 pub mod llm;
+pub mod llmget;
 pub mod llmkey;
 pub mod multi;
+pub mod permit;
 pub mod persist;
 pub mod search;
 pub mod semantic;
 pub mod server;
+pub mod slowlog;
 pub mod spec;
+pub mod stream;
 pub mod string;
 pub mod table;
 #[cfg(test)]
@@ -172,6 +179,12 @@ pub fn call(ctx: &mut Ctx<'_>, index: usize, args: &[Bytes]) -> Flow {
     let Some(spec) = row(index) else {
         return Flow::Reply(unknown_command(args));
     };
+    // Inside EXEC the user's rights are checked again: they may have changed since queueing.
+    if ctx.client.in_exec {
+        if let Err(e) = permit::admit(ctx, index, spec, args) {
+            return Flow::Reply(e);
+        }
+    }
     if spec.has(flag::WRITE) {
         ctx.client.wrote = true;
     }
@@ -181,7 +194,8 @@ pub fn call(ctx: &mut Ctx<'_>, index: usize, args: &[Bytes]) -> Flow {
         Handler::Flow(f) => f(ctx, args).unwrap_or_else(|e| Flow::Reply(e.into())),
     };
     let end = Instant::now();
-    let usec = end.saturating_duration_since(start).as_micros() as u64;
+    let elapsed = end.saturating_duration_since(start);
+    let usec = elapsed.as_micros() as u64;
     if let Some(stat) = ctx.shared.cmdstats.get(index) {
         stat.calls.fetch_add(1, Ordering::Relaxed);
         stat.usec.fetch_add(usec, Ordering::Relaxed);
@@ -189,8 +203,43 @@ pub fn call(ctx: &mut Ctx<'_>, index: usize, args: &[Bytes]) -> Flow {
             stat.failed.fetch_add(1, Ordering::Relaxed);
         }
     }
+    observe(ctx, index, spec, elapsed, args, &flow);
     ctx.client.info.touch(index, end);
+    if ctx.client.info.is_killed() {
+        // ACL DELUSER / LOAD closed this connection's user: answer this command, then close.
+        ctx.client.close_after_reply = true;
+    }
     flow
+}
+
+/// Feeds the slow log, the latency histograms and monitor, error counts and LLM lookup
+/// timings with one executed command (a blocked command's wait is not in `elapsed`).
+#[inline]
+fn observe(
+    ctx: &Ctx<'_>,
+    index: usize,
+    spec: &CommandSpec,
+    elapsed: std::time::Duration,
+    args: &[Bytes],
+    flow: &Flow,
+) {
+    let info = &ctx.client.info;
+    let who = || (info.addr.to_string(), info.meta(|m| m.name.clone()));
+    let o = &ctx.shared.observe;
+    o.command_done(
+        index,
+        spec.full_name,
+        spec.has(flag::FAST),
+        elapsed,
+        args,
+        &who,
+    );
+    if let Flow::Reply(r) = flow {
+        if r.is_error() {
+            o.error_reply(r);
+        }
+        o.lookup_replied(index, r, elapsed);
+    }
 }
 
 /// `ERR unknown command 'x', with args beginning with: 'a' 'b' `, worded and truncated as Redis.

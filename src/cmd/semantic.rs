@@ -15,7 +15,7 @@
 //! is deleted, expires or is evicted. Answers are only ever matched within one model (the
 //! model segment of the canonical key).
 
-use super::llm::single_flight;
+use super::llmget::{single_flight, ReadOptions};
 use super::{args, CommandError, Ctx, Flow};
 use crate::protocol::Reply;
 use crate::search::distance;
@@ -23,7 +23,6 @@ use crate::search::pending::Decision;
 use crate::search::schema::Metric;
 use crate::search::text;
 use bytes::Bytes;
-use std::time::Duration;
 
 /// What follows `SEMANTIC`.
 pub struct Semantic {
@@ -84,7 +83,7 @@ pub fn lookup(
     ctx: &mut Ctx<'_>,
     key: Bytes,
     sem: Semantic,
-    wait: Duration,
+    opts: ReadOptions,
 ) -> Result<Flow, CommandError> {
     if sem.vector.is_empty() || !sem.vector.len().is_multiple_of(4) {
         return Err(CommandError::err(
@@ -96,7 +95,7 @@ pub fn lookup(
     distance::prepare(Metric::Cosine, &mut v);
     let shared = ctx.shared.clone();
     if shared.store.get(&key).is_some() {
-        let flow = single_flight(ctx, &key, wait)?;
+        let flow = single_flight(ctx, &key, opts, None)?;
         return Ok(wrap(flow, key, Some(0.0)));
     }
     let space = shared
@@ -119,15 +118,15 @@ pub fn lookup(
                 }
             }
             // Every near answer left meanwhile: fill our own key.
-            let flow = single_flight(ctx, &key, wait)?;
+            let flow = single_flight(ctx, &key, opts, None)?;
             Ok(wrap(flow, key, None))
         }
         Decision::Pending(k, d) => {
-            let flow = single_flight(ctx, &k, wait)?;
+            let flow = single_flight(ctx, &k, opts, None)?;
             Ok(wrap(flow, k, Some(d)))
         }
         Decision::Lead => {
-            let flow = single_flight(ctx, &key, wait)?;
+            let flow = single_flight(ctx, &key, opts, None)?;
             Ok(wrap(flow, key, None))
         }
     }

@@ -11,8 +11,8 @@ use super::spec::acl::{
 };
 use super::spec::flag::*;
 use super::{
-    client, command, config, connection, counters, expire, hash, json, keys, llm, llmkey, multi,
-    persist, search, server, string, CommandSpec, Handler,
+    aclcmd, client, command, config, connection, counters, expire, hash, json, keys, latency, llm,
+    llmget, llmkey, multi, persist, search, server, slowlog, stream, string, CommandSpec, Handler,
 };
 use crate::row;
 
@@ -42,6 +42,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("select", 2, FAST | LOADING | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "index", "Changes the selected database (only 0 exists).", S!(connection::select)),
     row!("quit", -1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI, CONNECTION, NOKEY, "connection", "1.0.0", "", "Closes the connection.", S!(connection::quit)),
     row!("reset", 1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI, CONNECTION, NOKEY, "connection", "6.2.0", "", "Resets the connection.", S!(connection::reset)),
+    row!("acl", -2, 0, 0, NOKEY, "server", "6.0.0", "subcommand [arg ...]", "A container for Access List Control commands.", S!(command::help), subs: aclcmd::SUBCOMMANDS),
     row!("client", -2, 0, 0, NOKEY, "connection", "2.4.0", "subcommand [arg ...]", "A container for client connection commands.", S!(command::help), subs: client::SUBCOMMANDS),
     // server
     row!("command", -1, LOADING | STALE, CONNECTION, NOKEY, "server", "2.8.13", "[subcommand [arg ...]]", "Returns detailed information about all commands.", S!(command::all), subs: command::SUBCOMMANDS),
@@ -55,6 +56,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("bgsave", -1, ADMIN, 0, NOKEY, "server", "1.0.0", "[SCHEDULE]", "Asynchronously saves the database to disk.", S!(persist::bgsave)),
     row!("bgrewriteaof", 1, ADMIN, 0, NOKEY, "server", "1.0.0", "", "Asynchronously rewrites the append-only file to disk.", S!(persist::bgrewriteaof)),
     row!("lastsave", 1, FAST | LOADING | STALE, acl::ADMIN | DANGEROUS, NOKEY, "server", "1.0.0", "", "Returns the Unix timestamp of the last successful save to disk.", S!(persist::lastsave)),
+    row!("slowlog", -2, 0, 0, NOKEY, "server", "2.2.12", "subcommand [arg ...]", "A container for slow log commands.", S!(command::help), subs: slowlog::SUBCOMMANDS),
+    row!("latency", -2, 0, 0, NOKEY, "server", "2.8.13", "subcommand [arg ...]", "A container for latency diagnostics commands.", S!(command::help), subs: latency::SUBCOMMANDS),
     row!("shutdown", -1, ADMIN | NO_MULTI | LOADING | STALE, 0, NOKEY, "server", "1.0.0", "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Stops the server after in-flight commands have replied.", F!(server::shutdown)),
     // strings
     row!("get", 2, READONLY | FAST, STRING, KEY1, "string", "1.0.0", "key", "Returns the string value of a key.", S!(string::get)),
@@ -114,11 +117,16 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("json.forget", -2, WRITE, JSON, KEY1, "json", "1.0.0", "key [path]", "Deletes the JSON document at a key (root path only); an alias of JSON.DEL.", S!(json::del)),
     row!("json.type", -2, READONLY | FAST, JSON, KEY1, "json", "1.0.0", "key [path]", "Returns the type of the JSON document at a key (root path only).", S!(json::type_)),
     // LLM answers
-    row!("llmget", -2, READONLY | BLOCKING, LLM, KEY1, "llm", "0.1.0", "key [WAIT ms]", "Returns a cached answer; on a miss grants the fill lease, or waits for another caller's fill.", F!(llm::llmget)),
-    row!("llmsetnx", -3, WRITE | DENY_OOM, LLM, KEY1, "llm", "0.1.0", "key value [EX seconds|PX milliseconds] [TOKENS n]", "Stores an answer if none is there, ends the key's lease and wakes its waiters.", S!(llm::llmsetnx)),
-    row!("llmabort", 2, WRITE | FAST, LLM, KEY1, "llm", "0.1.0", "key", "Gives up the fill lease; the longest-waiting caller is promoted.", S!(llm::llmabort)),
+    row!("llmget", -2, READONLY | BLOCKING, LLM, KEY1, "llm", "0.1.0", "key [WAIT ms] [MAXAGE s] [MAXSTALE s] [MODE DEFAULT|READONLY|REFRESH|WRITEONLY|BYPASS] [META]", "Returns a cached answer (a stale one while one caller refreshes it); on a miss grants the fill lease, or waits for another caller's fill.", F!(llmget::llmget)),
+    row!("llmget_ro", -2, READONLY | BLOCKING, LLM, KEY1, "llm", "0.3.0", "key [WAIT ms] [MAXAGE s] [MAXSTALE s] [META]", "LLMGET in MODE READONLY: a cached or stale answer, or a wait for a running fill; never a lease (-MISS).", F!(llmget::llmget_ro)),
+    row!("llmsetnx", -3, WRITE | DENY_OOM, LLM, KEY1, "llm", "0.1.0", "key value [EX seconds|PX milliseconds] [TOKENS n] [GRACE seconds]", "Stores an answer if none is there (or replaces the one a refresh lease renews), ends the key's lease and wakes its waiters.", S!(llm::llmsetnx)),
+    row!("llmabort", -2, WRITE | FAST, LLM, KEY1, "llm", "0.1.0", "key [gen] [BACKOFF ms]", "Gives up the fill lease (only attempt gen's, if given); the longest-waiting caller is promoted, or with BACKOFF nobody for ms.", S!(llm::llmabort)),
+    row!("llmread", -2, READONLY | BLOCKING, LLM, KEY1, "llm", "0.2.0", "key [FROM cursor] [WAIT ms] [LIMIT bytes]", "Reads a streamed answer from a cursor as it is produced; on a miss grants the fill lease.", F!(stream::llmread)),
+    row!("llmappend", 4, WRITE | DENY_OOM | FAST, LLM, KEY1, "llm", "0.2.0", "key gen chunk", "Appends a chunk to the answer being streamed at generation gen and renews the lease.", S!(stream::llmappend)),
+    row!("llmend", -3, WRITE | DENY_OOM, LLM, KEY1, "llm", "0.2.0", "key gen [EX seconds|PX milliseconds] [TOKENS n] [GRACE seconds]", "Stores the streamed bytes of generation gen as the answer and ends the flight.", S!(stream::llmend)),
     row!("llmkey", -2, FAST | LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "request-json [DIALECT name] [MODEL name] [SAMPLED]", "Returns the canonical cache key of an LLM request body.", S!(llmkey::llmkey)),
-    row!("llmlookup", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.1.0", "request-json [WAIT ms] [DIALECT name] [MODEL name] [SAMPLED] [SEMANTIC space vector max-distance]", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics.", F!(llmkey::llmlookup)),
+    row!("llmlookup", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.1.0", "request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name] [WAIT ms] [MAXAGE s] [MAXSTALE s] [MODE m] [META] [SEMANTIC space vector max-distance]", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics and options.", F!(llmkey::llmlookup)),
+    row!("llmlookup_ro", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.3.0", "request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name] [WAIT ms] [MAXAGE s] [MAXSTALE s] [META]", "LLMLOOKUP in MODE READONLY: never grants a lease (-MISS).", F!(llmkey::llmlookup_ro)),
     row!("llmpurge", 2, WRITE, LLM, NOKEY, "llm", "0.1.0", "pattern", "Deletes every answer whose key matches a glob pattern.", F!(llmkey::llmpurge)),
     row!("llmstats", -1, LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "[RESET]", "Returns hit rate, stampede rate, evicted/expired-unread and tokens saved.", S!(llm::llmstats)),
     // search (the RediSearch subset vector caches use)

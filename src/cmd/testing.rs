@@ -35,6 +35,7 @@ impl TestServer {
         config.save = SaveSchedule::default();
         let clock = Clock::new();
         let shared = Arc::new(Shared::new(config, clock.clone(), cmd::row_names()));
+        cmd::permit::install(&shared).expect("test users are valid");
         TestServer { shared, clock }
     }
 
@@ -45,7 +46,7 @@ impl TestServer {
         let laddr = SocketAddr::from((Ipv4Addr::LOCALHOST, 6379));
         let info = Arc::new(ClientInfo::new(id, addr, laddr));
         self.shared.clients.register(info.clone());
-        let authenticated = self.shared.config().requirepass.is_none();
+        let authenticated = !self.shared.acl.auth_required();
         TestClient {
             shared: self.shared.clone(),
             client: Client::new(info, authenticated),

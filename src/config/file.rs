@@ -18,8 +18,8 @@
 //! - A Redis directive with no meaning here (see `IGNORED`) is accepted silently, so a stock
 //!   redis.conf works. A few of them matter when given a value llmcached cannot honour
 //!   (`daemonize yes`, `logfile <path>`, `unixsocket <path>`): those produce a warning.
-//! - Directives that would leave the server less protected than the file asks if they were
-//!   ignored (ACL `user` / `aclfile`, TLS ports) are errors.
+//! - `user` lines are collected for the ACL (which refuses them together with `aclfile`);
+//!   TLS directives with no rustls equivalent (`tls-ciphers`, `tls-dh-params-file`) warn.
 //! - Anything else produces a warning (`unknown directive 'x' at line N of FILE: ignored`), where
 //!   Redis would refuse to start: a newer redis.conf should not keep a cache from starting.
 
@@ -152,17 +152,26 @@ impl<'c> Loader<'c> {
                 // Errors inside name the included file and its line.
                 self.text(&text, &path.display().to_string(), depth + 1)?;
             }
-            "user" | "aclfile" => {
-                return Err(at.error(ConfigError::Refused(
-                    "ACL users are not supported (use requirepass); refusing to start without the protection the file asks for",
-                )))
+            "user" => {
+                if values.is_empty() {
+                    return Err(at.error(ConfigError::Syntax("wrong number of arguments")));
+                }
+                self.config.acl.users.0.push(values.to_vec());
             }
-            "tls-port" | "tls-replication" | "tls-cluster"
-                if values.iter().any(|v| v != b"0" && v != b"no") =>
-            {
-                return Err(at.error(ConfigError::Refused(
-                    "TLS is not supported; put a TLS proxy in front of llmcached",
-                )))
+            "tls-replication" | "tls-cluster" if values.iter().any(|v| v != b"no") => {
+                self.warnings.push(format!(
+                    "'{name}' at line {} of {} has no effect (no replication or cluster bus): ignored",
+                    at.line, at.file
+                ));
+            }
+            "tls-ciphers"
+            | "tls-dh-params-file"
+            | "tls-client-cert-file"
+            | "tls-client-key-file" => {
+                self.warnings.push(format!(
+                    "'{name}' at line {} of {} is not supported with rustls: ignored",
+                    at.line, at.file
+                ));
             }
             "daemonize" => self.unless(one()?, "no", at, "llmcached runs in the foreground"),
             "logfile" => self.unless(one()?, "", at, "llmcached logs to stderr"),
@@ -394,13 +403,16 @@ mod tests {
     }
 
     #[test]
-    fn settings_that_would_weaken_protection_are_refused() {
-        assert!(matches!(
-            load_str("user default on >pw ~* +@all\n"),
-            Err(ConfigError::At { why, .. }) if matches!(*why, ConfigError::Refused(_))
-        ));
-        assert!(load_str("tls-port 6380\n").is_err());
-        assert!(load_str("tls-port 0\ntls-cert-file x.crt\n").is_ok());
+    fn user_lines_are_collected_and_tls_directives_read() {
+        let (c, warnings) = load_str(
+            "user default on >pw ~* +@all\nuser bob on\ntls-port 6380\ntls-ciphers DEFAULT\n",
+        )
+        .unwrap();
+        assert_eq!(c.acl.users.0.len(), 2);
+        assert_eq!(c.acl.users.0[1], [b"bob".to_vec(), b"on".to_vec()]);
+        assert_eq!(c.tls.port, 6380);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(load_str("user\n").is_err());
     }
 
     #[test]

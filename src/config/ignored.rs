@@ -12,7 +12,6 @@ pub const IGNORED: &[&str] = &[
     "active-defrag-threshold-upper",
     "active-expire-effort",
     "activerehashing",
-    "acllog-max-len",
     "always-show-logo",
     "aof-load-truncated",
     "aof-rewrite-incremental-fsync",

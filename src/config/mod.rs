@@ -22,11 +22,14 @@ mod cli;
 mod error;
 pub mod file;
 mod ignored;
+pub mod security;
+mod setting;
 pub mod settings;
 pub mod values;
 
 pub use error::{ConfigError, SettingError};
-pub use settings::{find, Setting, SETTINGS};
+pub use security::{AclSettings, TlsAuth, TlsSettings};
+pub use settings::{find, LogFormat, ObserveConfig, Setting, SETTINGS};
 pub use values::{LogLevel, Password};
 
 use crate::cache::EvictionKind;
@@ -64,6 +67,18 @@ pub struct Config {
     pub llm_wait: Duration,
     /// `None` = LLMSETNX answers without EX/PX do not expire.
     pub llm_default_ttl: Option<Duration>,
+    /// Most bytes one streamed answer may hold while it is produced (LLMAPPEND).
+    pub llm_stream_max_bytes: u64,
+    /// How long an answer stored without GRACE may be served stale after its fresh life.
+    pub llm_default_grace: Duration,
+    /// The longest `LLMABORT ... BACKOFF ms` window; longer requests are cut to it.
+    pub llm_max_backoff: Duration,
+    /// SLOWLOG, LATENCY, the metrics endpoint and the log format.
+    pub observe: ObserveConfig,
+    /// ACL users and tenant namespaces ([`security`]).
+    pub acl: AclSettings,
+    /// The TLS port and its certificates ([`security`]).
+    pub tls: TlsSettings,
 }
 
 impl Default for Config {
@@ -89,6 +104,12 @@ impl Default for Config {
             llm_lease: Duration::from_secs(120),
             llm_wait: Duration::from_secs(60),
             llm_default_ttl: Some(Duration::from_secs(86_400)),
+            llm_stream_max_bytes: 16 * 1024 * 1024,
+            llm_default_grace: Duration::ZERO,
+            llm_max_backoff: Duration::from_secs(60),
+            observe: ObserveConfig::default(),
+            acl: AclSettings::default(),
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -323,6 +344,25 @@ mod tests {
                 "llm-lease-ms",
                 "llm-wait-ms",
                 "llm-default-ttl",
+                "acllog-max-len",
+                "llm-key-namespace",
+                "tls-cert-file",
+                "tls-key-file",
+                "tls-key-file-pass",
+                "tls-ca-cert-file",
+                "tls-ca-cert-dir",
+                "tls-auth-clients",
+                "tls-protocols",
+                "tls-ciphersuites",
+                "llm-stream-max-bytes",
+                "llm-default-grace",
+                "llm-max-backoff-ms",
+                "slowlog-log-slower-than",
+                "slowlog-max-len",
+                "latency-monitor-threshold",
+                "latency-tracking",
+                "latency-tracking-info-percentiles",
+                "metrics-max-models",
             ]
         );
     }

@@ -9,56 +9,16 @@
 //!
 //! Adding a setting: a field on [`Config`] (and its `Default`), one row here, one README row.
 
+use super::security;
+pub use super::setting::Setting;
 use super::values::{self, LogLevel, Password, Reason};
-use super::{Config, SettingError};
+use super::Config;
 use crate::cache::EvictionKind;
 use crate::persistence::{FsyncPolicy, SaveSchedule};
-use std::fmt;
 use std::time::Duration;
 
-/// One setting. The value functions are private so that every change goes through
-/// [`Setting::apply`] (which names the setting in its error).
-pub struct Setting {
-    /// The Redis name, lowercase: the redis.conf directive, the CONFIG parameter and the flag.
-    pub name: &'static str,
-    /// True when the setting can be given at start (`--<name>`, [`Setting::env`], a config
-    /// file directive); false for a value that CONFIG GET only reports (`databases`).
-    pub flag: bool,
-    /// `LLMCACHED_<NAME>`, `-` written `_` (empty when `flag` is false).
-    pub env: &'static str,
-    /// The placeholder `--help` shows: `--port <PORT>`.
-    pub value_name: &'static str,
-    /// The default, spelled as a value of this setting (applying it gives `Config::default()`).
-    pub default: &'static str,
-    /// One paragraph of plain text, for `--help` and the README (no backticks, no `|`).
-    pub help: &'static str,
-    /// Whether CONFIG SET may change it while the server runs (as in Redis 7.0 where Redis has it).
-    pub mutable: bool,
-    apply: fn(&mut Config, &[u8]) -> Result<(), Reason>,
-    show: fn(&Config) -> Vec<u8>,
-}
-
-impl Setting {
-    /// Parses `value` and stores it in `config`, whether or not the setting is mutable (start-up
-    /// sources use this; CONFIG SET goes through [`Config::set`]). On error `config` is unchanged.
-    pub fn apply(&self, config: &mut Config, value: &[u8]) -> Result<(), SettingError> {
-        (self.apply)(config, value).map_err(|reason| SettingError::BadValue {
-            name: self.name,
-            reason,
-        })
-    }
-
-    /// The value as CONFIG GET shows it.
-    pub fn show(&self, config: &Config) -> Vec<u8> {
-        (self.show)(config)
-    }
-}
-
-impl fmt::Debug for Setting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Setting").field("name", &self.name).finish()
-    }
-}
+mod observe;
+pub use observe::{LogFormat, ObserveConfig};
 
 /// The row named `name`, any case (Redis has no aliases for these settings).
 pub fn find(name: &str) -> Option<&'static Setting> {
@@ -113,7 +73,7 @@ pub static SETTINGS: &[Setting] = &[
         env: "LLMCACHED_PROTECTED_MODE",
         value_name: "yes|no",
         default: "yes",
-        help: "With yes and no requirepass, only clients on the loopback interface are served, as in Redis.",
+        help: "With yes and no password for the default user (requirepass, user default or the aclfile), only clients on the loopback interface are served, as in Redis.",
         mutable: true,
         apply: |c, v| {
             c.protected_mode = values::yes_no(v)?;
@@ -170,7 +130,7 @@ pub static SETTINGS: &[Setting] = &[
         env: "LLMCACHED_MAXMEMORY",
         value_name: "BYTES",
         default: "1gb",
-        help: "Byte budget for keys, values and about 176 bytes of overhead per entry, e.g. 512mb or 2gb (k, m, g are powers of 1000, kb, mb, gb powers of 1024, as in redis.conf); 0 means the default.",
+        help: "Byte budget for keys, values and about 450 bytes of overhead per entry, e.g. 512mb or 2gb (k, m, g are powers of 1000, kb, mb, gb powers of 1024, as in redis.conf); 0 means the default.",
         mutable: true,
         apply: |c, v| {
             let n = values::memory(v)?;
@@ -381,6 +341,61 @@ pub static SETTINGS: &[Setting] = &[
         },
         show: |c| values::show(c.llm_default_ttl.map_or(0, |t| t.as_secs())),
     },
+    // ACL and TLS (declared in `security`).
+    security::ACLFILE,
+    security::ACLLOG_MAX_LEN,
+    security::LLM_KEY_NAMESPACE,
+    security::TLS_PORT,
+    security::TLS_CERT_FILE,
+    security::TLS_KEY_FILE,
+    security::TLS_KEY_FILE_PASS,
+    security::TLS_CA_CERT_FILE,
+    security::TLS_CA_CERT_DIR,
+    security::TLS_AUTH_CLIENTS,
+    security::TLS_PROTOCOLS,
+    security::TLS_CIPHERSUITES,
+    Setting {
+        name: "llm-stream-max-bytes",
+        flag: true,
+        env: "LLMCACHED_LLM_STREAM_MAX_BYTES",
+        value_name: "BYTES",
+        default: "16mb",
+        help: "Most bytes one answer may hold while it is streamed with LLMAPPEND, e.g. 16mb (units as maxmemory).",
+        mutable: true,
+        apply: |c, v| {
+            c.llm_stream_max_bytes = values::memory_in(v, 1, i64::MAX as u64)?;
+            Ok(())
+        },
+        show: |c| values::show(c.llm_stream_max_bytes),
+    },
+    Setting {
+        name: "llm-default-grace",
+        flag: true,
+        env: "LLMCACHED_LLM_DEFAULT_GRACE",
+        value_name: "SECONDS",
+        default: "0",
+        help: "Seconds an answer stored without GRACE may still be served stale after its TTL, while one caller refreshes it (0 = never stale).",
+        mutable: true,
+        apply: |c, v| {
+            c.llm_default_grace = Duration::from_secs(values::int(v, 0, LLONG_MAX / 1000)?);
+            Ok(())
+        },
+        show: |c| values::show(c.llm_default_grace.as_secs()),
+    },
+    Setting {
+        name: "llm-max-backoff-ms",
+        flag: true,
+        env: "LLMCACHED_LLM_MAX_BACKOFF_MS",
+        value_name: "MS",
+        default: "60000",
+        help: "Longest window in milliseconds that LLMABORT ... BACKOFF may close a key's lease for; longer requests are cut to it.",
+        mutable: true,
+        apply: |c, v| {
+            c.llm_max_backoff = Duration::from_millis(values::int(v, 0, LLONG_MAX)?);
+            Ok(())
+        },
+        show: |c| values::show(c.llm_max_backoff.as_millis() as u64),
+    },
     Setting {
         name: "databases",
         flag: false,
@@ -395,6 +410,15 @@ pub static SETTINGS: &[Setting] = &[
         },
         show: |_| b"1".to_vec(),
     },
+    observe::SLOWLOG_LOG_SLOWER_THAN,
+    observe::SLOWLOG_MAX_LEN,
+    observe::LATENCY_MONITOR_THRESHOLD,
+    observe::LATENCY_TRACKING,
+    observe::LATENCY_TRACKING_INFO_PERCENTILES,
+    observe::METRICS_PORT,
+    observe::METRICS_BIND,
+    observe::METRICS_MAX_MODELS,
+    observe::LOG_FORMAT,
 ];
 
 #[cfg(test)]

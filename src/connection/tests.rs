@@ -11,7 +11,11 @@ use tokio::sync::watch;
 /// A connection served by hand, and the client's end of its socket (a plain blocking
 /// socket, so that the client's reads and writes are real system calls that do not depend
 /// on the runtime having polled anything).
-async fn pair() -> (Connection, std::net::TcpStream, watch::Receiver<bool>) {
+async fn pair() -> (
+    Connection<tokio::net::TcpStream>,
+    std::net::TcpStream,
+    watch::Receiver<bool>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (socket, addr) = listener.accept().await.unwrap();
@@ -27,7 +31,7 @@ async fn pair() -> (Connection, std::net::TcpStream, watch::Receiver<bool>) {
 }
 
 /// Waits until the socket is readable, reads, and serves what is complete.
-async fn step(conn: &mut Connection, shutdown: &mut watch::Receiver<bool>) {
+async fn step(conn: &mut Connection<tokio::net::TcpStream>, shutdown: &mut watch::Receiver<bool>) {
     conn.socket.readable().await.unwrap();
     conn.read().unwrap();
     assert!(conn.serve_batch(shutdown).await.unwrap());
@@ -37,7 +41,7 @@ async fn step(conn: &mut Connection, shutdown: &mut watch::Receiver<bool>) {
 /// no buffer is kept that holds nothing. Every reply to what the client sent is written
 /// by the batch that read its command, so the client's read after a batch sees it.
 async fn serve_until(
-    conn: &mut Connection,
+    conn: &mut Connection<tokio::net::TcpStream>,
     client: &mut std::net::TcpStream,
     shutdown: &mut watch::Receiver<bool>,
     want: usize,

@@ -24,6 +24,25 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "llm",
 ];
 
+/// Every section, in Redis 7.0's order (`all`): the default ones with commandstats and
+/// latencystats before cluster.
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
+    "keyspace",
+    "llm",
+];
+
 /// Renders the requested sections (`[]` = default; `all`, `everything`, `default` as in Redis).
 pub fn render(shared: &Shared, requested: &[String]) -> String {
     let mut wanted: Vec<&str> = Vec::new();
@@ -33,16 +52,9 @@ pub fn render(shared: &Shared, requested: &[String]) -> String {
     for r in requested {
         match r.as_str() {
             "default" => wanted.extend(DEFAULT_SECTIONS),
-            "all" | "everything" => {
-                wanted.extend(DEFAULT_SECTIONS);
-                wanted.push("commandstats");
-            }
+            "all" | "everything" => wanted.extend(ALL_SECTIONS),
             other => {
-                if let Some(s) = DEFAULT_SECTIONS
-                    .iter()
-                    .chain(["commandstats"].iter())
-                    .find(|s| **s == other)
-                {
+                if let Some(s) = ALL_SECTIONS.iter().find(|s| **s == other) {
                     wanted.push(s);
                 }
             }
@@ -98,7 +110,13 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             line!(out, "used_cpu_user:{user:.6}");
         }
         "modules" => line!(out, "# Modules"),
-        "errorstats" => line!(out, "# Errorstats"),
+        "errorstats" => {
+            line!(out, "# Errorstats");
+            for (code, n) in shared.observe.errors.by_code() {
+                line!(out, "errorstat_{code}:count={n}");
+            }
+        }
+        "latencystats" => latencystats(shared, out),
         "cluster" => {
             line!(out, "# Cluster");
             line!(out, "cluster_enabled:0");
@@ -138,6 +156,10 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
             for (k, v) in super::llm::llm_stats(shared) {
                 line!(out, "llm_{k}:{v}");
             }
+            // Time followers spent blocked in lease waits: commandstats leave it out, as Redis
+            // leaves out blocked time.
+            let waited = shared.observe.follower_wait.snapshot().sum_seconds;
+            line!(out, "llm_wait_usec:{}", (waited * 1e6).round() as u64);
         }
         _ => {}
     }
@@ -208,6 +230,9 @@ fn memory(shared: &Shared, out: &mut String) {
     line!(out, "used_memory_rss:{rss}");
     line!(out, "used_memory_rss_human:{}", human(rss));
     line!(out, "used_memory_dataset:{used}");
+    let system = total_system_memory().unwrap_or(0);
+    line!(out, "total_system_memory:{system}");
+    line!(out, "total_system_memory_human:{}", human(system));
     line!(out, "maxmemory:{max}");
     line!(out, "maxmemory_human:{}", human(max));
     line!(
@@ -259,6 +284,35 @@ fn stats(shared: &Shared, out: &mut String) {
         "total_blocking_keys:{}",
         shared.flights.leases_active()
     );
+    line!(out, "unexpected_error_replies:0");
+    line!(out, "total_error_replies:{}", shared.observe.errors.total());
+    for (name, n) in shared.acl.info_fields() {
+        line!(out, "{name}:{n}");
+    }
+}
+
+/// `# Latencystats`: `latency_percentiles_usec_<cmd>:p50=..,p99=..,p99.9=..` for every
+/// command with a histogram, at the `latency-tracking-info-percentiles`.
+fn latencystats(shared: &Shared, out: &mut String) {
+    line!(out, "# Latencystats");
+    let percentiles = shared
+        .config()
+        .observe
+        .latency_tracking_info_percentiles
+        .clone();
+    for (i, name) in shared.command_names.iter().enumerate() {
+        let Some(h) = shared.observe.histogram(i) else {
+            continue;
+        };
+        if h.total() == 0 {
+            continue;
+        }
+        let fields: Vec<String> = percentiles
+            .iter()
+            .map(|p| format!("p{p}={:.3}", h.percentile_usec(*p)))
+            .collect();
+        line!(out, "latency_percentiles_usec_{name}:{}", fields.join(","));
+    }
 }
 
 /// One `CLIENT LIST` / `CLIENT INFO` line, with Redis's fields.
@@ -269,7 +323,7 @@ pub fn client_line(shared: &Shared, c: &ClientInfo) -> String {
         .and_then(|i| shared.command_names.get(i))
         .map_or("NULL", |s| s);
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -279,6 +333,7 @@ pub fn client_line(shared: &Shared, c: &ClientInfo) -> String {
         if meta.blocked { "b" } else if meta.multi >= 0 { "x" } else { "N" },
         meta.multi,
         cmd,
+        meta.user,
         meta.resp,
         meta.lib_name,
         meta.lib_ver,
@@ -304,6 +359,14 @@ fn rss_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
+}
+
+/// Physical memory from /proc/meminfo (Linux); `None` elsewhere.
+pub fn total_system_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// User and system CPU seconds from /proc (Linux); zeros elsewhere.

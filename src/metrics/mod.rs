@@ -1,7 +1,12 @@
-//! What operators read: INFO sections and CLIENT LIST lines.
+//! What operators read: INFO sections, CLIENT LIST lines and the Prometheus endpoint.
 
+pub mod exposition;
+pub mod http;
 pub mod info;
 pub mod llm;
+pub mod llm_families;
+pub mod redis_families;
+pub mod watch;
 
 use crate::state::Shared;
 use std::fmt::Write as _;
@@ -21,4 +26,12 @@ pub fn persistence_info(shared: &Shared, out: &mut String) {
         let _ = write!(s, "{k}:{v}");
         line(s);
     }
+}
+
+/// One scrape of `/metrics`: the redis_exporter families, then the `llmcached_*` ones.
+pub fn scrape(shared: &Shared, openmetrics: bool) -> String {
+    let mut e = exposition::Exposition::new(openmetrics);
+    redis_families::write(shared, &mut e);
+    llm_families::write(shared, &mut e);
+    e.finish()
 }

@@ -36,7 +36,7 @@
 //! use std::collections::BTreeMap;
 //! use std::sync::{Arc, Mutex};
 //! use bytes::Bytes;
-//! use llmcached::persistence::{Options, Persistence, Record, Value};
+//! use llmcached::persistence::{Options, Persistence, Record, SetMeta, Value};
 //!
 //! # let tmp = tempfile::tempdir().unwrap();
 //! # let now_ms = 1_800_000_000_000;
@@ -45,7 +45,7 @@
 //! let store = Mutex::new(BTreeMap::new()); // stands in for the real store
 //! for rec in loader.by_ref() {
 //!     match rec? {
-//!         Record::Set { key, value, expire_at_ms } => { store.lock().unwrap().insert(key, (value, expire_at_ms)); }
+//!         Record::Set { key, value, expire_at_ms, .. } => { store.lock().unwrap().insert(key, (value, expire_at_ms)); }
 //!         Record::Del { key } => { store.lock().unwrap().remove(&key); }
 //!         Record::FlushAll => store.lock().unwrap().clear(),
 //!     }
@@ -55,7 +55,7 @@
 //! // Write path: refuse early, apply + append under the key's lock, then wait for durability
 //! // before replying (a no-op unless appendfsync is `always`).
 //! p.check_writable()?;
-//! let rec = Record::Set { key: Bytes::from("k"), value: Value::Str(Bytes::from("v")), expire_at_ms: None };
+//! let rec = Record::Set { key: Bytes::from("k"), value: Value::Str(Bytes::from("v")), expire_at_ms: None, meta: SetMeta::default() };
 //! let lsn = {
 //!     let mut s = store.lock().unwrap();
 //!     s.insert(Bytes::from("k"), (Value::Str(Bytes::from("v")), None));
@@ -119,6 +119,18 @@ pub enum Value {
     Json(Bytes),
 }
 
+/// What a stored value records besides itself and its expiry (format version 2; records of
+/// version 1 files read as all zeros).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SetMeta {
+    /// When the value was written, unix ms (0: unknown).
+    pub stored_at_ms: u64,
+    /// The stale window at the end of its life, ms: it is fresh until `expire_at_ms - grace_ms`.
+    pub grace_ms: u64,
+    /// Tokens the answer cost to produce.
+    pub tokens: u64,
+}
+
 /// One logged change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
@@ -127,6 +139,7 @@ pub enum Record {
         key: Bytes,
         value: Value,
         expire_at_ms: Option<u64>,
+        meta: SetMeta,
     },
     /// `key` no longer exists (deleted, expired or evicted).
     Del { key: Bytes },

@@ -48,7 +48,7 @@ async fn config_set_is_all_or_nothing() {
     );
     assert_eq!(
         cmd(&mut c, &["CONFIG", "GET", "llm-*-ms"]).await,
-        "[llm-lease-ms,7000,llm-wait-ms,5]"
+        "[llm-lease-ms,7000,llm-wait-ms,5,llm-max-backoff-ms,60000]"
     );
     assert_eq!(s.shared.flights.lease().as_millis(), 7000);
     s.stop().await.expect("stop");

@@ -51,7 +51,11 @@ async fn a_restart_brings_back_keys_values_and_remaining_ttls() {
     );
     assert_eq!(cmd(&mut c, &["SET", "long", "v", "EX", "3600"]).await, "OK");
     assert_eq!(
-        cmd(&mut c, &["LLMSETNX", "answer", "42", "EX", "7200"]).await,
+        cmd(
+            &mut c,
+            &["LLMSETNX", "answer", "42", "EX", "7200", "TOKENS", "812"]
+        )
+        .await,
         "1"
     );
     assert_eq!(cmd(&mut c, &["SET", "gone", "v"]).await, "OK");
@@ -89,6 +93,10 @@ async fn a_restart_brings_back_keys_values_and_remaining_ttls() {
     let ttl: i64 = cmd(&mut c, &["TTL", "answer"]).await.parse().unwrap();
     assert!((7070..=7080).contains(&ttl), "ttl {ttl}");
     assert_eq!(cmd(&mut c, &["GET", "answer"]).await, "42");
+    // The answer's token count came back with it: a hit saves what the model call cost.
+    assert_eq!(cmd(&mut c, &["LLMGET", "answer"]).await, "42");
+    let stats = cmd(&mut c, &["LLMSTATS"]).await;
+    assert!(stats.contains("tokens_saved,812"), "{stats}");
     assert_eq!(cmd(&mut c, &["GET", "gone"]).await, "(nil)");
     assert_eq!(cmd(&mut c, &["GET", "n"]).await, "2");
     assert_eq!(cmd(&mut c, &["DBSIZE"]).await, "4");

@@ -1,17 +1,22 @@
 //! Integration tests: the real server on an ephemeral loopback port, driven by real clients
 //! (the `redis` crate, RESP2 and RESP3) and by raw bytes.
 
+mod acl;
 mod coalescing;
 mod commands;
 mod config_set;
 mod durability;
+mod freshness;
 mod hardening;
 mod hardening_persistence;
 mod keyed;
+mod observability;
 mod protocol;
 mod search;
 mod search_semantic;
 mod server;
+mod stream;
 mod support;
 mod sweep;
+mod tls;
 mod types;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use llmcached::persistence::sim::SimFs;
-use llmcached::persistence::{FsyncPolicy, PersistError, Persistence, Record, Value};
+use llmcached::persistence::{FsyncPolicy, PersistError, Persistence, Record, SetMeta, Value};
 
 use crate::support::{apply, del, dir, durable, load, opts, rt, set, Model, NOW};
 
@@ -40,12 +40,14 @@ fn sample() -> Vec<Record> {
             key: "h".into(),
             value: Value::Hash(vec![("f".into(), "v".into())]),
             expire_at_ms: Some(NOW + 60_000),
+            meta: SetMeta::default(),
         },
         del("a"),
         Record::Set {
             key: "j".into(),
             value: Value::Json("{\"x\":[1,2]}".into()),
             expire_at_ms: None,
+            meta: SetMeta::default(),
         },
         set("c", "3"),
     ]
@@ -306,6 +308,7 @@ fn load_corrupt_keeps_the_valid_records_and_the_rewrite_cleans_up() {
                 key,
                 value,
                 expire_at_ms,
+                meta: SetMeta::default(),
             })
     })
     .unwrap();
@@ -324,6 +327,7 @@ fn keys_expired_while_down_are_not_loaded_and_ttls_keep_counting() {
         key: Bytes::copy_from_slice(k.as_bytes()),
         value: Value::Str("v".into()),
         expire_at_ms: Some(at),
+        meta: SetMeta::default(),
     };
     write_all(
         &p,
@@ -401,8 +405,8 @@ fn appends_wait_for_the_loader_to_finish() {
     p.append(&set("x", "1")).unwrap();
 }
 
-/// Files written by format version 1, frozen. If this test fails, the format changed: bump
-/// FORMAT_VERSION and keep a reader for version 1.
+/// Files written by format version 1, frozen. If this test fails, version 1 files no longer
+/// load: every release must keep reading them.
 #[test]
 fn version_1_files_still_load() {
     const BASE_V1: &str = "4c4c4d43424153450100000000000000020000000000000000f153657852bdca16\
@@ -430,16 +434,66 @@ fn version_1_files_still_load() {
             key: "h".into(),
             value: Value::Hash(vec![("f".into(), "1".into())]),
             expire_at_ms: Some(4_000_000_000_000),
+            meta: SetMeta::default(),
         },
         Record::Set {
             key: "j".into(),
             value: Value::Json("[1]".into()),
             expire_at_ms: None,
+            meta: SetMeta::default(),
         },
         del("s"),
         Record::FlushAll,
         // Expired at 1_000, loaded at 2_000: comes out as a delete.
         del("t"),
+    ];
+    assert_eq!(got, want);
+}
+
+/// Files written by format version 2 (answer metadata: write time, grace and tokens), frozen.
+/// Version 2 is read by the same decoder as version 1 (`version_1_files_still_load`).
+#[test]
+fn version_2_files_load_with_their_metadata() {
+    const BASE_V2: &str = "4c4c4d434241534502000000000000000200000000000000010000001f1bdb963b\
+        000000ae0440e2d7fc085e0103010030b59452a3030000c0fd8452a303000030750000000000002a000000\
+        000000000a0000006c6c6d3a76313a6d3a610500000050617269731600000088e84665427e188201000100\
+        0000000000000000010000007301000000760900000099826663de5052f7040200000000000000";
+    const LOG_V2: &str = "4c4c4d434c4f4700020000000000000002000000000000000000000039b0b6523a\
+        00000016ae053ff0b952ff010201000000000000000000e09e8c52a3030000000000000000000007000000\
+        000000000a0000006c6c6d3a76313a6d3a6204000000526f6d65";
+    let hex = |s: &str| -> Vec<u8> {
+        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        s.chunks(2)
+            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+            .collect()
+    };
+    let fs = SimFs::new();
+    fs.write_durable(&dir().join("base.000000000002"), hex(BASE_V2));
+    fs.write_durable(&dir().join("log.000000000002"), hex(LOG_V2));
+    let (_p, loader) = Persistence::open(opts(&fs, FsyncPolicy::Always), 2_000).unwrap();
+    let got: Vec<Record> = loader.map(Result::unwrap).collect();
+    let want = vec![
+        Record::Set {
+            key: "llm:v1:m:a".into(),
+            value: Value::Str("Paris".into()),
+            expire_at_ms: Some(4_000_000_030_000),
+            meta: SetMeta {
+                stored_at_ms: 3_999_999_000_000,
+                grace_ms: 30_000,
+                tokens: 42,
+            },
+        },
+        set("s", "v"),
+        Record::Set {
+            key: "llm:v1:m:b".into(),
+            value: Value::Str("Rome".into()),
+            expire_at_ms: None,
+            meta: SetMeta {
+                stored_at_ms: 3_999_999_500_000,
+                grace_ms: 0,
+                tokens: 7,
+            },
+        },
     ];
     assert_eq!(got, want);
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use llmcached::persistence::sim::SimFs;
 use llmcached::persistence::{
-    FsyncPolicy, Options, PersistError, Persistence, Record, SaveSchedule, Value,
+    FsyncPolicy, Options, PersistError, Persistence, Record, SaveSchedule, SetMeta, Value,
 };
 
 use crate::support::{
@@ -38,6 +38,7 @@ impl Store {
                 key: Store::key(i),
                 value: v,
                 expire_at_ms: None,
+                meta: SetMeta::default(),
             })
         })
     }
@@ -88,6 +89,7 @@ fn compaction_under_write_load_neither_loses_nor_resurrects_keys() {
                             key: Store::key(i),
                             value: v,
                             expire_at_ms: None,
+                            meta: SetMeta::default(),
                         }
                     };
                     let lsn = p.append(&rec).unwrap();

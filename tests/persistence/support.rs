@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use llmcached::persistence::sim::SimFs;
-use llmcached::persistence::{FsyncPolicy, Lsn, Options, PersistError, Persistence, Record, Value};
+use llmcached::persistence::{
+    FsyncPolicy, Lsn, Options, PersistError, Persistence, Record, SetMeta, Value,
+};
 use tokio::runtime::Runtime;
 
 pub const NOW: u64 = 1_800_000_000_000;
@@ -22,6 +24,7 @@ pub fn apply(m: &mut Model, rec: Record) {
             key,
             value,
             expire_at_ms,
+            ..
         } => {
             m.insert(key, (value, expire_at_ms));
         }
@@ -58,6 +61,7 @@ pub fn set(k: &str, v: &str) -> Record {
         key: Bytes::copy_from_slice(k.as_bytes()),
         value: Value::Str(Bytes::copy_from_slice(v.as_bytes())),
         expire_at_ms: None,
+        meta: SetMeta::default(),
     }
 }
 
@@ -72,6 +76,7 @@ pub fn as_records(m: &Model) -> impl Iterator<Item = Record> + '_ {
         key: k.clone(),
         value: v.clone(),
         expire_at_ms: *e,
+        meta: SetMeta::default(),
     })
 }
 

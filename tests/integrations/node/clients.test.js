@@ -171,3 +171,47 @@ for (const [name, a, protocol] of clients) {
       }));
   });
 }
+
+// ACL users through ioredis 6 and node-redis 6: each logs in as a tenant user with its own
+// username and password (HELLO 3 AUTH), reads and writes its own keys, and is refused another
+// tenant's keys with Redis's NOPERM text. Against both servers, which must agree.
+describe('ACL tenant users', () => {
+  const admin = () => new (require('ioredis6'))({ host, port });
+  // [name, log in as user: resolves to a function that sends one command]
+  const logins = [
+    ['ioredis 6', async (user, pass) => {
+      const c = new (require('ioredis6'))({ host, port, username: user, password: pass });
+      return [c, (...args) => c.call(...args), () => c.disconnect()];
+    }],
+    ['node-redis 6', async (user, pass) => {
+      const c = require('redis6').createClient({ socket: { host, port }, username: user, password: pass, RESP: 3 });
+      await c.connect();
+      return [c, (...args) => c.sendCommand(args), () => c.disconnect()];
+    }],
+  ];
+  for (const [name, login] of logins) {
+    test(`${name} logs in as a tenant and is held to its keys`, { timeout: TEST_TIMEOUT_MS }, async () => {
+      const user = `tenant-${unique()}`;
+      const pass = unique();
+      const root = admin();
+      let close;
+      try {
+        assert.equal(await root.call('ACL', 'SETUSER', user, 'on', `>${pass}`, `~${user}:*`, '+@all'), 'OK');
+        const [, call, disconnect] = await login(user, pass);
+        close = disconnect;
+        assert.equal(await call('ACL', 'WHOAMI'), user);
+        assert.equal(await call('SET', `${user}:k`, 'v'), 'OK');
+        assert.equal(await call('GET', `${user}:k`), 'v');
+        await assert.rejects(
+          call('GET', 'someone-else:k'),
+          /NOPERM this user has no permissions to access one of the keys used as arguments/,
+        );
+      } finally {
+        if (close) await Promise.resolve().then(close).catch(() => {});
+        await root.call('ACL', 'DELUSER', user).catch(() => {});
+        await root.call('DEL', `${user}:k`).catch(() => {});
+        root.disconnect();
+      }
+    });
+  }
+});

@@ -13,7 +13,7 @@
 //! | offset | size | field                                                              |
 //! |-------:|-----:|--------------------------------------------------------------------|
 //! |      0 |    8 | magic: `LLMCBASE` or `LLMCLOG\0`                                   |
-//! |      8 |    4 | format version, u32 (= [`FORMAT_VERSION`])                        |
+//! |      8 |    4 | format version, u32 (written: [`FORMAT_VERSION`]; read: 1 and 2)  |
 //! |     12 |    4 | reserved, zero                                                     |
 //! |     16 |    8 | base: first log segment to replay after it; log: its own segment id |
 //! |     24 |    4 | base: unix seconds when it was written; log: zero                  |
@@ -35,8 +35,10 @@
 //!
 //! | kind         | layout                                                                           |
 //! |--------------|----------------------------------------------------------------------------------|
-//! | 1 `Set`      | 0: kind u8, 1: flags u8 (bit 0 = has expiry), 2: value type u8, 3: reserved u8,  |
-//! |              | 4: expire_at unix ms u64 (0 without expiry), 12: key (blob), then the value     |
+//! | 1 `Set`      | 0: kind u8, 1: flags u8 (bit 0 = has expiry, bit 1 = has metadata), 2: value     |
+//! |              | type u8, 3: reserved u8, 4: expire_at unix ms u64 (0 without expiry), 12: with  |
+//! |              | metadata: stored_at unix ms u64, grace ms u64, tokens u64; then key (blob) and  |
+//! |              | the value                                                                        |
 //! | 2 `Del`      | 0: kind u8, 1: key (blob)                                                       |
 //! | 3 `FlushAll` | 0: kind u8                                                                      |
 //! | 4 `End`      | 0: kind u8, 1: record count u64 (base files only, always last)                  |
@@ -44,13 +46,21 @@
 //! A blob is a u32 length followed by that many bytes. Values by type:
 //! 1 string = blob; 2 hash = u32 pair count, then field blob + value blob per pair;
 //! 3 JSON = blob (the serialized document).
+//!
+//! # Versions
+//!
+//! Version 2 added the metadata of a `Set` (flag bit 1). Version 1 files never set that bit, so
+//! their records read the same way, with zero metadata: a reader of version 2 loads both.
 
 use bytes::{BufMut, Bytes};
 
-use super::{Record, Value};
+use super::{Record, SetMeta, Value};
 
-/// Version written into every header; readers refuse any other.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version written into every header.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version this build reads (see the module docs: every version up to
+/// [`FORMAT_VERSION`] reads with the same decoder).
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 pub const BASE_MAGIC: [u8; 8] = *b"LLMCBASE";
 pub const LOG_MAGIC: [u8; 8] = *b"LLMCLOG\0";
 
@@ -73,8 +83,9 @@ const KIND_DEL: u8 = 2;
 const KIND_FLUSHALL: u8 = 3;
 const KIND_END: u8 = 4;
 const SET_HAS_EXPIRY: u8 = 1;
+const SET_HAS_META: u8 = 2;
 const SET_EXPIRE_AT: usize = 4;
-const SET_KEY_AT: usize = 12;
+const SET_META_AT: usize = 12;
 const TYPE_STR: u8 = 1;
 const TYPE_HASH: u8 = 2;
 const TYPE_JSON: u8 = 3;
@@ -124,9 +135,10 @@ pub fn decode_header(b: &[u8; HEADER_LEN], kind: FileKind) -> Result<Header, Str
         return Err("file header checksum mismatch".into());
     }
     let version = read_u32(b, HDR_VERSION);
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(format!(
-            "unsupported format version {version} (this build reads {FORMAT_VERSION})"
+            "unsupported format version {version} (this build reads \
+             {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})"
         ));
     }
     Ok(Header {
@@ -146,19 +158,28 @@ pub fn encode_record(rec: &Record, out: &mut Vec<u8>) -> Result<(), usize> {
             key,
             value,
             expire_at_ms,
+            meta,
         } => {
             let ty = match value {
                 Value::Str(_) => TYPE_STR,
                 Value::Hash(_) => TYPE_HASH,
                 Value::Json(_) => TYPE_JSON,
             };
-            let flags = if expire_at_ms.is_some() {
-                SET_HAS_EXPIRY
-            } else {
-                0
-            };
+            let has_meta = *meta != SetMeta::default();
+            let mut flags = 0;
+            if expire_at_ms.is_some() {
+                flags |= SET_HAS_EXPIRY;
+            }
+            if has_meta {
+                flags |= SET_HAS_META;
+            }
             out.extend_from_slice(&[KIND_SET, flags, ty, 0]);
             out.put_u64_le(expire_at_ms.unwrap_or(0));
+            if has_meta {
+                out.put_u64_le(meta.stored_at_ms);
+                out.put_u64_le(meta.grace_ms);
+                out.put_u64_le(meta.tokens);
+            }
             put_blob(out, key);
             match value {
                 Value::Str(v) | Value::Json(v) => put_blob(out, v),
@@ -253,7 +274,16 @@ pub fn decode_payload(p: Bytes) -> Result<Decoded, String> {
             let ty = c.u8()?;
             c.at = SET_EXPIRE_AT;
             let expire = c.u64()?;
-            debug_assert_eq!(c.at, SET_KEY_AT);
+            debug_assert_eq!(c.at, SET_META_AT);
+            let meta = if flags & SET_HAS_META != 0 {
+                SetMeta {
+                    stored_at_ms: c.u64()?,
+                    grace_ms: c.u64()?,
+                    tokens: c.u64()?,
+                }
+            } else {
+                SetMeta::default()
+            };
             let key = c.blob()?;
             let value = match ty {
                 TYPE_STR => Value::Str(c.blob()?),
@@ -273,6 +303,7 @@ pub fn decode_payload(p: Bytes) -> Result<Decoded, String> {
                 key,
                 value,
                 expire_at_ms: (flags & SET_HAS_EXPIRY != 0).then_some(expire),
+                meta,
             })
         }
         KIND_DEL => Decoded::Record(Record::Del { key: c.blob()? }),
@@ -335,112 +366,4 @@ fn read_u64(b: &[u8], at: usize) -> u64 {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-mod tests {
-    use super::*;
-
-    fn roundtrip(rec: Record) {
-        let mut out = Vec::new();
-        encode_record(&rec, &mut out).unwrap();
-        let f = decode_frame(out[..FRAME_LEN].try_into().unwrap());
-        assert!(f.len_ok);
-        assert_eq!(f.len, out.len() - FRAME_LEN);
-        assert!(f.payload_ok(&out[FRAME_LEN..]));
-        let got = decode_payload(Bytes::copy_from_slice(&out[FRAME_LEN..])).unwrap();
-        assert_eq!(got, Decoded::Record(rec));
-    }
-
-    #[test]
-    fn records_roundtrip() {
-        roundtrip(Record::Set {
-            key: Bytes::from_static(b"k"),
-            value: Value::Str(Bytes::from_static(b"v")),
-            expire_at_ms: None,
-        });
-        roundtrip(Record::Set {
-            key: Bytes::new(),
-            value: Value::Hash(vec![
-                (Bytes::from_static(b"f"), Bytes::from_static(b"1")),
-                (Bytes::from_static(b""), Bytes::from_static(b"")),
-            ]),
-            expire_at_ms: Some(1_700_000_000_123),
-        });
-        roundtrip(Record::Set {
-            key: Bytes::from_static(b"j"),
-            value: Value::Json(Bytes::from_static(b"{\"a\":1}")),
-            expire_at_ms: Some(0),
-        });
-        roundtrip(Record::Del {
-            key: Bytes::from_static(b"gone"),
-        });
-        roundtrip(Record::FlushAll);
-    }
-
-    /// Pins the byte layout documented in the table above: a change here is a format change
-    /// and needs a new FORMAT_VERSION.
-    #[test]
-    fn set_record_bytes_match_the_table() {
-        let mut out = Vec::new();
-        let rec = Record::Set {
-            key: Bytes::from_static(b"ab"),
-            value: Value::Str(Bytes::from_static(b"xyz")),
-            expire_at_ms: Some(0x0102_0304_0506_0708),
-        };
-        encode_record(&rec, &mut out).unwrap();
-        let payload: &[u8] = &[
-            1, 1, 1, 0, // kind Set, has expiry, string, reserved
-            8, 7, 6, 5, 4, 3, 2, 1, // expire_at LE
-            2, 0, 0, 0, b'a', b'b', // key blob
-            3, 0, 0, 0, b'x', b'y', b'z', // value blob
-        ];
-        assert_eq!(&out[..4], &(payload.len() as u32).to_le_bytes());
-        assert_eq!(&out[4..8], &crc32c::crc32c(&out[..4]).to_le_bytes());
-        assert_eq!(&out[8..12], &crc32c::crc32c(payload).to_le_bytes());
-        assert_eq!(&out[FRAME_LEN..], payload);
-    }
-
-    #[test]
-    fn header_roundtrip_and_damage() {
-        let h = Header {
-            kind: FileKind::Log,
-            id: 42,
-            time_secs: 0,
-        };
-        let mut b = encode_header(&h);
-        assert_eq!(decode_header(&b, FileKind::Log), Ok(h));
-        assert!(decode_header(&b, FileKind::Base).is_err());
-        b[HDR_ID] ^= 1;
-        assert!(decode_header(&b, FileKind::Log)
-            .unwrap_err()
-            .contains("checksum"));
-    }
-
-    #[test]
-    fn flipped_byte_fails_the_checksum() {
-        let mut out = Vec::new();
-        encode_record(&Record::Del { key: "k".into() }, &mut out).unwrap();
-        for i in 0..out.len() {
-            let mut bad = out.clone();
-            bad[i] ^= 0x40;
-            let f = decode_frame(bad[..FRAME_LEN].try_into().unwrap());
-            let ok = f.len_ok && f.len == bad.len() - FRAME_LEN && f.payload_ok(&bad[FRAME_LEN..]);
-            assert!(!ok, "flip at byte {i} went unnoticed");
-        }
-    }
-
-    #[test]
-    fn malformed_payloads_are_errors_not_panics() {
-        for p in [
-            &[][..],
-            &[9],
-            &[1, 0, 1, 0, 0],
-            &[2, 5, 0, 0, 0, b'a'],
-            &[
-                1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255,
-            ],
-            &[3, 0],
-        ] {
-            assert!(decode_payload(Bytes::copy_from_slice(p)).is_err(), "{p:?}");
-        }
-    }
-}
+mod tests;
