@@ -1,0 +1,37 @@
+//! Who the store tells about its changes: the [`Journal`] (persistence) and the [`Observer`]
+//! (the search indexes).
+
+use super::Entry;
+use bytes::Bytes;
+
+/// Where the store reports every change, so it can be made durable.
+///
+/// Called under the key's stripe lock, so per key the calls come in the order the changes were
+/// applied. Implementations must be cheap and never block on IO.
+pub trait Journal: Send + Sync {
+    /// `Err` with a reason while the journal refuses writes (fail-stop after an IO error).
+    fn check_writable(&self) -> Result<(), String>;
+    fn put(&self, key: &Bytes, entry: &Entry);
+    fn remove(&self, key: &Bytes);
+    fn flush_all(&self);
+}
+
+/// Who wants to follow the keyspace live (the search indexes): every key that takes a value,
+/// loses it, or the whole keyspace being emptied.
+///
+/// # Concurrency
+/// Called under the key's stripe lock (all stripes for `flush_all`) as the change is applied
+/// (`put` just before the value enters moka, so that `extra_weight` sees what the observer
+/// keeps), so per key the calls come in the order of the changes. Implementations must not call back into
+/// the store and must be quick: they hold up every writer of the stripe.
+pub trait Observer: Send + Sync {
+    /// `key` now holds `entry` (a write, or a load at start-up).
+    fn put(&self, key: &Bytes, entry: &Entry);
+    /// `key` holds nothing any more (deleted, expired, evicted).
+    fn remove(&self, key: &[u8]);
+    /// Every key is gone.
+    fn flush_all(&self);
+    /// Bytes the observer keeps for `entry` (an indexed vector), counted against the byte
+    /// budget with the entry. Evaluated by moka's weigher when the entry is inserted.
+    fn extra_weight(&self, key: &[u8], entry: &Entry) -> usize;
+}
