@@ -48,7 +48,7 @@ const BIG_BULK_FIRST: usize = 64 * 1024;
 
 /// A client's byte stream as the connection reads it: wait until readable without holding a
 /// buffer, then take what is there without blocking. TCP ([`TcpStream`]) and TLS
-/// ([`crate::tls::TlsSocket`]).
+/// (the TLS module's socket).
 pub trait Socket: AsyncWrite + Unpin + Send + 'static {
     /// Resolves once a read would not block (or the stream ended). Cancel-safe.
     fn readable(&mut self) -> impl Future<Output = io::Result<()>> + Send;

@@ -1,7 +1,7 @@
 //! Connects the keyspace to the persistence engine: the journal the store writes through,
 //! loading at start (while clients get `-LOADING`), background rewrites and snapshots. It takes
 //! the store, never the server: the SAVE / BGSAVE / BGREWRITEAOF / LASTSAVE commands
-//! (`crate::cmd::persist`) call it.
+//! (the persistence command family) call it.
 //!
 //! # Promises
 //! - A write is journaled under its key's stripe lock, in the order it was applied.

@@ -24,6 +24,7 @@ use super::keyspace::{owned, string_of, write};
 use super::lease::entry_holding;
 use super::ttl::{self, TtlOptions};
 use super::{CommandError, Ctx};
+use crate::cache::flight::BackoffLeft;
 use crate::cache::{Entry, Value, Write};
 use crate::metrics::llm::{llm_stats, Stat};
 use crate::protocol::Reply;
@@ -169,26 +170,27 @@ pub fn llmabort(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         _ => return Err(CommandError::Syntax),
     };
     let shared = ctx.shared;
-    let window = backoff.map(|ms| Duration::from_millis(ms).min(shared.config().llm_max_backoff));
-    let reply = window.map(|w| {
-        super::llmget::backoff_error(crate::cache::flight::BackoffLeft {
-            ago_ms: 0,
-            left_ms: (w.as_millis() as u64).max(1),
-        })
-        .to_string()
-    });
-    let ended = match (window, reply.as_deref()) {
-        (Some(w), Some(text)) if !w.is_zero() => {
-            shared.flights.abort_with(&a[1], gen, Some((w, text)))
+    // BACKOFF 0 is a plain abort.
+    let window = backoff
+        .map(|ms| Duration::from_millis(ms).min(shared.config().llm_max_backoff))
+        .filter(|w| !w.is_zero());
+    let ended = match window {
+        Some(w) => {
+            let left = BackoffLeft {
+                ago_ms: 0,
+                left_ms: w.as_millis() as u64,
+            };
+            let text = super::llmget::backoff_error(left).to_string();
+            shared.flights.abort_with(&a[1], gen, Some((w, &text)))
         }
-        _ => shared.flights.abort(&a[1], gen),
+        None => shared.flights.abort(&a[1], gen),
     };
     if !ended {
         return Ok(Reply::Int(0));
     }
     let stats = shared.store.stats();
     stats.aborts.incr();
-    if window.is_some_and(|w| !w.is_zero()) {
+    if window.is_some() {
         stats.backoffs.incr();
     }
     Ok(Reply::Int(1))

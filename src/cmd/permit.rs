@@ -5,7 +5,7 @@
 //! the rows in [`WRITE_ONLY`]; the rows in [`NO_ACCESS`] only look at a key's existence or
 //! metadata, so any pattern that matches the key will do, as Redis's key specs without
 //! `access`). Commands that reach the whole keyspace at once need `allkeys` ([`ALL_KEYS`]);
-//! SCAN and KEYS filter instead ([`super::keys`]).
+//! SCAN and KEYS filter instead, with [`key_filter`].
 //!
 //! # Cost
 //! A user with every command and every key (the `default` user as shipped) passes after one

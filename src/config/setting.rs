@@ -1,4 +1,4 @@
-//! [`Setting`]: one row of the settings table (the table itself is [`super::settings`]).
+//! [`Setting`]: one row of the settings table (the table itself is the `settings` module).
 
 use super::values::Reason;
 use super::{Config, SettingError};

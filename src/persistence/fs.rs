@@ -1,5 +1,5 @@
 //! The file-system operations the engine needs, behind a trait so crash tests can run against
-//! [`SimFs`](super::sim::SimFs), which knows which bytes and directory entries are durable.
+//! the simulated file system of the `sim` module, which knows which bytes and directory entries are durable.
 //!
 //! The engine relies on exactly these promises (POSIX on Linux gives them):
 //! * bytes written to a file are durable after that file's `sync_data` returns Ok;

@@ -32,7 +32,7 @@ use crate::cache::{Entry, Value};
 use crate::protocol::Reply;
 use crate::state::Shared;
 use bytes::Bytes;
-use reply::{no_meta, Meta, Shape};
+use reply::{Meta, Shape};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,7 +107,7 @@ pub(super) fn single_flight(
     };
     if opts.mode == Mode::Bypass {
         stats.bypasses.incr();
-        return Ok(Flow::Reply(shape.reply(Err(bypass_error()), no_meta)));
+        return Ok(Flow::Reply(Reply::from(bypass_error())));
     }
     ctx.client.used_leases = true;
     let now = shared.store.clock().now_ms();
@@ -125,13 +125,13 @@ pub(super) fn single_flight(
             stats.llm_hits.incr();
             stats.tokens_saved.add(e.tokens);
             stats.record_model(key, true, e.tokens);
-            shape.reply(Ok(Reply::Bulk(v)), || {
+            shape.reply(Reply::Bulk(v), || {
                 Meta::of("hit", Some(&e), &limits, now, 0)
             })
         }
         Begin::Stale(e) => {
             let v = serve_stale(shared, key, &e);
-            shape.reply(Ok(Reply::Bulk(v)), || {
+            shape.reply(Reply::Bulk(v), || {
                 Meta::of("stale", Some(&e), &limits, now, 0)
             })
         }
@@ -145,7 +145,7 @@ pub(super) fn single_flight(
             if shape.meta {
                 // Served stale, and refreshed in the background by this caller.
                 serve_stale(shared, key, &e);
-                shape.reply(Ok(Reply::Nil), || {
+                shape.reply(Reply::Nil, || {
                     Meta::of("stale-lead", Some(&e), &limits, now, gen)
                 })
             } else {
@@ -168,17 +168,17 @@ pub(super) fn single_flight(
             };
             // A stale answer this caller would not take is not shown to it (META `lead`).
             let shown = old.filter(|_| status == "refresh-lead");
-            shape.reply(Ok(Reply::Nil), || {
+            shape.reply(Reply::Nil, || {
                 Meta::of(status, shown.as_deref(), &limits, now, gen)
             })
         }
         Begin::Miss => {
             stats.readonly_misses.incr();
-            shape.reply(Err(miss_error()), no_meta)
+            Reply::from(miss_error())
         }
         Begin::Backoff(left) => {
             stats.backoff_rejections.incr();
-            shape.reply(Err(backoff_error(left)), no_meta)
+            Reply::from(backoff_error(left))
         }
         Begin::Follow(mut guard) => {
             let wait = opts.wait;
@@ -227,13 +227,13 @@ fn followed(
     let stale_or = |err: CommandError, rejected: &Counter| match classify(shared, key, opts) {
         Found::Stale(e) => {
             let v = serve_stale(shared, key, &e);
-            shape.reply(Ok(Reply::Bulk(v)), || {
+            shape.reply(Reply::Bulk(v), || {
                 Meta::of("stale", Some(&e), limits, now, 0)
             })
         }
         _ => {
             rejected.incr();
-            shape.reply(Err(err), no_meta)
+            Reply::from(err)
         }
     };
     match out {
@@ -242,7 +242,7 @@ fn followed(
             stats.tokens_saved.add(tokens);
             stats.record_model(key, true, tokens);
             let entry = entry_holding(&shared.store, key, &value);
-            shape.reply(Ok(Reply::Bulk(value)), || {
+            shape.reply(Reply::Bulk(value), || {
                 let mut m = Meta::of("hit", entry.as_deref(), limits, now, 0);
                 m.tokens = tokens;
                 m
@@ -250,7 +250,7 @@ fn followed(
         }
         Some(Outcome::Lead) => {
             let gen = shared.flights.current(key).map_or(0, |l| l.gen);
-            shape.reply(Ok(Reply::Nil), || Meta::of("lead", None, limits, now, gen))
+            shape.reply(Reply::Nil, || Meta::of("lead", None, limits, now, gen))
         }
         Some(Outcome::NoLease) => stale_or(miss_error(), &stats.readonly_misses),
         Some(Outcome::Backoff(left)) => stale_or(backoff_error(left), &stats.backoff_rejections),

@@ -4,7 +4,6 @@
 
 use crate::cache::fresh::Limits;
 use crate::cache::{Entry, Value};
-use crate::cmd::CommandError;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
@@ -57,11 +56,8 @@ impl Meta {
 }
 
 impl Shape {
-    pub fn reply(&self, r: Result<Reply, CommandError>, meta: impl FnOnce() -> Meta) -> Reply {
-        let r = match r {
-            Ok(r) => r,
-            Err(e) => return e.into(),
-        };
+    /// A successful read's reply. Errors are sent as they are, in either shape.
+    pub fn reply(&self, r: Reply, meta: impl FnOnce() -> Meta) -> Reply {
         if !self.meta {
             return match &self.key {
                 Some(k) => Reply::Array(vec![Reply::Bulk(k.clone()), r]),
@@ -90,9 +86,4 @@ impl Shape {
         ]);
         Reply::Map(pairs)
     }
-}
-
-/// The META of an error reply, which [`Shape::reply`] never asks for.
-pub(super) fn no_meta() -> Meta {
-    Meta::of("lead", None, &Limits::default(), 0, 0)
 }
