@@ -12,7 +12,7 @@
 //!     -> 1 if the key's lease was released (the next waiter is promoted), else 0. Like
 //!        LLMSETNX it acts whichever connection holds the lease, so pooled clients work; call
 //!        it only for a lease you were granted. With gen (a streaming leader's generation, see
-//!        [`super::stream`]) only that attempt is aborted: a replaced leader gets 0. BACKOFF:
+//!        the streaming commands) only that attempt is aborted: a replaced leader gets 0. BACKOFF:
 //!        the model failed; for ms (at most llm-max-backoff-ms) nobody is granted the lease,
 //!        and readers get a servable stale answer or -BACKOFF.
 //! LLMSTATS [RESET]        -> map of counters (flat name/value array in RESP2).
