@@ -1,6 +1,7 @@
 //! Per-connection state, and the registry of connected clients (`CLIENT LIST`, `INFO clients`).
 
 use crate::acl::UserCell;
+use crate::cache::watch::Watching;
 use crate::protocol::Protocol;
 use bytes::Bytes;
 use std::collections::BTreeMap;
@@ -136,6 +137,8 @@ pub struct Client {
     /// The ACL user: the cell is shared with the registry, so `ACL SETUSER` reaches this
     /// connection at its next command. `None` is the `default` user.
     pub user: Option<Arc<UserCell>>,
+    /// The keys WATCHed since the last EXEC, DISCARD, UNWATCH or RESET.
+    pub watching: Option<Watching>,
 }
 
 impl Client {
@@ -150,6 +153,7 @@ impl Client {
             in_exec: false,
             wrote: false,
             used_leases: false,
+            watching: None,
         }
     }
 

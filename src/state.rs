@@ -12,7 +12,8 @@
 //! await instead of polling.
 
 use crate::acl::Acl;
-use crate::cache::{flight::Flights, Clock, Store, WriteError};
+use crate::cache::watch::Watches;
+use crate::cache::{flight::Flights, Clock, Observers, Store, WriteError};
 use crate::client::Clients;
 use crate::config::Config;
 use crate::durability::Durability;
@@ -61,6 +62,8 @@ pub struct Shared {
     pub flights: Flights,
     /// The search indexes (FT.*), following the store as its observer.
     pub search: Arc<Registry>,
+    /// The keys connections WATCH (raised by every change, through the store's observer).
+    pub watches: Arc<Watches>,
     pub clients: Clients,
     /// ACL users (the `default` one from `requirepass` until the commands layer installs the
     /// configured users).
@@ -111,11 +114,13 @@ impl Shared {
                 tracing::warn!("search index definitions not loaded: {e}");
             }
         }
-        store.set_observer(search.clone());
+        let watches = Arc::new(Watches::default());
+        store.set_observer(Arc::new(Observers(vec![search.clone(), watches.clone()])));
         Shared {
             store,
             flights,
             search,
+            watches,
             clients: Clients::default(),
             acl: Acl::new(config.requirepass.as_ref().map(|p| p.as_bytes())),
             command_names,

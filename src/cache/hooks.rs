@@ -1,5 +1,5 @@
 //! Who the store tells about its changes: the [`Journal`] (persistence) and the [`Observer`]
-//! (the search indexes).
+//! (the search indexes and WATCH).
 
 use super::Entry;
 use bytes::Bytes;
@@ -34,4 +34,25 @@ pub trait Observer: Send + Sync {
     /// Bytes the observer keeps for `entry` (an indexed vector), counted against the byte
     /// budget with the entry. Evaluated by moka's weigher when the entry is inserted.
     fn extra_weight(&self, key: &[u8], entry: &Entry) -> usize;
+}
+
+/// Several observers as one: each call goes to every one of them, in order.
+pub struct Observers(pub Vec<std::sync::Arc<dyn Observer>>);
+
+impl Observer for Observers {
+    fn put(&self, key: &Bytes, entry: &Entry) {
+        self.0.iter().for_each(|o| o.put(key, entry));
+    }
+
+    fn remove(&self, key: &[u8]) {
+        self.0.iter().for_each(|o| o.remove(key));
+    }
+
+    fn flush_all(&self) {
+        self.0.iter().for_each(|o| o.flush_all());
+    }
+
+    fn extra_weight(&self, key: &[u8], entry: &Entry) -> usize {
+        self.0.iter().map(|o| o.extra_weight(key, entry)).sum()
+    }
 }

@@ -29,10 +29,11 @@ pub mod flight;
 pub mod fresh;
 mod hooks;
 pub mod stats;
+pub mod watch;
 
 pub use clock::Clock;
 pub use entry::{Entry, Slot, Value};
-pub use hooks::{Journal, Observer};
+pub use hooks::{Journal, Observer, Observers};
 pub use stats::Stats;
 
 use ahash::RandomState;
@@ -260,6 +261,14 @@ impl Store {
             return None;
         }
         Some(entry)
+    }
+
+    /// Runs `f` on the live entry of `key` (an expired one is `None` and stays in place) under
+    /// the key's stripe lock: no change to `key` lands while `f` runs (WATCH registers so).
+    pub fn with_locked<R>(&self, key: &[u8], f: impl FnOnce(Option<Arc<Entry>>) -> R) -> R {
+        let _guard = self.lock(key);
+        let entry = self.cache.load().get(key).map(|s| s.load());
+        f(entry.filter(|e| !e.is_expired(self.clock.now_ms())))
     }
 
     /// Removes `key` if it is still expired, counting it as an expiration.

@@ -146,6 +146,7 @@ pub fn quit(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
 pub fn reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
     let c: &mut Client = ctx.client;
     c.multi = None;
+    c.watching = None;
     c.protocol = Protocol::Resp2;
     c.user = None;
     c.authenticated = !ctx.shared.acl.auth_required();

@@ -1,12 +1,17 @@
-//! Transactions: MULTI, EXEC, DISCARD.
+//! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 //!
 //! Between MULTI and EXEC the connection queues commands (see [`crate::connection`]): an unknown
 //! command or a wrong argument count is answered at once and marks the transaction dirty, so EXEC
 //! aborts it with `EXECABORT`, as in Redis. EXEC runs the queued commands one after the other
 //! with nothing else from this connection in between; a command that would block (LLMGET waiting
 //! on another caller's fill) does not block inside EXEC, as Redis's blocking commands do not.
+//!
+//! WATCH makes the next EXEC conditional: if a watched key was changed by anyone (this
+//! connection included), or was live when watched and has expired since, EXEC runs nothing and
+//! answers a nil array. EXEC and DISCARD end the watch either way, as UNWATCH does.
 
 use super::{call, CommandError, Ctx, Flow};
+use crate::cache::watch::Watching;
 use crate::client::Multi;
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -26,6 +31,7 @@ pub fn discard(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
     if ctx.client.multi.take().is_none() {
         return Err(CommandError::err("DISCARD without MULTI"));
     }
+    ctx.client.watching = None;
     ctx.client.info.meta(|m| m.multi = -1);
     Ok(Reply::Ok)
 }
@@ -36,10 +42,15 @@ pub fn exec(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Flow, CommandError> {
         return Err(CommandError::err("EXEC without MULTI"));
     };
     ctx.client.info.meta(|m| m.multi = -1);
+    let watching = ctx.client.watching.take();
     if multi.dirty {
         return Err(CommandError::coded(
             "EXECABORT Transaction discarded because of previous errors.",
         ));
+    }
+    let now = ctx.shared.store.clock().now_ms();
+    if watching.is_some_and(|w| w.is_dirty(now)) {
+        return Ok(Flow::Reply(Reply::NilArray));
     }
     ctx.client.in_exec = true;
     let mut replies = Vec::with_capacity(multi.queued.len());
@@ -56,6 +67,28 @@ pub fn exec(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Flow, CommandError> {
     }
     ctx.client.in_exec = false;
     Ok(Flow::Reply(Reply::Array(replies)))
+}
+
+/// `WATCH key [key ...]`
+pub fn watch(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    if ctx.client.multi.is_some() {
+        return Err(CommandError::err("WATCH inside MULTI is not allowed"));
+    }
+    let store = &ctx.shared.store;
+    let w = ctx
+        .client
+        .watching
+        .get_or_insert_with(|| Watching::new(ctx.shared.watches.clone()));
+    for key in &a[1..] {
+        store.with_locked(key, |current| w.add(key, current.as_deref()));
+    }
+    Ok(Reply::Ok)
+}
+
+/// `UNWATCH`
+pub fn unwatch(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    ctx.client.watching = None;
+    Ok(Reply::Ok)
 }
 
 #[cfg(test)]
@@ -142,5 +175,86 @@ mod tests {
         );
         assert_eq!(replies[1], Reply::Simple("PONG"));
         assert!(!c.client.in_exec);
+    }
+
+    #[test]
+    fn watch_aborts_exec_when_another_client_changes_the_key() {
+        let server = TestServer::new();
+        let (mut c, mut other) = (server.client(), server.client());
+        c.run(&["SET", "balance", "10"]);
+        assert_eq!(c.run(&["WATCH", "balance", "absent"]), Reply::Ok);
+        other.run(&["INCR", "balance"]);
+        c.run(&["MULTI"]);
+        assert_eq!(c.run(&["SET", "balance", "0"]), QUEUED);
+        assert_eq!(c.run(&["EXEC"]), Reply::NilArray);
+        assert_eq!(c.run(&["GET", "balance"]), bulk("11"));
+        // The watch ended with that EXEC: the next transaction runs.
+        c.run(&["MULTI"]);
+        c.run(&["SET", "balance", "0"]);
+        assert_eq!(c.run(&["EXEC"]), Reply::Array(vec![Reply::Ok]));
+        assert_eq!(server.shared.watches.watched_keys(), 0);
+    }
+
+    #[test]
+    fn watch_sees_own_writes_deletes_and_expiry_but_not_reads() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        let exec_one = |c: &mut crate::cmd::testing::TestClient| {
+            c.run(&["MULTI"]);
+            c.run(&["PING"]);
+            c.run(&["EXEC"])
+        };
+        let ran = Reply::Array(vec![Reply::Simple("PONG")]);
+        c.run(&["SET", "k", "v"]);
+        c.run(&["WATCH", "k"]);
+        c.run(&["GET", "k"]);
+        c.run(&["EXISTS", "k"]);
+        assert_eq!(exec_one(&mut c), ran);
+        c.run(&["WATCH", "k"]);
+        c.run(&["SET", "k", "w"]);
+        assert_eq!(exec_one(&mut c), Reply::NilArray);
+        c.run(&["WATCH", "k"]);
+        c.run(&["DEL", "k"]);
+        assert_eq!(exec_one(&mut c), Reply::NilArray);
+        c.run(&["SET", "k", "v", "PX", "100"]);
+        c.run(&["WATCH", "k"]);
+        server.shared.store.clock().advance(101);
+        assert_eq!(exec_one(&mut c), Reply::NilArray);
+        // A key already gone at WATCH time: its absence is not a change.
+        c.run(&["WATCH", "k"]);
+        assert_eq!(exec_one(&mut c), ran);
+    }
+
+    #[test]
+    fn watch_inside_multi_is_refused_and_unwatch_discard_and_flush_behave_as_redis() {
+        let server = TestServer::new();
+        let (mut c, mut other) = (server.client(), server.client());
+        c.run(&["MULTI"]);
+        assert_eq!(
+            c.run(&["WATCH", "k"]),
+            error("ERR WATCH inside MULTI is not allowed")
+        );
+        assert_eq!(c.run(&["UNWATCH"]), QUEUED);
+        assert_eq!(c.run(&["EXEC"]), Reply::Array(vec![Reply::Ok]));
+        c.run(&["WATCH", "k"]);
+        c.run(&["UNWATCH"]);
+        other.run(&["SET", "k", "1"]);
+        c.run(&["MULTI"]);
+        assert_eq!(c.run(&["EXEC"]), Reply::Array(vec![]));
+        c.run(&["WATCH", "k"]);
+        c.run(&["MULTI"]);
+        c.run(&["DISCARD"]);
+        other.run(&["SET", "k", "2"]);
+        c.run(&["MULTI"]);
+        assert_eq!(c.run(&["EXEC"]), Reply::Array(vec![]));
+        // FLUSHALL touches the watched keys it removes, not the absent ones.
+        c.run(&["WATCH", "k", "nothing"]);
+        other.run(&["FLUSHALL"]);
+        c.run(&["MULTI"]);
+        assert_eq!(c.run(&["EXEC"]), Reply::NilArray);
+        c.run(&["WATCH", "nothing"]);
+        other.run(&["FLUSHALL"]);
+        c.run(&["MULTI"]);
+        assert_eq!(c.run(&["EXEC"]), Reply::Array(vec![]));
     }
 }

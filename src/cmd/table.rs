@@ -95,6 +95,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("multi", 1, FAST | LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Starts a transaction.", S!(multi::multi)),
     row!("exec", 1, LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Executes all commands in a transaction.", F!(multi::exec)),
     row!("discard", 1, FAST | LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "2.0.0", "", "Discards a transaction.", S!(multi::discard)),
+    row!("watch", -2, FAST | LOADING | STALE | NO_MULTI, TRANSACTION, ALLKEYS, "transactions", "2.2.0", "key [key ...]", "Monitors changes to keys to determine the execution of a transaction.", S!(multi::watch)),
+    row!("unwatch", 1, FAST | LOADING | STALE, TRANSACTION, NOKEY, "transactions", "2.2.0", "", "Forgets about watched keys of a transaction.", S!(multi::unwatch)),
     // hashes
     row!("hset", -4, WRITE | DENY_OOM | FAST, HASH, KEY1, "hash", "2.0.0", "key field value [field value ...]", "Creates or modifies the value of a field in a hash.", S!(hash::hset)),
     row!("hmset", -4, WRITE | DENY_OOM | FAST, HASH, KEY1, "hash", "2.0.0", "key field value [field value ...]", "Sets the values of multiple fields.", S!(hash::hmset)),

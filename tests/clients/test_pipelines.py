@@ -4,6 +4,7 @@ import threading
 
 import pytest
 import redis
+from conftest import make_client
 
 THREADS = 20
 OPS_PER_THREAD = 200
@@ -104,3 +105,47 @@ def test_pool_shared_by_20_threads(address, protocol, prefix):
     assert client.get(prefix + "counter") == str(THREADS * OPS_PER_THREAD)
     assert client.exists(*[f"{prefix}t{n}:{OPS_PER_THREAD - 1}" for n in range(THREADS)]) == THREADS
     pool.disconnect()
+
+
+def test_watch_retries_a_check_and_set_until_no_one_else_wrote(r, address, protocol, prefix):
+    # redis-py's optimistic locking: WATCH, read, MULTI ... EXEC, retried on WatchError.
+    key = prefix + "balance"
+    r.set(key, "100")
+    other = make_client(address, protocol)
+    attempts = []
+
+    def withdraw(pipe):
+        balance = int(pipe.get(key))
+        if not attempts:
+            # Another client writes between this client's WATCH and its EXEC.
+            other.incrby(key, 50)
+        attempts.append(balance)
+        pipe.multi()
+        pipe.set(key, balance - 30)
+
+    r.transaction(withdraw, key)
+    other.close()
+    assert attempts == [100, 150], "the first EXEC must fail and the retry see the new value"
+    assert r.get(key) == "120"
+
+
+def test_watch_then_expiry_aborts_exec_and_unwatch_releases(r, prefix):
+    key = prefix + "lease"
+    r.set(key, "x", px=50)
+    with r.pipeline() as pipe:
+        pipe.watch(key)
+        # Wait for the key's own expiry (the event), polling for it.
+        while r.exists(key):
+            pass
+        pipe.multi()
+        pipe.set(prefix + "done", "1")
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+    assert r.get(prefix + "done") is None
+    with r.pipeline() as pipe:
+        pipe.watch(key)
+        pipe.unwatch()
+        r.set(key, "changed")
+        pipe.multi()
+        pipe.set(prefix + "done", "1")
+        assert pipe.execute() == [True]
