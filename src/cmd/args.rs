@@ -20,6 +20,17 @@ pub fn uint(arg: &[u8]) -> Result<u64, CommandError> {
     }
 }
 
+/// Parses a floating-point argument as Redis does (`strtold` over the whole argument): no
+/// spaces, `inf` allowed, NaN refused.
+pub fn float(arg: &[u8]) -> Result<f64, CommandError> {
+    std::str::from_utf8(arg)
+        .ok()
+        .filter(|s| !s.starts_with(|c: char| c.is_ascii_whitespace()))
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|f| !f.is_nan())
+        .ok_or(CommandError::NotFloat)
+}
+
 /// Case-insensitive comparison of an argument with an upper-case ASCII word.
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())

@@ -1,13 +1,17 @@
-//! Integer counters on string keys: INCR, INCRBY, DECR, DECRBY.
+//! Counters on string keys: INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT.
 //!
 //! A counter is a string holding a 64-bit integer in Redis's spelling (`string2ll`: no leading
 //! `+`, zeros or spaces); a missing key counts as 0 and the key keeps its TTL, as in Redis.
+//! INCRBYFLOAT's result is written in plain positional notation, the shortest digits that read
+//! back as the same double (Redis prints its long double with 17 digits, trailing zeros cut;
+//! both give `10.6` for `10.5 + 0.1`).
 
 use super::args;
 use super::keyspace::{string_of, write};
 use super::{CommandError, Ctx};
 use crate::cache::{Entry, Value, Write};
 use crate::protocol::parse::parse_i64;
+use crate::protocol::reply::format_double;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
@@ -55,6 +59,26 @@ pub fn decrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     }
 }
 
+/// `INCRBYFLOAT key increment`
+pub fn incrbyfloat(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let by = args::float(&a[2])?;
+    write(&ctx.shared.store, &a[1], |cur| {
+        let (n, expire_at) = match cur {
+            None => (0.0, None),
+            Some(e) => (args::float(string_of(e)?)?, e.expire_at),
+        };
+        let sum = n + by;
+        if !sum.is_finite() {
+            return Err(CommandError::err("increment would produce NaN or Infinity"));
+        }
+        let text = Bytes::from(format_double(sum));
+        Ok((
+            Write::Put(Entry::new(Value::Str(text.clone()), expire_at)),
+            Reply::Bulk(text),
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use crate::cmd::testing::{bulk, error, TestServer};
@@ -97,5 +121,30 @@ mod tests {
             c.run(&["INCR", "h"]),
             error("WRONGTYPE Operation against a key holding the wrong kind of value")
         );
+    }
+
+    #[test]
+    fn incrbyfloat_adds_and_prints_like_redis() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["SET", "f", "10.50"]);
+        assert_eq!(c.run(&["INCRBYFLOAT", "f", "0.1"]), bulk("10.6"));
+        assert_eq!(c.run(&["INCRBYFLOAT", "f", "-5"]), bulk("5.6"));
+        c.run(&["SET", "f", "5.0e3"]);
+        assert_eq!(c.run(&["INCRBYFLOAT", "f", "2.0e2"]), bulk("5200"));
+        assert_eq!(c.run(&["INCRBYFLOAT", "new", "3"]), bulk("3"));
+        c.run(&["EXPIRE", "new", "100"]);
+        c.run(&["INCRBYFLOAT", "new", "1.5"]);
+        assert_eq!(c.run(&["TTL", "new"]), Reply::Int(100));
+        let not_float = error("ERR value is not a valid float");
+        assert_eq!(c.run(&["INCRBYFLOAT", "f", "abc"]), not_float);
+        assert_eq!(c.run(&["INCRBYFLOAT", "f", " 1"]), not_float);
+        assert_eq!(c.run(&["INCRBYFLOAT", "f", "nan"]), not_float);
+        assert_eq!(
+            c.run(&["INCRBYFLOAT", "f", "inf"]),
+            error("ERR increment would produce NaN or Infinity")
+        );
+        c.run(&["SET", "s", "text"]);
+        assert_eq!(c.run(&["INCRBYFLOAT", "s", "1"]), not_float);
     }
 }

@@ -16,6 +16,7 @@
 
 pub mod aclcmd;
 pub mod args;
+pub mod bits;
 pub mod client;
 pub mod command;
 pub mod config;
@@ -36,6 +37,7 @@ pub mod llmkey;
 pub mod multi;
 pub mod permit;
 pub mod persist;
+pub mod range;
 pub mod search;
 pub mod semantic;
 pub mod server;

@@ -63,13 +63,23 @@ pub mod acl {
     pub const TRANSACTION: u32 = 1 << 11;
     pub const JSON: u32 = 1 << 12;
     pub const LLM: u32 = 1 << 13;
+    pub const LIST: u32 = 1 << 14;
+    pub const SET: u32 = 1 << 15;
+    pub const SORTEDSET: u32 = 1 << 16;
+    pub const BITMAP: u32 = 1 << 17;
+    pub const SCRIPTING: u32 = 1 << 18;
 
-    pub const NAMES: [(u32, &str); 14] = [
+    /// In Redis's order (`COMMAND INFO` lists a row's categories so).
+    pub const NAMES: [(u32, &str); 19] = [
         (KEYSPACE, "@keyspace"),
         (READ, "@read"),
         (WRITE, "@write"),
+        (SET, "@set"),
+        (SORTEDSET, "@sortedset"),
+        (LIST, "@list"),
         (HASH, "@hash"),
         (STRING, "@string"),
+        (BITMAP, "@bitmap"),
         (ADMIN, "@admin"),
         (FAST, "@fast"),
         (SLOW, "@slow"),
@@ -77,6 +87,7 @@ pub mod acl {
         (DANGEROUS, "@dangerous"),
         (CONNECTION, "@connection"),
         (TRANSACTION, "@transaction"),
+        (SCRIPTING, "@scripting"),
         (JSON, "@json"),
         (LLM, "@llm"),
     ];

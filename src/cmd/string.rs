@@ -1,5 +1,5 @@
 //! String commands: GET, SET and its variants (SETNX, SETEX, PSETEX), GETEX, GETDEL, MGET,
-//! MSET, STRLEN, APPEND. The INCR family is [`super::counters`]; expiry options are parsed by
+//! MSET, MSETNX, GETSET, STRLEN, APPEND. The INCR family is [`super::counters`]; expiry options are parsed by
 //! [`super::ttl`].
 
 use super::args::{self, Args};
@@ -235,6 +235,36 @@ pub fn append(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     })
 }
 
+/// `GETSET key value`: SET with GET, dropping any TTL.
+pub fn getset(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let value = owned(&a[2]);
+    write(&ctx.shared.store, &a[1], |cur| {
+        let old = match cur {
+            Some(e) => Reply::Bulk(string_of(e)?.clone()),
+            None => Reply::Nil,
+        };
+        Ok((Write::Put(Entry::new(Value::Str(value), None)), old))
+    })
+}
+
+/// `MSETNX key value [key value ...]`: all the keys or none, 1 if set.
+///
+/// All absent is checked before the first write; with one event loop nothing runs between
+/// the check and the writes, as in Redis.
+pub fn msetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    if a.len() % 2 == 0 {
+        return Err(CommandError::WrongArity("msetnx"));
+    }
+    let store = &ctx.shared.store;
+    if a[1..].chunks(2).any(|kv| store.get(&kv[0]).is_some()) {
+        return Ok(Reply::Int(0));
+    }
+    for kv in a[1..].chunks(2) {
+        put_string(store, &kv[0], &kv[1], None)?;
+    }
+    Ok(Reply::Int(1))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::cmd::testing::{bulk, error, TestServer};
@@ -415,5 +445,31 @@ mod tests {
             error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
         );
         assert_eq!(c.run(&["GET", "k"]), bulk("abcde"));
+    }
+
+    #[test]
+    fn getset_returns_the_old_value_and_drops_the_ttl() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["GETSET", "k", "a"]), Reply::Nil);
+        c.run(&["EXPIRE", "k", "100"]);
+        assert_eq!(c.run(&["GETSET", "k", "b"]), bulk("a"));
+        assert_eq!(c.run(&["TTL", "k"]), Reply::Int(-1));
+        c.run(&["HSET", "h", "f", "v"]);
+        assert_eq!(c.run(&["GETSET", "h", "x"]), error(WRONGTYPE));
+    }
+
+    #[test]
+    fn msetnx_sets_all_or_nothing() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["MSETNX", "a", "1", "b", "2"]), Reply::Int(1));
+        assert_eq!(c.run(&["MSETNX", "c", "3", "a", "x"]), Reply::Int(0));
+        assert_eq!(c.run(&["EXISTS", "c"]), Reply::Int(0));
+        assert_eq!(c.run(&["GET", "a"]), bulk("1"));
+        assert_eq!(
+            c.run(&["MSETNX", "a", "1", "b"]),
+            error("ERR wrong number of arguments for 'msetnx' command")
+        );
     }
 }

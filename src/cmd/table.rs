@@ -7,12 +7,13 @@
 //! Handlers are named with `S!` (returns a reply) or `F!` (may block or close).
 
 use super::spec::acl::{
-    self, CONNECTION, DANGEROUS, HASH, JSON, KEYSPACE, LLM, STRING, TRANSACTION,
+    self, BITMAP, CONNECTION, DANGEROUS, HASH, JSON, KEYSPACE, LLM, STRING, TRANSACTION,
 };
 use super::spec::flag::*;
 use super::{
-    aclcmd, client, command, config, connection, counters, expire, hash, json, keys, latency, llm,
-    llmget, llmkey, multi, persist, search, server, slowlog, stream, string, CommandSpec, Handler,
+    aclcmd, bits, client, command, config, connection, counters, expire, hash, json, keys, latency,
+    llm, llmget, llmkey, multi, persist, range, search, server, slowlog, stream, string,
+    CommandSpec, Handler,
 };
 use crate::row;
 
@@ -75,6 +76,17 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("decr", 2, WRITE | DENY_OOM | FAST, STRING, KEY1, "string", "1.0.0", "key", "Decrements the integer value of a key by one.", S!(counters::decr)),
     row!("decrby", 3, WRITE | DENY_OOM | FAST, STRING, KEY1, "string", "1.0.0", "key decrement", "Decrements a number from the integer value of a key.", S!(counters::decrby)),
     row!("append", 3, WRITE | DENY_OOM | FAST, STRING, KEY1, "string", "2.0.0", "key value", "Appends a string to the value of a key.", S!(string::append)),
+    row!("getset", 3, WRITE | DENY_OOM | FAST, STRING, KEY1, "string", "1.0.0", "key value", "Returns the previous string value of a key after setting it to a new value.", S!(string::getset)),
+    row!("msetnx", -3, WRITE | DENY_OOM, STRING, (1, -1, 2), "string", "1.0.1", "key value [key value ...]", "Atomically modifies the string values of one or more keys only when all keys don't exist.", S!(string::msetnx)),
+    row!("incrbyfloat", 3, WRITE | DENY_OOM | FAST, STRING, KEY1, "string", "2.6.0", "key increment", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", S!(counters::incrbyfloat)),
+    row!("getrange", 4, READONLY, STRING, KEY1, "string", "2.4.0", "key start end", "Returns a substring of the string stored at a key.", S!(range::getrange)),
+    row!("substr", 4, READONLY, STRING, KEY1, "string", "1.0.0", "key start end", "Returns a substring from a string value.", S!(range::getrange)),
+    row!("setrange", 4, WRITE | DENY_OOM, STRING, KEY1, "string", "2.2.0", "key offset value", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", S!(range::setrange)),
+    row!("lcs", -3, READONLY, STRING, (1, 2, 1), "string", "7.0.0", "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]", "Finds the longest common substring.", S!(range::lcs)),
+    // bitmaps
+    row!("setbit", 4, WRITE | DENY_OOM, BITMAP, KEY1, "bitmap", "2.2.0", "key offset value", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", S!(bits::setbit)),
+    row!("getbit", 3, READONLY | FAST, BITMAP, KEY1, "bitmap", "2.2.0", "key offset", "Returns a bit value by offset.", S!(bits::getbit)),
+    row!("bitcount", -2, READONLY, BITMAP, KEY1, "bitmap", "2.6.0", "key [start end [BYTE|BIT]]", "Counts the number of set bits (population counting) in a string.", S!(bits::bitcount)),
     // keys
     row!("del", -2, WRITE, KEYSPACE, ALLKEYS, "generic", "1.0.0", "key [key ...]", "Deletes one or more keys.", S!(keys::del)),
     row!("unlink", -2, WRITE | FAST, KEYSPACE, ALLKEYS, "generic", "4.0.0", "key [key ...]", "Deletes one or more keys.", S!(keys::del)),

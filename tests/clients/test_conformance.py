@@ -1,0 +1,166 @@
+"""Replies byte for byte against a real redis-server 7.0.
+
+Each case is a short session of commands. The session runs on the server under test and on a
+reference redis-server that this module starts itself (on a Unix socket in a temporary directory,
+so it needs no TCP port), in RESP2 and in RESP3, and every raw reply must be the same bytes.
+Keys are `{p}`-prefixed; the prefix is the same on both servers, and the reference starts empty.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import SOCKET_TIMEOUT
+
+# name -> commands; "{p}" becomes the session's key prefix.
+CASES = {
+    "getset_and_msetnx": [
+        "GETSET {p}k a", "EXPIRE {p}k 100", "GETSET {p}k b", "TTL {p}k",
+        "MSETNX {p}a 1 {p}b 2", "MSETNX {p}c 3 {p}a x", "EXISTS {p}c", "MSETNX {p}a",
+        "HSET {p}h f v", "GETSET {p}h x",
+    ],
+    "getrange_setrange": [
+        "SET {p}k Hello_World", "GETRANGE {p}k 0 4", "GETRANGE {p}k -5 -1", "GETRANGE {p}k -1 -5",
+        "GETRANGE {p}k 5 3", "GETRANGE {p}k 0 -100", "GETRANGE {p}k -100 100",
+        "GETRANGE {p}none 0 -1", "GETRANGE {p}k x 1", "SUBSTR {p}k 6 -1",
+        "SETRANGE {p}n 3 ab", "GET {p}n", "SETRANGE {p}n 0 xyz", "SETRANGE {p}e 5 ''",
+        "EXISTS {p}e", "SETRANGE {p}n -1 x", "SETRANGE {p}n 536870911 xy",
+        "HSET {p}h f v", "SETRANGE {p}h 0 x", "GETRANGE {p}h 0 1",
+    ],
+    "incrbyfloat": [
+        "SET {p}f 10.50", "INCRBYFLOAT {p}f 0.1", "INCRBYFLOAT {p}f -5", "SET {p}f 5.0e3",
+        "INCRBYFLOAT {p}f 2.0e2", "INCRBYFLOAT {p}new 3", "INCRBYFLOAT {p}f abc",
+        "INCRBYFLOAT {p}f inf", "SET {p}s text", "INCRBYFLOAT {p}s 1", "INCRBYFLOAT {p}f 1 2",
+    ],
+    "bits": [
+        "SETBIT {p}k 1 1", "SETBIT {p}k 7 1", "GET {p}k", "SETBIT {p}k 7 0", "GETBIT {p}k 1",
+        "GETBIT {p}k 1000", "SETBIT {p}k 23 1", "STRLEN {p}k", "SETBIT {p}k -1 1",
+        "GETBIT {p}k 4294967296", "SETBIT {p}k 0 2", "SET {p}s foobar", "BITCOUNT {p}s",
+        "BITCOUNT {p}s 0 0", "BITCOUNT {p}s 1 1 BYTE", "BITCOUNT {p}s 5 30 BIT",
+        "BITCOUNT {p}s -2 -1", "BITCOUNT {p}none", "BITCOUNT {p}s 0", "BITCOUNT {p}s 0 1 WORD",
+    ],
+    "lcs": [
+        "MSET {p}a ohmytext {p}b mynewtext", "LCS {p}a {p}b", "LCS {p}a {p}b LEN",
+        "LCS {p}a {p}b IDX", "LCS {p}a {p}b IDX MINMATCHLEN 4 WITHMATCHLEN",
+        "LCS {p}a {p}b LEN IDX", "LCS {p}a {p}none", "HSET {p}h f v", "LCS {p}a {p}h",
+        "LCS {p}a {p}b FOO",
+    ],
+    "watch": [
+        "SET {p}k 1", "WATCH {p}k", "INCR {p}k", "MULTI", "PING", "EXEC",
+        "WATCH {p}k", "GET {p}k", "MULTI", "PING", "EXEC",
+        "MULTI", "WATCH {p}k", "UNWATCH", "EXEC", "UNWATCH",
+        "WATCH {p}absent", "DEL {p}absent", "MULTI", "PING", "EXEC", "WATCH",
+    ],
+}
+
+
+def encode(words):
+    out = [b"*%d\r\n" % len(words)]
+    for w in words:
+        out.append(b"$%d\r\n%s\r\n" % (len(w), w))
+    return b"".join(out)
+
+
+def split(command, prefix):
+    words = []
+    for w in command.replace("{p}", prefix).split(" "):
+        words.append(b"" if w == "''" else w.encode())
+    return words
+
+
+class Raw:
+    """One connection that reads whole replies as raw bytes (RESP2 and RESP3 framing)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line + b"\r\n"
+
+    def _exact(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:-2]
+        if kind in b"$=!" and rest != b"-1":
+            return line + self._exact(int(rest) + 2)
+        if kind in b"*~>" and rest != b"-1":
+            return line + b"".join(self.reply() for _ in range(int(rest)))
+        if kind == b"%":
+            return line + b"".join(self.reply() for _ in range(2 * int(rest)))
+        return line
+
+    def run(self, words):
+        self.sock.sendall(encode(words))
+        return self.reply()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    d = tmp_path_factory.mktemp("reference")
+    path = str(d / "redis.sock")
+    proc = subprocess.Popen(
+        [server, "--port", "0", "--unixsocket", path, "--save", "", "--appendonly", "no",
+         "--dir", str(d)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        # Ready when it says so on its log (the event), bounded by the socket timeout.
+        for line in proc.stdout:
+            if b"ready to accept connections" in line.lower():
+                break
+        else:
+            pytest.fail("the reference redis-server did not start")
+        yield path
+    finally:
+        proc.terminate()
+        proc.wait(timeout=SOCKET_TIMEOUT)
+
+
+def connect_unix(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(SOCKET_TIMEOUT)
+    s.connect(path)
+    return s
+
+
+def connect_tcp(address):
+    s = socket.create_connection(address, timeout=SOCKET_TIMEOUT)
+    return s
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_replies_equal_a_real_redis(name, address, protocol, reference):
+    prefix = f"conf:{uuid.uuid4().hex}:"
+    ours, theirs = Raw(connect_tcp(address)), Raw(connect_unix(reference))
+    try:
+        hello = [b"HELLO", str(protocol).encode()]
+        ours.run(hello), theirs.run(hello)
+        for command in CASES[name]:
+            words = split(command, prefix)
+            got, want = ours.run(words), theirs.run(words)
+            assert got == want, f"{command!r} (RESP{protocol})"
+    finally:
+        ours.sock.close()
+        theirs.sock.close()
