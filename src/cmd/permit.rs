@@ -192,7 +192,8 @@ pub fn admit_index(
     prefixes: &[Bytes],
     perm: u8,
 ) -> Result<(), CommandError> {
-    let user = cell(ctx).load_full();
+    let cell = cell(ctx);
+    let user = cell.load();
     let ok = if prefixes.is_empty() {
         crate::acl::may_access_prefix(&user, b"", perm)
     } else {
@@ -200,6 +201,7 @@ pub fn admit_index(
             .iter()
             .all(|p| crate::acl::may_access_prefix(&user, p, perm))
     };
+    drop(user);
     if ok {
         return Ok(());
     }
