@@ -73,6 +73,36 @@ pub fn matches(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
     p == pattern.len()
 }
 
+/// True if every text that starts with `prefix` matches `pattern` (whether a key pattern grants
+/// a whole key range, as a search index's prefix is).
+///
+/// Exact for the patterns ACL rules use (`llm:ns:a:*`, `*`) and never true when some text under
+/// `prefix` would not match: the pattern must end in an unescaped `*` (nothing else matches
+/// texts of every length), and what comes before that `*` must match `prefix` or a part of it
+/// from the start, the `*` taking the rest.
+pub fn covers_prefix(pattern: &[u8], prefix: &[u8]) -> bool {
+    // Where the trailing run of `*` tokens starts: `\*` is a literal and a class runs to its
+    // `]` (or, unterminated, to the end), so a `*` in either is no wildcard.
+    let (mut p, mut stars_from) = (0usize, None);
+    while p < pattern.len() {
+        let next = match pattern[p] {
+            b'\\' if p + 1 < pattern.len() => p + 2,
+            b'[' => class(pattern, p, 0, false).map_or(pattern.len(), |(_, n)| n),
+            _ => p + 1,
+        };
+        stars_from = match (pattern[p], stars_from) {
+            (b'*', None) => Some(p),
+            (b'*', keep) => keep,
+            _ => None,
+        };
+        p = next;
+    }
+    let Some(head) = stars_from.map(|at| &pattern[..at]) else {
+        return false;
+    };
+    (0..=prefix.len()).any(|n| matches(head, &prefix[..n], false))
+}
+
 /// Matches one byte against the class starting at `pattern[start] == b'['`. Returns whether it
 /// matched and the index after the class. An unterminated class runs to the end of the pattern,
 /// as in Redis.
@@ -111,7 +141,28 @@ fn class(pattern: &[u8], start: usize, c: u8, nocase: bool) -> Option<(bool, usi
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{covers_prefix, matches};
+
+    #[test]
+    fn a_pattern_covers_a_prefix_only_if_it_matches_everything_under_it() {
+        assert!(covers_prefix(b"*", b""));
+        assert!(covers_prefix(b"*", b"vec:"));
+        assert!(covers_prefix(b"llm:ns:a:*", b"llm:ns:a:"));
+        assert!(covers_prefix(b"llm:ns:a:*", b"llm:ns:a:v1:"));
+        assert!(covers_prefix(b"llm:*", b"llm:ns:a:"));
+        assert!(covers_prefix(b"ll?:*", b"llm:x"));
+        assert!(covers_prefix(b"h[a-z]:**", b"hb:"));
+        // Narrower than the prefix, or not open-ended: some key under the prefix escapes.
+        assert!(!covers_prefix(b"llm:ns:a:*", b"llm:ns:"));
+        assert!(!covers_prefix(b"llm:ns:a:*", b"llm:ns:b:"));
+        assert!(!covers_prefix(b"llm:ns:a:*", b""));
+        assert!(!covers_prefix(b"vec:1", b"vec:"));
+        assert!(!covers_prefix(b"vec:*1", b"vec:"));
+        assert!(!covers_prefix(b"vec:\\*", b"vec:"));
+        assert!(!covers_prefix(b"vec:[*", b"vec:"));
+        assert!(!covers_prefix(b"vec:[*]", b"vec:"));
+        assert!(!covers_prefix(b"", b""));
+    }
 
     #[test]
     fn redis_glob_cases() {

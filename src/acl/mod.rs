@@ -44,6 +44,16 @@ fn keys_match(pattern: &[u8], key: &[u8]) -> bool {
     crate::glob::matches(pattern, key, false)
 }
 
+/// May `user` access, with `perm`, every key that starts with `prefix` (a search index's
+/// prefix; empty: every key)? Some key pattern with that access must cover the whole range.
+pub fn may_access_prefix(user: &User, prefix: &[u8], perm: u8) -> bool {
+    user.all_keys
+        || user
+            .patterns
+            .iter()
+            .any(|p| p.perm & perm == perm && crate::glob::covers_prefix(&p.pattern, prefix))
+}
+
 /// Counters for `INFO stats`.
 #[derive(Debug, Default)]
 pub struct Denied {

@@ -60,19 +60,12 @@ fn lookup(ctx: &mut Ctx<'_>, a: &[Bytes], read_only: bool) -> Result<Flow, Comma
     let opts = ReadOptions::parse(a, 2, ctx.shared, read_only, Some(&mut keying))?;
     let (ns, mut rest) = permit::llm_namespace(ctx, &keying)?;
     let semantic = super::semantic::Semantic::take(&mut rest)?;
-    if semantic.is_some() && ns.is_some() {
-        // The nearest answer could be another tenant's: semantic spaces are not yet scoped by
-        // namespace, so a namespaced lookup may not search them.
-        return Err(CommandError::err(
-            "SEMANTIC lookups are not yet scoped by namespace; use them without NAMESPACE",
-        ));
-    }
     let key = namespace::apply(key_of(&a[1], &rest)?, ns.as_deref());
     // A read-only lookup takes no lease, so reading the key is all it needs.
     let access = if read_only { READ } else { READ | WRITE };
     permit::admit_key(ctx, &key, access)?;
     if let Some(sem) = semantic {
-        return super::semantic::lookup(ctx, key, sem, opts);
+        return super::semantic::lookup(ctx, key, sem, opts, access);
     }
     single_flight(ctx, &key.clone(), opts, Some(key))
 }

@@ -182,6 +182,37 @@ pub fn admit_key(ctx: &mut Ctx<'_>, key: &[u8], perm: u8) -> Result<(), CommandE
     Err(CommandError::coded(NOPERM_KEY))
 }
 
+/// Checks that the user may access, with `perm`, every key under the prefixes of the index
+/// `name` (RediSearch 8's rule for FT.SEARCH, FT.INFO and FT.DROPINDEX): a search can return
+/// any hash under them, so the index name passing the key patterns is not enough. `Err` is
+/// RediSearch's `NOPERM` reply, counted and logged as a denied key (the index name).
+pub fn admit_index(
+    ctx: &mut Ctx<'_>,
+    name: &[u8],
+    prefixes: &[Bytes],
+    perm: u8,
+) -> Result<(), CommandError> {
+    let cell = cell(ctx);
+    let user = cell.load();
+    let ok = if prefixes.is_empty() {
+        crate::acl::may_access_prefix(&user, b"", perm)
+    } else {
+        prefixes
+            .iter()
+            .all(|p| crate::acl::may_access_prefix(&user, p, perm))
+    };
+    drop(user);
+    if ok {
+        return Ok(());
+    }
+    ctx.shared.acl.denied.key.fetch_add(1, Ordering::Relaxed);
+    log(ctx, Reason::Key, String::from_utf8_lossy(name).into_owned());
+    Err(CommandError::coded(NOPERM_INDEX))
+}
+
+/// RediSearch's words when the user's key patterns do not cover an index's prefixes.
+const NOPERM_INDEX: &str = "NOPERM User does not have the required permissions to query the index";
+
 /// A predicate for keys this connection's user may access with `perm` (SCAN, KEYS, LLMPURGE).
 /// `None` when every key is allowed, so callers skip the test.
 pub fn key_filter(ctx: &Ctx<'_>, perm: u8) -> Option<impl Fn(&[u8]) -> bool + Send + 'static> {

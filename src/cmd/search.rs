@@ -14,9 +14,17 @@
 //! MODULE LIST              -> [{name: search, ver: 21005, path, args}]
 //! ```
 //! Errors carry RediSearch's texts without a code (`-Unknown index name`), as modules send them.
+//!
+//! # ACL
+//! As RediSearch 2.x registers them, FT.CREATE, FT.SEARCH, FT.INFO and FT.DROPINDEX take the
+//! index name as their key, so it must pass the user's key patterns. And, as RediSearch 8 does,
+//! FT.SEARCH, FT.INFO and FT.DROPINDEX also need the user's read patterns (read and write for
+//! `DD`) to cover every prefix of the index (`~vec:*` covers `PREFIX 1 vec:`; no prefix means
+//! every key), since their replies show or remove hashes under those prefixes.
 
 use super::spec::flag::{FAST, LOADING, STALE};
-use super::{args, command, CommandError, CommandSpec, Ctx, Flow, Handler};
+use super::{args, command, permit, CommandError, CommandSpec, Ctx, Flow, Handler};
+use crate::acl::{READ, WRITE};
 use crate::cache::Write;
 use crate::protocol::{Protocol, Reply};
 use crate::search::schema::{self, Algorithm, Kind};
@@ -68,6 +76,9 @@ pub fn dropindex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> 
     if a.len() > 3 {
         return Err(CommandError::WrongArity("ft.dropindex"));
     }
+    let idx = index(ctx, &a[1]).ok_or_else(|| coded("Unknown Index name"))?;
+    let perm = if dd { READ | WRITE } else { READ };
+    permit::admit_index(ctx, &a[1], &idx.def.prefixes, perm)?;
     let gone = ctx
         .shared
         .search
@@ -143,6 +154,7 @@ fn attrs(proto: Protocol, pairs: Vec<(&'static str, Reply)>, flags: Vec<&'static
 /// `FT.INFO index`
 pub fn info(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let idx = index(ctx, &a[1]).ok_or_else(|| coded("Unknown index name"))?;
+    permit::admit_index(ctx, &a[1], &idx.def.prefixes, READ)?;
     let proto = ctx.client.protocol;
     let def = &idx.def;
     let attributes = def
@@ -354,6 +366,7 @@ fn options(a: &[Bytes]) -> Result<Options, CommandError> {
 pub fn search(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let name = String::from_utf8_lossy(&a[1]).into_owned();
     let idx = index(ctx, &a[1]).ok_or_else(|| coded(format!("{name}: no such index")))?;
+    permit::admit_index(ctx, &a[1], &idx.def.prefixes, READ)?;
     let o = options(&a[3..])?;
     let q = query::parse(&a[2], &o.params).map_err(coded)?;
     let proto = ctx.client.protocol;

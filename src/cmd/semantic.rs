@@ -12,14 +12,21 @@
 //!                                 now: waits for that answer -> [its key, value, distance]
 //! ```
 //! The answer's vector is kept in the space once LLMSETNX stores it, and leaves it when the key
-//! is deleted, expires or is evicted. Answers are only ever matched within one model (the
-//! model segment of the canonical key).
+//! is deleted, expires or is evicted.
+//!
+//! # Scope
+//! Answers are only ever matched within one scope: the canonical key without its digest, so
+//! the same model and the same tenant namespace (the one the exact key is built in: `NAMESPACE`
+//! or, with `llm-key-namespace user`, the user's; none for a global key). Each tenant also has
+//! its own spaces by name. Within the scope, a stored or pending answer is a candidate only if
+//! the caller's ACL key patterns allow it with the access the exact key needed, so a reply
+//! never names a key, value or distance the caller could not have read.
 
 use super::llmget::{single_flight, ReadOptions};
-use super::{args, CommandError, Ctx, Flow};
+use super::{args, permit, CommandError, Ctx, Flow};
 use crate::protocol::Reply;
 use crate::search::distance;
-use crate::search::pending::Decision;
+use crate::search::pending::{tenant_of, Decision};
 use crate::search::schema::Metric;
 use crate::search::text;
 use bytes::Bytes;
@@ -54,11 +61,6 @@ impl Semantic {
     }
 }
 
-/// The model segment of a canonical key (`llm:v1:<model>:<digest>`).
-fn model_of(key: &[u8]) -> &[u8] {
-    key.split(|&b| b == b':').nth(2).unwrap_or(b"")
-}
-
 fn triple(key: Bytes, r: Reply, distance: Option<f32>) -> Reply {
     if r.is_error() {
         return r;
@@ -78,12 +80,14 @@ fn wrap(flow: Flow, key: Bytes, distance: Option<f32>) -> Flow {
     }
 }
 
-/// The semantic lookup of `key` (already computed from the request).
+/// The semantic lookup of `key` (already computed from the request, in the caller's namespace,
+/// and admitted with `access`, which every other key it may answer with needs too).
 pub fn lookup(
     ctx: &mut Ctx<'_>,
     key: Bytes,
     sem: Semantic,
     opts: ReadOptions,
+    access: u8,
 ) -> Result<Flow, CommandError> {
     if sem.vector.is_empty() || !sem.vector.len().is_multiple_of(4) {
         return Err(CommandError::err(
@@ -101,10 +105,12 @@ pub fn lookup(
     let space = shared
         .search
         .semantic
-        .get_or_create(&sem.space, dim)
+        .get_or_create(tenant_of(&key), &sem.space, dim)
         .map_err(CommandError::err)?;
     let lease = shared.flights.lease();
-    match space.decide(&key, model_of(&key), v, sem.radius, lease) {
+    let allowed = permit::key_filter(ctx, access);
+    let allowed = |k: &[u8]| allowed.as_ref().is_none_or(|f| f(k));
+    match space.decide(&key, v, sem.radius, lease, &allowed) {
         Decision::Stored(hits) => {
             for (k, d) in hits {
                 if let Some(entry) = shared.store.get(&k) {
@@ -129,5 +135,191 @@ pub fn lookup(
             let flow = single_flight(ctx, &key, opts, None)?;
             Ok(wrap(flow, key, None))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testing::{TestClient, TestServer};
+    use crate::cmd::Flow;
+    use crate::config::Config;
+    use crate::protocol::Reply;
+    use bytes::Bytes;
+
+    fn body(prompt: &str) -> String {
+        format!(
+            r#"{{"model":"m","temperature":0,"messages":[{{"role":"user","content":"{prompt}"}}]}}"#
+        )
+    }
+
+    fn blob(v: &[f32]) -> Bytes {
+        v.iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect::<Vec<u8>>()
+            .into()
+    }
+
+    /// `LLMLOOKUP body [extra ...] SEMANTIC qa v d`.
+    fn flow(c: &mut TestClient, prompt: &str, extra: &[&str], v: &[f32], d: &str) -> Flow {
+        let mut args = vec![Bytes::from("LLMLOOKUP"), Bytes::from(body(prompt))];
+        args.extend(extra.iter().map(|e| Bytes::copy_from_slice(e.as_bytes())));
+        args.extend([Bytes::from("SEMANTIC"), Bytes::from("qa"), blob(v)]);
+        args.push(Bytes::copy_from_slice(d.as_bytes()));
+        c.flow_bytes(&args)
+    }
+
+    /// [`flow`], which must reply at once.
+    fn lookup(c: &mut TestClient, prompt: &str, extra: &[&str], v: &[f32], d: &str) -> Reply {
+        match flow(c, prompt, extra, v, d) {
+            Flow::Reply(r) => r,
+            Flow::Wait(_) => panic!("{prompt}: waited"),
+            Flow::Close => panic!("{prompt}: closed"),
+        }
+    }
+
+    fn parts(r: &Reply) -> (String, Option<String>, Option<String>) {
+        let Reply::Array(p) = r else { panic!("{r:?}") };
+        let s = |r: &Reply| match r {
+            Reply::Bulk(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            Reply::Nil => None,
+            other => panic!("{other:?}"),
+        };
+        (s(&p[0]).unwrap_or_default(), s(&p[1]), s(&p[2]))
+    }
+
+    fn user(server: &TestServer, name: &str, pattern: &str) -> TestClient {
+        let mut admin = server.client();
+        let rule = format!("~{pattern}");
+        let setuser = ["ACL", "SETUSER", name, "on", ">pw", &rule, "+@all"];
+        assert_eq!(admin.run(&setuser), Reply::Ok);
+        let mut c = server.client();
+        assert_eq!(c.run(&["AUTH", name, "pw"]), Reply::Ok);
+        c
+    }
+
+    fn namespaced() -> TestServer {
+        let mut config = Config::default();
+        config.acl.key_namespace_user = true;
+        TestServer::with_config(config)
+    }
+
+    #[tokio::test]
+    async fn each_tenant_leads_its_own_fill_and_finds_only_its_own_answer() {
+        let server = namespaced();
+        let mut a = user(&server, "a", "llm:ns:a:*");
+        let mut b = user(&server, "b", "llm:ns:b:*");
+        let mut global = server.client();
+        let v = [1.0, 0.0];
+        // The same question, at once, in three scopes: three leaders, none waits on another.
+        let mut keys = Vec::new();
+        for (c, prefix) in [
+            (&mut a, "llm:ns:a:v1:m:"),
+            (&mut b, "llm:ns:b:v1:m:"),
+            (&mut global, "llm:v1:m:"),
+        ] {
+            let (key, value, d) = parts(&lookup(c, "What is RAG?", &[], &v, "0.5"));
+            assert!(key.starts_with(prefix), "{key}");
+            assert_eq!((value, d), (None, None));
+            keys.push(key);
+        }
+        for (c, (key, answer)) in [&mut a, &mut b, &mut global]
+            .into_iter()
+            .zip(keys.iter().zip(["A's", "B's", "global"]))
+        {
+            assert_eq!(c.run(&["LLMSETNX", key, answer]), Reply::Int(1));
+        }
+        // A paraphrase at distance 0 finds its own tenant's answer only.
+        for (c, (key, answer)) in [&mut a, &mut b, &mut global]
+            .into_iter()
+            .zip(keys.iter().zip(["A's", "B's", "global"]))
+        {
+            let (k, value, d) = parts(&lookup(c, "Explain RAG", &[], &v, "0"));
+            assert_eq!((k.as_str(), value.as_deref()), (key.as_str(), Some(answer)));
+            assert_eq!(d.as_deref(), Some("0"));
+        }
+        // An explicit NAMESPACE the user may access is a scope like any other.
+        let (k, value, _) = parts(&lookup(
+            &mut a,
+            "Define RAG",
+            &["NAMESPACE", "a"],
+            &v,
+            "0.5",
+        ));
+        assert_eq!(
+            (k.as_str(), value.as_deref()),
+            (keys[0].as_str(), Some("A's"))
+        );
+    }
+
+    /// A user whose key patterns allow its own exact key but not the near answer's (or the
+    /// pending one's) leads its own fill: the reply never names a key it could not read.
+    #[tokio::test]
+    async fn near_answers_the_user_may_not_read_are_neither_hits_nor_waited_for() {
+        let server = TestServer::new();
+        let mut admin = server.client();
+        let ns = ["NAMESPACE", "t"];
+        let (stored, _, _) = parts(&lookup(
+            &mut admin,
+            "What is HNSW?",
+            &ns,
+            &[0.0, 1.0],
+            "0.1",
+        ));
+        assert_eq!(admin.run(&["LLMSETNX", &stored, "a graph"]), Reply::Int(1));
+        let (pending, _, _) = parts(&lookup(
+            &mut admin,
+            "What is FLAT?",
+            &ns,
+            &[1.0, 0.0],
+            "0.1",
+        ));
+        let key_of = |admin: &mut TestClient, prompt: &str| match admin.run(&[
+            "LLMKEY",
+            &body(prompt),
+            "NAMESPACE",
+            "t",
+        ]) {
+            Reply::Bulk(k) => String::from_utf8_lossy(&k).into_owned(),
+            other => panic!("{other:?}"),
+        };
+        let own = [
+            key_of(&mut admin, "Tell me about HNSW"),
+            key_of(&mut admin, "Explain FLAT"),
+        ];
+        // Allowed exactly its two own keys.
+        let mut narrow = user(&server, "n", &own[0]);
+        let rule = format!("~{}", own[1]);
+        assert_eq!(admin.run(&["ACL", "SETUSER", "n", &rule]), Reply::Ok);
+        let got = parts(&lookup(
+            &mut narrow,
+            "Tell me about HNSW",
+            &ns,
+            &[0.0, 1.0],
+            "0.1",
+        ));
+        assert_eq!(got, (own[0].clone(), None, None));
+        let got = parts(&lookup(
+            &mut narrow,
+            "Explain FLAT",
+            &ns,
+            &[1.0, 0.0],
+            "0.1",
+        ));
+        assert_eq!(got, (own[1].clone(), None, None));
+        // The same lookups by the whole tenant: the stored answer, and a wait on the pending one.
+        let mut tenant = user(&server, "t", "llm:ns:t:*");
+        let (k, value, _) = parts(&lookup(
+            &mut tenant,
+            "Tell me about HNSW",
+            &ns,
+            &[0.0, 1.0],
+            "0.1",
+        ));
+        assert_eq!(
+            (k.as_str(), value.as_deref()),
+            (stored.as_str(), Some("a graph"))
+        );
+        let waits = flow(&mut tenant, "Explain FLAT", &ns, &[1.0, 0.02], "0.1");
+        assert!(matches!(waits, Flow::Wait(_)), "{pending}");
     }
 }

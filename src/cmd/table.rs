@@ -144,10 +144,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("llmpurge", 2, WRITE, LLM, NOKEY, "llm", "0.1.0", "pattern", "Deletes every answer whose key matches a glob pattern.", F!(llmkey::llmpurge)),
     row!("llmstats", -1, LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "[RESET]", "Returns hit rate, stampede rate, evicted/expired-unread and tokens saved.", S!(llm::llmstats)),
     // search (the RediSearch subset vector caches use)
-    row!("ft.create", -5, WRITE | DENY_OOM, 0, NOKEY, "search", "1.0.0", "index [ON HASH] [PREFIX count prefix [prefix ...]] [SCORE score] SCHEMA field [AS alias] TEXT|TAG|NUMERIC|VECTOR [options] [field ...]", "Creates an index over the hashes under the prefixes, and indexes those already there.", S!(search::create)),
-    row!("ft.search", -3, READONLY, 0, NOKEY, "search", "1.0.0", "index query [NOCONTENT] [RETURN count field [AS alias] ...] [SORTBY field [ASC|DESC]] [LIMIT offset num] [PARAMS nargs name value ...] [DIALECT dialect]", "Searches an index: tag, numeric and text filters, VECTOR_RANGE and KNN.", F!(search::search)),
-    row!("ft.info", 2, READONLY, 0, NOKEY, "search", "1.0.0", "index", "Returns an index's definition and statistics.", S!(search::info)),
-    row!("ft.dropindex", -2, WRITE, 0, NOKEY, "search", "2.0.0", "index [DD]", "Deletes an index; DD also deletes the hashes it indexed.", S!(search::dropindex)),
+    row!("ft.create", -5, WRITE | DENY_OOM, 0, KEY1, "search", "1.0.0", "index [ON HASH] [PREFIX count prefix [prefix ...]] [SCORE score] SCHEMA field [AS alias] TEXT|TAG|NUMERIC|VECTOR [options] [field ...]", "Creates an index over the hashes under the prefixes, and indexes those already there.", S!(search::create)),
+    row!("ft.search", -3, READONLY, 0, KEY1, "search", "1.0.0", "index query [NOCONTENT] [RETURN count field [AS alias] ...] [SORTBY field [ASC|DESC]] [LIMIT offset num] [PARAMS nargs name value ...] [DIALECT dialect]", "Searches an index: tag, numeric and text filters, VECTOR_RANGE and KNN.", F!(search::search)),
+    row!("ft.info", 2, READONLY, 0, KEY1, "search", "1.0.0", "index", "Returns an index's definition and statistics.", S!(search::info)),
+    row!("ft.dropindex", -2, WRITE, 0, KEY1, "search", "2.0.0", "index [DD]", "Deletes an index; DD also deletes the hashes it indexed.", S!(search::dropindex)),
     row!("ft._list", 1, READONLY, 0, NOKEY, "search", "2.0.0", "", "Returns the names of all indexes.", S!(search::list)),
     row!("module", -2, 0, 0, NOKEY, "server", "4.0.0", "subcommand [arg ...]", "A container for module commands.", S!(command::help), subs: search::MODULE_SUBCOMMANDS),
 ];

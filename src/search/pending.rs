@@ -1,10 +1,11 @@
-//! Semantic single-flight: per named *space*, the vectors of stored LLM answers and of answers
-//! being filled right now (pending), so that a paraphrase of a question finds the answer of the
-//! original, or waits for it while it is being made, instead of calling the model again.
+//! Semantic single-flight: per tenant and named *space*, the vectors of stored LLM answers and
+//! of answers being filled right now (pending), so that a paraphrase of a question finds the
+//! answer of the original, or waits for it while it is being made, instead of calling the model
+//! again.
 //!
 //! # Lifecycle of a key in a space
 //! 1. `LLMLOOKUP ... SEMANTIC space vector d` misses and nothing within `d` is stored or pending
-//!    for the same model: the key is registered *pending* with its vector ([`Space::decide`]).
+//!    in the same scope: the key is registered *pending* with its vector ([`Space::decide`]).
 //! 2. The answer is stored at the key (LLMSETNX): the store's observer calls [`Spaces::put`],
 //!    which moves the key from pending to stored in the same lock.
 //! 3. The key is deleted, expires or is evicted: [`Spaces::remove`] drops it.
@@ -13,9 +14,20 @@
 //! `lease`; a later caller that waits on it becomes the filler of that key (single-flight
 //! promotion), which is still an answer to a question within `d`.
 //!
+//! # Scope: tenant and model
+//! Keys here are server-built canonical keys, `llm:v1:<model>:<digest>` or, in a tenant's
+//! namespace, `llm:ns:<ns>:v1:<model>:<digest>`. An answer only ever matches a question of the
+//! same [`scope_of`] its key: the key without its digest, so the same namespace (or none) and
+//! the same model. Neither a namespace nor a model segment holds a `:`, so two scopes are equal
+//! exactly when both tenant and model are. The key is the record: a vector carries no tenant
+//! or model of its own that could disagree with its key. On top of that each tenant
+//! ([`tenant_of`] the key) has its own spaces, so a space's name and dimension are the tenant's
+//! own too: another tenant using the same name neither shares its vectors nor fixes its
+//! dimension.
+//!
 //! # Concurrency
 //! One mutex per space. The decision (stored? pending? else register) is taken under it, so of a
-//! burst of near-duplicate questions exactly one is told to call the model.
+//! burst of near-duplicate questions in one scope exactly one is told to call the model.
 
 use super::distance::{self, Near};
 use super::schema::{Algorithm, Metric, VectorParams};
@@ -27,16 +39,36 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// The scope of an answer key: the key without its last `:` segment (the digest), so
+/// `llm:v1:<model>` or `llm:ns:<ns>:v1:<model>`. A key without a `:` is its own scope.
+pub fn scope_of(key: &[u8]) -> &[u8] {
+    match key.iter().rposition(|&b| b == b':') {
+        Some(i) => &key[..i],
+        None => key,
+    }
+}
+
+/// The tenant of an answer key: `<ns>` of `llm:ns:<ns>:...`, empty for a global key. (The
+/// namespaced key layout is the ACL namespaces'; a namespace holds no `:`.)
+pub fn tenant_of(key: &[u8]) -> &[u8] {
+    let Some(rest) = key.strip_prefix(b"llm:ns:") else {
+        return b"";
+    };
+    match rest.iter().position(|&b| b == b':') {
+        Some(i) => &rest[..i],
+        None => b"",
+    }
+}
+
 struct Pending {
     vector: Vec<f32>,
-    model: Bytes,
     until: Instant,
 }
 
 struct Inner {
     stored: VecStore,
-    /// id -> (key, model)
-    docs: Vec<Option<(Bytes, Bytes)>>,
+    /// id -> key (whose scope is the answer's scope)
+    docs: Vec<Option<Bytes>>,
     ids: HashMap<Bytes, u32>,
     free: Vec<u32>,
     pending: HashMap<Bytes, Pending>,
@@ -64,39 +96,43 @@ impl Space {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Decides, for `key` of `model` at `vector` (already normalised) and `radius`, and
-    /// registers `key` pending when it is to lead.
+    /// Decides, for `key` at `vector` (already normalised) and `radius`, and registers `key`
+    /// pending when it is to lead. Only answers of `key`'s scope (tenant and model) are
+    /// candidates, and of those only the keys `allowed` accepts (the caller's ACL key
+    /// permissions), stored or pending alike.
     pub fn decide(
         &self,
         key: &Bytes,
-        model: &[u8],
         vector: Vec<f32>,
         radius: f32,
         lease: Duration,
+        allowed: &(dyn Fn(&[u8]) -> bool + Sync),
     ) -> Decision {
         let now = Instant::now();
+        let scope = scope_of(key);
+        let candidate = |k: &[u8]| scope_of(k) == scope && allowed(k);
         let mut g = self.lock();
         g.pending.retain(|_, p| p.until > now);
         let found = {
             let docs = &g.docs;
-            let same_model = |id: u32| {
+            let in_scope = |id: u32| {
                 docs.get(id as usize)
                     .and_then(Option::as_ref)
-                    .is_some_and(|(_, m)| m == model)
+                    .is_some_and(|k| candidate(k))
             };
-            g.stored.range(&vector, radius, &same_model)
+            g.stored.range(&vector, radius, &in_scope)
         };
         if !found.is_empty() {
             let hits = found
                 .into_iter()
-                .filter_map(|Near(d, id)| Some((g.docs[id as usize].as_ref()?.0.clone(), d)))
+                .filter_map(|Near(d, id)| Some((g.docs[id as usize].clone()?, d)))
                 .collect();
             return Decision::Stored(hits);
         }
         let near = g
             .pending
             .iter()
-            .filter(|(_, p)| p.model == model)
+            .filter(|(k, _)| candidate(k))
             .map(|(k, p)| (k, distance::distance(Metric::Cosine, &vector, &p.vector)))
             .filter(|(_, d)| *d <= radius)
             .min_by(|a, b| a.1.total_cmp(&b.1));
@@ -107,7 +143,6 @@ impl Space {
             Bytes::copy_from_slice(key),
             Pending {
                 vector,
-                model: Bytes::copy_from_slice(model),
                 until: now + lease,
             },
         );
@@ -133,7 +168,7 @@ impl Space {
                 id
             }
         };
-        g.docs[id as usize] = Some((key.clone(), p.model));
+        g.docs[id as usize] = Some(key.clone());
         g.stored.set(id, &p.vector);
     }
 
@@ -168,13 +203,13 @@ impl Space {
     }
 }
 
-/// Every space, by name; made on first use with the dimension of its first vector.
+/// Every space, by tenant and name; made on first use with the dimension of its first vector.
 ///
 /// Every keyspace change reads the list (lock-free: it is swapped whole when a space is made).
 #[derive(Default)]
 pub struct Spaces {
     list: ArcSwap<Vec<Arc<Space>>>,
-    spaces: Mutex<HashMap<Bytes, Arc<Space>>>,
+    spaces: Mutex<HashMap<(Bytes, Bytes), Arc<Space>>>,
 }
 
 impl Spaces {
@@ -182,11 +217,18 @@ impl Spaces {
         self.list.load_full()
     }
 
-    /// The space `name` for vectors of `dim`; `Err` if it holds another dimension.
-    pub fn get_or_create(&self, name: &[u8], dim: usize) -> Result<Arc<Space>, String> {
+    /// The space `name` of `tenant` (empty: the global one) for vectors of `dim`; `Err` if it
+    /// holds another dimension.
+    pub fn get_or_create(
+        &self,
+        tenant: &[u8],
+        name: &[u8],
+        dim: usize,
+    ) -> Result<Arc<Space>, String> {
         let mut s = self.spaces.lock().unwrap_or_else(|p| p.into_inner());
-        let fresh = !s.contains_key(name);
-        let space = s.entry(Bytes::copy_from_slice(name)).or_insert_with(|| {
+        let id = (Bytes::copy_from_slice(tenant), Bytes::copy_from_slice(name));
+        let fresh = !s.contains_key(&id);
+        let space = s.entry(id).or_insert_with(|| {
             let params = VectorParams {
                 algorithm: Algorithm::Flat,
                 dim,
@@ -248,41 +290,142 @@ impl Spaces {
 mod tests {
     use super::*;
 
+    const LEASE: Duration = Duration::from_secs(60);
+
     fn unit(v: &[f32]) -> Vec<f32> {
         let mut v = v.to_vec();
         distance::prepare(Metric::Cosine, &mut v);
         v
     }
 
+    fn any(_: &[u8]) -> bool {
+        true
+    }
+
+    fn answer() -> Entry {
+        Entry::new(Value::Str(Bytes::from("answer")), None)
+    }
+
     #[test]
     fn near_duplicates_wait_for_the_first_and_then_find_its_answer() {
         let spaces = Spaces::default();
-        let s = spaces.get_or_create(b"qa", 2).unwrap();
-        let lease = Duration::from_secs(60);
-        let (a, b, c) = (Bytes::from("k:a"), Bytes::from("k:b"), Bytes::from("k:c"));
+        let s = spaces.get_or_create(b"", b"qa", 2).unwrap();
+        let (a, b) = (Bytes::from("llm:v1:m:a"), Bytes::from("llm:v1:m:b"));
+        let c = Bytes::from("llm:v1:other:c");
         assert_eq!(
-            s.decide(&a, b"m", unit(&[1.0, 0.0]), 0.1, lease),
+            s.decide(&a, unit(&[1.0, 0.0]), 0.1, LEASE, &any),
             Decision::Lead
         );
         // A paraphrase waits for the pending answer; another model or a far question leads.
         assert!(
-            matches!(s.decide(&b, b"m", unit(&[1.0, 0.05]), 0.1, lease), Decision::Pending(ref k, _) if k == &a)
+            matches!(s.decide(&b, unit(&[1.0, 0.05]), 0.1, LEASE, &any), Decision::Pending(ref k, _) if k == &a)
         );
         assert_eq!(
-            s.decide(&c, b"other", unit(&[1.0, 0.05]), 0.1, lease),
+            s.decide(&c, unit(&[1.0, 0.05]), 0.1, LEASE, &any),
             Decision::Lead
         );
-        spaces.put(&a, &Entry::new(Value::Str(Bytes::from("answer")), None));
+        spaces.put(&a, &answer());
         assert!(
-            matches!(s.decide(&b, b"m", unit(&[1.0, 0.05]), 0.1, lease), Decision::Stored(ref v) if v[0].0 == a)
+            matches!(s.decide(&b, unit(&[1.0, 0.05]), 0.1, LEASE, &any), Decision::Stored(ref v) if v[0].0 == a)
         );
-        assert!(spaces.extra_weight(b"k:a") > 0);
-        spaces.remove(b"k:a");
+        assert!(spaces.extra_weight(b"llm:v1:m:a") > 0);
+        spaces.remove(b"llm:v1:m:a");
         assert_eq!(
-            s.decide(&b, b"m", unit(&[1.0, 0.05]), 0.1, lease),
+            s.decide(&b, unit(&[1.0, 0.05]), 0.1, LEASE, &any),
             Decision::Lead
         );
         assert_eq!(s.counts(), (0, 2));
-        assert!(spaces.get_or_create(b"qa", 3).is_err());
+        assert!(spaces.get_or_create(b"", b"qa", 3).is_err());
+    }
+
+    #[test]
+    fn the_scope_is_the_key_without_its_digest() {
+        assert_eq!(scope_of(b"llm:v1:gpt-4o:abc"), b"llm:v1:gpt-4o");
+        assert_eq!(scope_of(b"llm:ns:t1:v1:gpt-4o:abc"), b"llm:ns:t1:v1:gpt-4o");
+        assert_eq!(scope_of(b"plain"), b"plain");
+        assert_eq!(tenant_of(b"llm:ns:t1:v1:gpt-4o:abc"), b"t1");
+        assert_eq!(tenant_of(b"llm:v1:gpt-4o:abc"), b"");
+        assert_eq!(tenant_of(b"llm:ns:"), b"");
+        // The same model in two tenants, or in a tenant and globally: never one scope.
+        assert_ne!(scope_of(b"llm:ns:a:v1:m:x"), scope_of(b"llm:ns:b:v1:m:x"));
+        assert_ne!(scope_of(b"llm:ns:a:v1:m:x"), scope_of(b"llm:v1:m:x"));
+    }
+
+    /// Even sharing one space (which lookups never do: each tenant has its own), answers and
+    /// pending vectors never cross tenants, at distance 0.
+    #[test]
+    fn tenants_never_match_each_others_answers_or_pending_vectors() {
+        let spaces = Spaces::default();
+        let s = spaces.get_or_create(b"", b"qa", 2).unwrap();
+        let v = || unit(&[0.0, 1.0]);
+        let keys = [
+            Bytes::from("llm:v1:m:h"),
+            Bytes::from("llm:ns:a:v1:m:h"),
+            Bytes::from("llm:ns:b:v1:m:h"),
+        ];
+        // The same question at the same moment: each tenant leads its own fill.
+        for k in &keys {
+            assert_eq!(s.decide(k, v(), 0.0, LEASE, &any), Decision::Lead, "{k:?}");
+        }
+        // A paraphrase in each tenant waits for that tenant's own pending answer.
+        for k in &keys {
+            let mut other = k.to_vec();
+            other.push(b'2');
+            let d = s.decide(&Bytes::from(other), v(), 0.0, LEASE, &any);
+            assert!(matches!(d, Decision::Pending(ref p, _) if p == k), "{d:?}");
+        }
+        for k in &keys {
+            spaces.put(k, &answer());
+        }
+        for k in &keys {
+            let mut other = k.to_vec();
+            other.push(b'3');
+            let d = s.decide(&Bytes::from(other), v(), 0.0, LEASE, &any);
+            assert!(
+                matches!(d, Decision::Stored(ref h) if h.len() == 1 && h[0].0 == k),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_the_caller_may_not_access_are_no_candidates() {
+        let spaces = Spaces::default();
+        let s = spaces.get_or_create(b"a", b"qa", 2).unwrap();
+        let (hidden, seen) = (
+            Bytes::from("llm:ns:a:v1:m:1"),
+            Bytes::from("llm:ns:a:v1:m:2"),
+        );
+        let only_seen = |k: &[u8]| !k.ends_with(b":1");
+        assert_eq!(
+            s.decide(&hidden, unit(&[1.0, 0.0]), 0.1, LEASE, &any),
+            Decision::Lead
+        );
+        // Pending but not accessible: the caller leads its own key instead of waiting.
+        assert_eq!(
+            s.decide(&seen, unit(&[1.0, 0.0]), 0.1, LEASE, &only_seen),
+            Decision::Lead
+        );
+        spaces.put(&hidden, &answer());
+        let probe = Bytes::from("llm:ns:a:v1:m:3");
+        assert_eq!(
+            s.decide(&probe, unit(&[1.0, 0.0]), 0.1, LEASE, &only_seen),
+            Decision::Pending(seen.clone(), 0.0)
+        );
+    }
+
+    #[test]
+    fn each_tenant_has_its_own_spaces_and_dimensions() {
+        let spaces = Spaces::default();
+        let a = spaces.get_or_create(b"a", b"qa", 2).unwrap();
+        let b = spaces.get_or_create(b"b", b"qa", 3).unwrap();
+        let global = spaces.get_or_create(b"", b"qa", 4).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b) && !Arc::ptr_eq(&a, &global));
+        assert_eq!((a.dim, b.dim, global.dim), (2, 3, 4));
+        assert!(Arc::ptr_eq(
+            &a,
+            &spaces.get_or_create(b"a", b"qa", 2).unwrap()
+        ));
+        assert!(spaces.get_or_create(b"b", b"qa", 2).is_err());
     }
 }

@@ -255,3 +255,76 @@ async fn redis_cli_logs_in_with_user_and_pass() {
     .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "a");
 }
+
+/// FT.* as RediSearch governs it: the index name is the key the patterns see, and a search,
+/// FT.INFO or FT.DROPINDEX also needs patterns covering every prefix of the index, so a tenant
+/// cannot read another tenant's hashes through an index over them.
+#[tokio::test]
+async fn ft_search_needs_key_patterns_covering_the_index_prefixes() {
+    const NOPERM_INDEX: &str =
+        "ERROR:NOPERM User does not have the required permissions to query the index";
+    let server = start_with(|_| {}).await;
+    let mut admin = server.conn(false).await;
+    let rules = ["ACL", "SETUSER", "a", "on", ">pw", "resetkeys", "-@all"];
+    let mut rules = rules.to_vec();
+    rules.extend([
+        "+ft.create",
+        "+ft.search",
+        "+ft.info",
+        "+ft.dropindex",
+        "~llm:ns:a:*",
+    ]);
+    assert_eq!(cmd(&mut admin, &rules).await, "OK");
+    for (key, owner) in [("llm:ns:a:doc:1", "a"), ("llm:ns:b:doc:1", "b")] {
+        assert_eq!(cmd(&mut admin, &["HSET", key, "owner", owner]).await, "1");
+    }
+    let schema = ["SCHEMA", "owner", "TAG"];
+    for (name, prefix) in [
+        ("llm:ns:a:ix", "llm:ns:a:"),
+        ("llm:ns:a:wide", "llm:ns:"),
+        ("ix-b", "llm:ns:b:"),
+    ] {
+        let mut create = vec!["FT.CREATE", name, "ON", "HASH", "PREFIX", "1", prefix];
+        create.extend(schema);
+        assert_eq!(cmd(&mut admin, &create).await, "OK");
+    }
+    let mut a = login(&server, "a", "pw", false).await;
+    // Its own index over its own prefix: searched as usual.
+    assert_eq!(
+        cmd(&mut a, &["FT.SEARCH", "llm:ns:a:ix", "*", "NOCONTENT"]).await,
+        "[1,llm:ns:a:doc:1]"
+    );
+    // A name it may use over a prefix wider than its keys: refused, whatever the command.
+    for c in [
+        &["FT.SEARCH", "llm:ns:a:wide", "*"][..],
+        &["FT.SEARCH", "llm:ns:a:wide", "@owner:{b}", "NOCONTENT"],
+        &["FT.INFO", "llm:ns:a:wide"],
+        &["FT.DROPINDEX", "llm:ns:a:wide", "DD"],
+    ] {
+        assert_eq!(cmd(&mut a, c).await, NOPERM_INDEX, "{c:?}");
+    }
+    // Another tenant's index name: refused by the key patterns, before anything else.
+    assert_eq!(cmd(&mut a, &["FT.SEARCH", "ix-b", "*"]).await, NOPERM_KEY);
+    assert_eq!(cmd(&mut a, &["FT.INFO", "ix-b"]).await, NOPERM_KEY);
+    // Creating an index over B's keys is allowed (as in RediSearch) but it cannot be searched.
+    let mut sneaky = vec!["FT.CREATE", "llm:ns:a:sneaky", "PREFIX", "1", "llm:ns:b:"];
+    sneaky.extend(schema);
+    assert_eq!(cmd(&mut a, &sneaky).await, "OK");
+    assert_eq!(
+        cmd(&mut a, &["FT.SEARCH", "llm:ns:a:sneaky", "*"]).await,
+        NOPERM_INDEX
+    );
+    // Nothing of B's was touched, the refusals are in ACL LOG, and the default user sees all.
+    assert_eq!(cmd(&mut admin, &["EXISTS", "llm:ns:b:doc:1"]).await, "1");
+    let log = cmd(&mut admin, &["ACL", "LOG"]).await;
+    assert!(
+        log.contains("llm:ns:a:sneaky") && log.contains("ix-b"),
+        "{log}"
+    );
+    let all = cmd(
+        &mut admin,
+        &["FT.SEARCH", "llm:ns:a:wide", "*", "NOCONTENT"],
+    )
+    .await;
+    assert!(all.starts_with("[2,"), "{all}");
+}
