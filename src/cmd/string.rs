@@ -252,7 +252,7 @@ pub fn getset(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 /// All absent is checked before the first write; with one event loop nothing runs between
 /// the check and the writes, as in Redis.
 pub fn msetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CommandError::WrongArity("msetnx"));
     }
     let store = &ctx.shared.store;
