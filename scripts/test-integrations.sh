@@ -9,8 +9,8 @@
 #
 # Installs what it needs on first use and reuses it after: a Python virtual environment in
 # $INTEGRATIONS_VENV (default target/integrations-venv), rebuilt when
-# tests/integrations/requirements.txt changes, and node_modules in tests/integrations/node and
-# examples/node, from their package-lock.json through `npm ci`.
+# tests/integrations/requirements.txt or requirements-model.txt changes, and node_modules in
+# tests/integrations/node and examples/node, from their package-lock.json through `npm ci`.
 # INTEGRATIONS_SKIP_RUST_EXAMPLE=1 skips running the Rust example.
 #
 # These are the `integrations/*` suites of the test harness:

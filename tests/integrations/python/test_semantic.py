@@ -4,8 +4,8 @@ RedisSemanticCache and LiteLLM's `redis-semantic` cache, in RESP2 and RESP3.
 They create an index (FT.CREATE ... VECTOR FLAT ... COSINE), check for it (FT.INFO, MODULE LIST),
 store answers as hashes (HSET, EXPIRE) and look paraphrases up with a VECTOR_RANGE query. A
 paraphrase of a cached prompt must be served without calling the model; another question must not.
-The embedding is the deterministic fake in embedding.py. Plain redis-server has no search module,
-so these run against llmcached only.
+The embedding is the deterministic fake in embedding.py (test_semantic_minilm.py runs a real
+model). Plain redis-server has no search module, so these run against llmcached only.
 """
 
 import os
@@ -14,7 +14,6 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm  # noqa: E402
 import pytest  # noqa: E402
-import redis  # noqa: E402
 from conftest import async_wait_until, wait_until  # noqa: E402
 from embedding import DIM, embed, embed_many  # noqa: E402
 from fakes import CountingChatModel  # noqa: E402
@@ -31,18 +30,6 @@ from redisvl.utils.vectorize import CustomTextVectorizer  # noqa: E402
 def needs_search(target):
     if target == "redis":
         pytest.skip("redis-server has no search module (FT.CREATE / FT.SEARCH)")
-
-
-@pytest.fixture(params=[2, None], ids=["resp2", "resp3"])
-def client(host, port, request):
-    """RESP2, or redis-py 8's default: RESP3 on the wire, read back into the RESP2-era shapes
-    RedisVL expects. (An explicit `protocol=3` makes redis-py hand FT.SEARCH's raw map to
-    RedisVL, which it cannot read, whatever the server.)"""
-    c = redis.Redis(host=host, port=port, protocol=request.param)
-    if request.param is None:
-        assert c.execute_command("HELLO")[b"proto"] == 3
-    yield c
-    c.close()
 
 
 def redisvl_cache(client, unique, **kw):
