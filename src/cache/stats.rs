@@ -147,12 +147,16 @@ impl Stats {
     }
 }
 
-/// The model segment of a key of the shape `llm:v<N>:<model>:<hex>` (LLMKEY percent-encodes the
-/// model, so the segment holds no colon; keys written by hand may, so the hash is taken from the
-/// right).
+/// The model segment of a key of the shape `llm:v<N>:<model>:<hex>`, or a tenant's
+/// `llm:ns:<namespace>:v<N>:<model>:<hex>` (LLMKEY percent-encodes the model and a namespace
+/// holds no colon; keys written by hand may, so the hash is taken from the right).
 pub fn model_of(key: &[u8]) -> Option<&str> {
-    let s = std::str::from_utf8(key).ok()?;
-    let rest = s.strip_prefix("llm:v")?;
+    let s = std::str::from_utf8(key).ok()?.strip_prefix("llm:")?;
+    let s = match s.strip_prefix("ns:") {
+        Some(tenant) => tenant.split_once(':')?.1,
+        None => s,
+    };
+    let rest = s.strip_prefix("v")?;
     let (version, rest) = rest.split_once(':')?;
     if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -172,6 +176,8 @@ mod tests {
     #[test]
     fn model_is_read_from_llmkey_keys() {
         assert_eq!(model_of(b"llm:v1:gpt-4o:abcd"), Some("gpt-4o"));
+        assert_eq!(model_of(b"llm:ns:acme:v1:gpt-4o:abcd"), Some("gpt-4o"));
+        assert_eq!(model_of(b"llm:ns:acme:gpt-4o:abcd"), None);
         assert_eq!(
             model_of(b"llm:v1:ft:gpt-4o:org:abcd"),
             Some("ft:gpt-4o:org")

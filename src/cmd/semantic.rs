@@ -15,6 +15,10 @@
 //! is deleted, expires or is evicted.
 //!
 //! # Scope
+//! The read modes apply: LLMLOOKUP_RO and MODE READONLY take stored or pending near answers but
+//! never lead, so a miss leaves no pending vector; MODE REFRESH skips stored answers (exact and
+//! near) and takes only a running near fill; MODE BYPASS touches nothing.
+//!
 //! Answers are only ever matched within one scope: the canonical key without its digest, so
 //! the same model and the same tenant namespace (the one the exact key is built in: `NAMESPACE`
 //! or, with `llm-key-namespace user`, the user's; none for a global key). Each tenant also has
@@ -22,11 +26,11 @@
 //! the caller's ACL key patterns allow it with the access the exact key needed, so a reply
 //! never names a key, value or distance the caller could not have read.
 
-use super::llmget::{single_flight, ReadOptions};
+use super::llmget::{single_flight, Mode, ReadOptions};
 use super::{args, permit, CommandError, Ctx, Flow};
 use crate::protocol::Reply;
 use crate::search::distance;
-use crate::search::pending::{tenant_of, Decision};
+use crate::search::pending::{tenant_of, Decision, Intent};
 use crate::search::schema::Metric;
 use crate::search::text;
 use bytes::Bytes;
@@ -98,7 +102,14 @@ pub fn lookup(
     let mut v = distance::decode(&sem.vector, dim).ok_or(CommandError::Syntax)?;
     distance::prepare(Metric::Cosine, &mut v);
     let shared = ctx.shared.clone();
-    if shared.store.get(&key).is_some() {
+    let intent = match opts.mode {
+        Mode::Default => Intent::Lead,
+        Mode::ReadOnly => Intent::ReadOnly,
+        Mode::Refresh => Intent::Refresh,
+        // Touches nothing: the exact read answers -BYPASS.
+        Mode::Bypass => return Ok(wrap(single_flight(ctx, &key, opts, None)?, key, None)),
+    };
+    if intent != Intent::Refresh && shared.store.get(&key).is_some() {
         let flow = single_flight(ctx, &key, opts, None)?;
         return Ok(wrap(flow, key, Some(0.0)));
     }
@@ -110,7 +121,7 @@ pub fn lookup(
     let lease = shared.flights.lease();
     let allowed = permit::key_filter(ctx, access);
     let allowed = |k: &[u8]| allowed.as_ref().is_none_or(|f| f(k));
-    match space.decide(&key, v, sem.radius, lease, &allowed) {
+    match space.decide_as(intent, &key, v, sem.radius, lease, &allowed) {
         Decision::Stored(hits) => {
             for (k, d) in hits {
                 if let Some(entry) = shared.store.get(&k) {
@@ -131,7 +142,7 @@ pub fn lookup(
             let flow = single_flight(ctx, &k, opts, None)?;
             Ok(wrap(flow, k, Some(d)))
         }
-        Decision::Lead => {
+        Decision::Lead | Decision::Nothing => {
             let flow = single_flight(ctx, &key, opts, None)?;
             Ok(wrap(flow, key, None))
         }
@@ -321,5 +332,51 @@ mod tests {
         );
         let waits = flow(&mut tenant, "Explain FLAT", &ns, &[1.0, 0.02], "0.1");
         assert!(matches!(waits, Flow::Wait(_)), "{pending}");
+    }
+
+    /// LLMLOOKUP_RO (and MODE READONLY) never leads, so a miss must not leave its vector
+    /// pending: a paraphrase after it leads its own fill instead of waiting on nobody. MODE
+    /// REFRESH skips stored near answers; MODE BYPASS touches nothing.
+    #[tokio::test]
+    async fn only_a_lookup_that_leads_registers_its_vector() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        let v = [1.0, 0.0];
+        let mut ro = vec![
+            Bytes::from("LLMLOOKUP_RO"),
+            Bytes::from(body("What is RAG?")),
+        ];
+        ro.extend([
+            Bytes::from("SEMANTIC"),
+            Bytes::from("qa"),
+            blob(&v),
+            Bytes::from("0.5"),
+        ]);
+        match c.flow_bytes(&ro) {
+            Flow::Reply(Reply::Error(e)) => assert!(e.starts_with("MISS"), "{e}"),
+            other => panic!("{:?}", matches!(other, Flow::Wait(_))),
+        }
+        let (key, value, d) = parts(&lookup(&mut c, "Explain RAG", &[], &v, "0.5"));
+        assert_eq!((value, d), (None, None), "led, not waited: {key}");
+        assert_eq!(c.run(&["LLMSETNX", &key, "retrieval"]), Reply::Int(1));
+        let (k, value, _) = parts(&lookup(
+            &mut c,
+            "Define RAG",
+            &["MODE", "READONLY"],
+            &v,
+            "0.5",
+        ));
+        assert_eq!(
+            (k.as_str(), value.as_deref()),
+            (key.as_str(), Some("retrieval"))
+        );
+        // A refresh of a paraphrase does not take the stored near answer: it leads.
+        let (k, value, _) = parts(&lookup(&mut c, "RAG?", &["MODE", "REFRESH"], &v, "0.5"));
+        assert_ne!(k, key);
+        assert_eq!(value, None);
+        match flow(&mut c, "RAG!", &["MODE", "BYPASS"], &v, "0.5") {
+            Flow::Reply(Reply::Error(e)) => assert!(e.starts_with("BYPASS"), "{e}"),
+            _ => panic!("bypass must answer at once with -BYPASS"),
+        }
     }
 }

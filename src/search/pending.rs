@@ -89,6 +89,20 @@ pub enum Decision {
     Pending(Bytes, f32),
     /// Nothing near: the caller's key is now pending; the caller fills it.
     Lead,
+    /// Nothing near, and the caller does not fill (a read-only lookup): nothing registered.
+    Nothing,
+}
+
+/// What the lookup will do on a miss, which decides what it may see and leave behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// Take stored or pending near answers, else lead (and register the vector pending).
+    Lead,
+    /// Take stored or pending near answers, never lead: nothing is registered.
+    ReadOnly,
+    /// A refresh: stored answers are what it replaces, so only a running near fill is taken;
+    /// else lead.
+    Refresh,
 }
 
 impl Space {
@@ -108,12 +122,27 @@ impl Space {
         lease: Duration,
         allowed: &(dyn Fn(&[u8]) -> bool + Sync),
     ) -> Decision {
+        self.decide_as(Intent::Lead, key, vector, radius, lease, allowed)
+    }
+
+    /// [`Space::decide`] for a lookup with `intent`.
+    pub fn decide_as(
+        &self,
+        intent: Intent,
+        key: &Bytes,
+        vector: Vec<f32>,
+        radius: f32,
+        lease: Duration,
+        allowed: &(dyn Fn(&[u8]) -> bool + Sync),
+    ) -> Decision {
         let now = Instant::now();
         let scope = scope_of(key);
         let candidate = |k: &[u8]| scope_of(k) == scope && allowed(k);
         let mut g = self.lock();
         g.pending.retain(|_, p| p.until > now);
-        let found = {
+        let found = if intent == Intent::Refresh {
+            Vec::new()
+        } else {
             let docs = &g.docs;
             let in_scope = |id: u32| {
                 docs.get(id as usize)
@@ -138,6 +167,9 @@ impl Space {
             .min_by(|a, b| a.1.total_cmp(&b.1));
         if let Some((k, d)) = near {
             return Decision::Pending(k.clone(), d);
+        }
+        if intent == Intent::ReadOnly {
+            return Decision::Nothing;
         }
         g.pending.insert(
             Bytes::copy_from_slice(key),
