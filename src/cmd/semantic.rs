@@ -379,4 +379,31 @@ mod tests {
             _ => panic!("bypass must answer at once with -BYPASS"),
         }
     }
+
+    /// The vector kept for a semantic answer weighs against the byte budget with the answer.
+    #[tokio::test]
+    async fn a_semantic_answer_weighs_its_vector() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        let store = &server.shared.store;
+        let weigh = |key: &str, c: &mut TestClient| {
+            store.run_maintenance();
+            let before = store.used_bytes();
+            assert_eq!(c.run(&["LLMSETNX", key, "an answer"]), Reply::Int(1));
+            store.run_maintenance();
+            store.used_bytes() - before
+        };
+        let plain = match c.run(&["LLMLOOKUP", &body("plain question")]) {
+            Reply::Array(p) => match &p[0] {
+                Reply::Bulk(k) => String::from_utf8_lossy(k).into_owned(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        let plain = weigh(&plain, &mut c);
+        let v = vec![0.5f32; 384];
+        let (key, _, _) = parts(&lookup(&mut c, "semantic question", &[], &v, "0.1"));
+        let semantic = weigh(&key, &mut c);
+        assert!(semantic >= plain + 384 * 4, "{semantic} vs {plain}");
+    }
 }

@@ -151,7 +151,8 @@ impl Observer for Registry {
             .load()
             .iter()
             .map(|i| i.extra_weight(key, entry))
-            .sum()
+            .sum::<usize>()
+            + self.semantic.extra_weight(key)
     }
 }
 
