@@ -1,8 +1,8 @@
 //! What the store holds for one key, and how much it weighs.
 
+use super::access::Access;
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Bytes counted for one entry besides its key and value: moka's node and its access and write
@@ -47,7 +47,7 @@ impl Value {
 
 /// One key's value and metadata. Shared as `Arc<Entry>`: moka hands out clones on every read.
 ///
-/// An entry is immutable except for its `read` flag: a write builds a new entry.
+/// An entry is immutable except for its [`Access`] record: a write builds a new entry.
 ///
 /// Time of an answer: it is fresh until `expire_at - grace_ms` and may be served stale for
 /// `grace_ms` after that; `expire_at` is the physical expiry, what `TTL`/`PTTL` report and when
@@ -66,7 +66,7 @@ pub struct Entry {
     pub grace_ms: u64,
     /// Tokens the answer cost to produce (`LLMSETNX ... TOKENS n`); each hit saves that many.
     pub tokens: u64,
-    read: AtomicBool,
+    access: Access,
 }
 
 impl Entry {
@@ -77,7 +77,7 @@ impl Entry {
             stored_at: 0,
             grace_ms: 0,
             tokens: 0,
-            read: AtomicBool::new(false),
+            access: Access::new(0),
         }
     }
 
@@ -109,6 +109,7 @@ impl Entry {
         if self.stored_at == 0 {
             self.stored_at = now_ms;
         }
+        self.access.date(now_ms);
         self
     }
 
@@ -123,7 +124,7 @@ impl Entry {
             stored_at: self.stored_at,
             grace_ms: 0,
             tokens: self.tokens,
-            read: AtomicBool::new(self.was_read()),
+            access: Access::carried(&self.access),
         }
     }
 
@@ -135,7 +136,7 @@ impl Entry {
             stored_at: e.stored_at,
             grace_ms: e.grace_ms,
             tokens: e.tokens,
-            read: AtomicBool::new(false),
+            access: Access::new(0),
         }
     }
 
@@ -158,15 +159,18 @@ impl Entry {
         now_ms.saturating_sub(self.stored_at)
     }
 
-    /// Records that a client read this entry. Cheap when already set: no write to a shared line.
-    pub fn mark_read(&self) {
-        if !self.read.load(Ordering::Relaxed) {
-            self.read.store(true, Ordering::Relaxed);
-        }
+    /// Records that a client read this entry at `now_ms` (see [`Access::read`]).
+    pub fn mark_read(&self, now_ms: u64) {
+        self.access.read(now_ms);
     }
 
     pub fn was_read(&self) -> bool {
-        self.read.load(Ordering::Relaxed)
+        self.access.was_read()
+    }
+
+    /// How this entry has been read: idle time and LFU counter (`OBJECT IDLETIME` / `FREQ`).
+    pub fn access(&self) -> &Access {
+        &self.access
     }
 
     pub fn as_str(&self) -> Option<&Bytes> {

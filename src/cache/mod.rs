@@ -22,6 +22,7 @@
 //! - A key's value lives in a [`Slot`]: an overwrite with the same weight and expiry swaps the
 //!   slot's entry instead of inserting into moka (see [`Slot::try_replace`]).
 
+pub mod access;
 mod backend;
 pub mod clock;
 pub mod entry;
@@ -261,6 +262,13 @@ impl Store {
             return None;
         }
         Some(entry)
+    }
+
+    /// The bytes `key` weighs against the budget now (the weigher's figure), if it is live.
+    pub fn weight_of(&self, key: &[u8]) -> Option<u64> {
+        let entry = self.get(key)?;
+        let extra = self.observer().map_or(0, |o| o.extra_weight(key, &entry));
+        Some(Entry::weight(key, &entry) as u64 + extra as u64)
     }
 
     /// Runs `f` on the live entry of `key` (an expired one is `None` and stays in place) under

@@ -13,7 +13,7 @@ pub fn lookup_read(store: &Store, key: &[u8]) -> Option<Arc<Entry>> {
     match &e {
         Some(e) => {
             store.stats().keyspace_hits.incr();
-            e.mark_read();
+            e.mark_read(store.clock().now_ms());
         }
         None => store.stats().keyspace_misses.incr(),
     }

@@ -126,7 +126,7 @@ pub fn lookup(
             for (k, d) in hits {
                 if let Some(entry) = shared.store.get(&k) {
                     if let Some(value) = entry.as_str() {
-                        entry.mark_read();
+                        entry.mark_read(shared.store.clock().now_ms());
                         let stats = shared.store.stats();
                         stats.llm_hits.incr();
                         stats.tokens_saved.add(entry.tokens);

@@ -195,17 +195,21 @@ macro_rules! row {
     };
 }
 
-/// A subcommand row: `sub!("config", "get", arity, flags, acl, group, since, syntax, summary, handler)`.
+/// A subcommand row: `sub!("config", "get", arity, flags, acl, group, since, syntax, summary, handler)`,
+/// with `keys: (first, last, step)` at the end for a subcommand that names keys (`OBJECT ENCODING key`).
 #[macro_export]
 macro_rules! sub {
     ($container:literal, $name:literal, $arity:expr, $flags:expr, $acl:expr, $group:literal, $since:literal, $syntax:literal, $summary:literal, $h:expr) => {
+        $crate::sub!($container, $name, $arity, $flags, $acl, $group, $since, $syntax, $summary, $h, keys: (0, 0, 0))
+    };
+    ($container:literal, $name:literal, $arity:expr, $flags:expr, $acl:expr, $group:literal, $since:literal, $syntax:literal, $summary:literal, $h:expr, keys: $keys:expr) => {
         $crate::cmd::CommandSpec {
             name: $name,
             full_name: concat!($container, "|", $name),
             arity: $arity,
             flags: $flags,
             acl: $acl,
-            keys: (0, 0, 0),
+            keys: $keys,
             group: $group,
             since: $since,
             summary: $summary,

@@ -161,13 +161,13 @@ pub fn getex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
             return Ok((Write::Keep, Reply::Nil));
         };
         let reply = Reply::Bulk(string_of(e)?.clone());
+        e.mark_read(now);
         let write = match ttl.deadline(now, "getex")? {
             Some(at) if at <= now => Write::Remove,
             Some(at) => Write::Put(e.retimed(Some(at))),
             None if ttl.persist && e.expire_at.is_some() => Write::Put(e.retimed(None)),
             None => Write::Keep,
         };
-        e.mark_read();
         Ok((write, reply))
     })
 }

@@ -11,9 +11,9 @@ use super::spec::acl::{
 };
 use super::spec::flag::*;
 use super::{
-    aclcmd, bits, client, command, config, connection, counters, expire, hash, json, keys, latency,
-    llm, llmget, llmkey, multi, persist, range, search, server, slowlog, stream, string,
-    CommandSpec, Handler,
+    aclcmd, bits, client, command, config, connection, counters, expire, hash, json, keyops, keys,
+    latency, llm, llmget, llmkey, multi, object, persist, range, search, server, slowlog, stream,
+    string, CommandSpec, Handler,
 };
 use crate::row;
 
@@ -103,6 +103,13 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("type", 2, READONLY | FAST, KEYSPACE, KEY1, "generic", "1.0.0", "key", "Determines the type of value stored at a key.", S!(keys::type_)),
     row!("scan", -2, READONLY, KEYSPACE, NOKEY, "generic", "2.8.0", "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Iterates over the key names in the database.", S!(keys::scan)),
     row!("keys", 2, READONLY, KEYSPACE | DANGEROUS, NOKEY, "generic", "1.0.0", "pattern", "Returns all key names that match a pattern.", S!(keys::keys)),
+    row!("rename", 3, WRITE, KEYSPACE, (1, 2, 1), "generic", "1.0.0", "key newkey", "Renames a key and overwrites the destination.", S!(keyops::rename)),
+    row!("renamenx", 3, WRITE | FAST, KEYSPACE, (1, 2, 1), "generic", "1.0.0", "key newkey", "Renames a key only when the target key name doesn't exist.", S!(keyops::renamenx)),
+    row!("copy", -3, WRITE | DENY_OOM, KEYSPACE, (1, 2, 1), "generic", "6.2.0", "source destination [DB destination-db] [REPLACE]", "Copies the value of a key to a new key.", S!(keyops::copy)),
+    row!("touch", -2, READONLY | FAST, KEYSPACE, ALLKEYS, "generic", "3.2.1", "key [key ...]", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", S!(keyops::touch)),
+    row!("randomkey", 1, READONLY, KEYSPACE, NOKEY, "generic", "1.0.0", "", "Returns a random key name from the database.", S!(keyops::randomkey)),
+    row!("object", -2, 0, 0, NOKEY, "generic", "2.2.3", "subcommand [arg ...]", "A container for object introspection commands.", S!(command::help), subs: object::OBJECT),
+    row!("memory", -2, 0, 0, NOKEY, "server", "4.0.0", "subcommand [arg ...]", "A container for memory diagnostics commands.", S!(command::help), subs: object::MEMORY),
     // transactions
     row!("multi", 1, FAST | LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Starts a transaction.", S!(multi::multi)),
     row!("exec", 1, LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Executes all commands in a transaction.", F!(multi::exec)),

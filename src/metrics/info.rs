@@ -355,7 +355,7 @@ pub fn human(n: u64) -> String {
 }
 
 /// Resident set size from /proc (Linux); `None` elsewhere.
-fn rss_bytes() -> Option<u64> {
+pub fn rss_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)

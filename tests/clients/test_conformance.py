@@ -49,6 +49,22 @@ CASES = {
         "LCS {p}a {p}b LEN IDX", "LCS {p}a {p}none", "HSET {p}h f v", "LCS {p}a {p}h",
         "LCS {p}a {p}b FOO",
     ],
+    "rename_copy_touch": [
+        "SET {p}a 1 EX 100", "RENAME {p}a {p}b", "TTL {p}b", "RENAME {p}a {p}b", "RENAME {p}b {p}b",
+        "RENAMENX {p}b {p}b", "SET {p}c 2", "RENAMENX {p}b {p}c", "COPY {p}b {p}d", "COPY {p}b {p}d",
+        "COPY {p}b {p}d REPLACE", "TTL {p}d", "COPY {p}b {p}b",
+        "COPY {p}b {p}e FOO", "COPY {p}b {p}e DB x", "COPY {p}none {p}e", "TOUCH {p}b {p}c {p}zz",
+        "RENAME {p}b", "HSET {p}h f v", "RENAMENX {p}h {p}h2", "HGET {p}h2 f",
+    ],
+    "object_and_memory": [
+        "SET {p}i 12345", "SET {p}n 7", "SET {p}s hello", "SET {p}l " + "x" * 45, "HSET {p}h f v",
+        "HSET {p}big f " + "v" * 65, "OBJECT ENCODING {p}i", "OBJECT ENCODING {p}s",
+        "OBJECT ENCODING {p}l", "OBJECT ENCODING {p}h", "OBJECT ENCODING {p}big",
+        "OBJECT ENCODING {p}missing", "OBJECT REFCOUNT {p}s", "OBJECT REFCOUNT {p}n",
+        "OBJECT FREQ {p}s", "OBJECT IDLETIME {p}s", "OBJECT FREQ {p}missing", "OBJECT HELP",
+        "OBJECT FOO", "OBJECT ENCODING", "MEMORY HELP", "MEMORY USAGE {p}missing",
+        "MEMORY USAGE {p}s FOO 1", "MEMORY FOO",
+    ],
     "watch": [
         "SET {p}k 1", "WATCH {p}k", "INCR {p}k", "MULTI", "PING", "EXEC",
         "WATCH {p}k", "GET {p}k", "MULTI", "PING", "EXEC",
@@ -114,7 +130,12 @@ class Raw:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
+def reference(tmp_path_factory, address):
+    """A redis-server with the eviction policy of the server under test (OBJECT FREQ and
+    IDLETIME answer by policy)."""
+    with socket.create_connection(address, timeout=SOCKET_TIMEOUT) as s:
+        reply = Raw(s).run([b"CONFIG", b"GET", b"maxmemory-policy"])
+    policy = reply.split(b"\r\n")[-2].decode()
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("redis-server is not installed")
@@ -122,7 +143,7 @@ def reference(tmp_path_factory):
     path = str(d / "redis.sock")
     proc = subprocess.Popen(
         [server, "--port", "0", "--unixsocket", path, "--save", "", "--appendonly", "no",
-         "--dir", str(d)],
+         "--dir", str(d), "--maxmemory-policy", policy],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:

@@ -121,7 +121,7 @@ pub(super) fn single_flight(
     let reply = match begun {
         Begin::Hit(e) => {
             let v = super::keyspace::string_of(&e)?.clone();
-            e.mark_read();
+            e.mark_read(shared.store.clock().now_ms());
             stats.llm_hits.incr();
             stats.tokens_saved.add(e.tokens);
             stats.record_model(key, true, e.tokens);
@@ -200,7 +200,7 @@ pub(super) fn single_flight(
 /// Counts a stale answer served and returns its value (a stale answer saves a model call too).
 fn serve_stale(shared: &Shared, key: &[u8], e: &Entry) -> Bytes {
     let stats = shared.store.stats();
-    e.mark_read();
+    e.mark_read(shared.store.clock().now_ms());
     stats.stale_served.incr();
     stats.tokens_saved.add(e.tokens);
     stats.record_model(key, true, e.tokens);
