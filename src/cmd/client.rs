@@ -1,5 +1,5 @@
-//! CLIENT and its subcommands: SETNAME, GETNAME, ID, SETINFO, INFO, LIST, NO-EVICT, NO-TOUCH,
-//! HELP.
+//! CLIENT and its subcommands: SETNAME, GETNAME, ID, SETINFO, INFO, LIST, KILL, NO-EVICT,
+//! NO-TOUCH, HELP.
 
 use super::args::{self, Args};
 use super::connection::valid_name;
@@ -16,6 +16,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
     sub!("client", "getname", 2, LOADING | STALE, CONNECTION, "connection", "2.6.9", "", "Return the name of the current connection.", Handler::Sync(getname)),
     sub!("client", "id", 2, LOADING | STALE, CONNECTION, "connection", "5.0.0", "", "Return the ID of the current connection.", Handler::Sync(id)),
     sub!("client", "info", 2, LOADING | STALE, CONNECTION, "connection", "6.2.0", "", "Return information about the current client connection.", Handler::Sync(info)),
+    sub!("client", "kill", -3, ADMIN | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "2.4.0", "<ip:port> | <filter> <value> [<filter> <value> ...]", "Kill connections. Filters: ID, TYPE, USER, ADDR, LADDR, SKIPME.", Handler::Sync(kill)),
     sub!("client", "list", -2, ADMIN | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "2.4.0", "[TYPE normal] [ID <id> [<id> ...]]", "Return information about client connections.", Handler::Sync(list)),
     sub!("client", "no-evict", 3, ADMIN | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "7.0.0", "(ON|OFF)", "Protect current client connection from eviction (accepted; clients are never evicted).", Handler::Sync(on_off)),
     sub!("client", "no-touch", 3, LOADING | STALE, CONNECTION, "connection", "7.2.0", "(ON|OFF)", "Will not touch LRU/LFU stats when this mode is on (accepted; reads always count).", Handler::Sync(on_off)),
@@ -131,4 +132,108 @@ fn list(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         }
     }
     Ok(Reply::Verbatim(out))
+}
+
+/// Which connections `CLIENT KILL` closes: every given filter must match.
+#[derive(Default)]
+struct KillFilter {
+    id: Option<u64>,
+    /// `false`: a type no connection has here (replica, master, pubsub).
+    normal: Option<bool>,
+    user: Option<String>,
+    addr: Option<String>,
+    laddr: Option<String>,
+    skip_me: bool,
+}
+
+impl KillFilter {
+    fn parse(a: &[Bytes], ctx: &Ctx<'_>) -> Result<KillFilter, CommandError> {
+        let mut f = KillFilter {
+            skip_me: true,
+            ..KillFilter::default()
+        };
+        let mut args = Args::after_subcommand(a);
+        while let Some(opt) = args.peek() {
+            args.next_bytes()?;
+            let value = args.next_bytes()?;
+            let text = || String::from_utf8_lossy(value).into_owned();
+            if args::is(opt, "ID") {
+                match args::uint(value) {
+                    Ok(n) if n > 0 => f.id = Some(n),
+                    _ => return Err(CommandError::err("client-id should be greater than 0")),
+                }
+            } else if args::is(opt, "TYPE") {
+                let t = text().to_ascii_lowercase();
+                f.normal = match t.as_str() {
+                    "normal" => Some(true),
+                    "master" | "replica" | "slave" | "pubsub" => Some(false),
+                    _ => return Err(CommandError::err(format!("Unknown client type '{t}'"))),
+                };
+            } else if args::is(opt, "USER") {
+                if ctx.shared.acl.user(value).is_none() {
+                    return Err(CommandError::err(format!("No such user '{}'", text())));
+                }
+                f.user = Some(text());
+            } else if args::is(opt, "ADDR") {
+                f.addr = Some(text());
+            } else if args::is(opt, "LADDR") {
+                f.laddr = Some(text());
+            } else if args::is(opt, "SKIPME") {
+                f.skip_me = match value.to_ascii_lowercase().as_slice() {
+                    b"yes" => true,
+                    b"no" => false,
+                    _ => return Err(CommandError::Syntax),
+                };
+            } else {
+                return Err(CommandError::Syntax);
+            }
+        }
+        Ok(f)
+    }
+
+    fn matches(&self, c: &crate::client::ClientInfo, me: u64) -> bool {
+        self.normal != Some(false)
+            && self.id.is_none_or(|id| c.id == id)
+            && self.addr.as_ref().is_none_or(|a| c.addr.to_string() == *a)
+            && self
+                .laddr
+                .as_ref()
+                .is_none_or(|a| c.laddr.to_string() == *a)
+            && self.user.as_ref().is_none_or(|u| c.meta(|m| m.user == *u))
+            && !(self.skip_me && c.id == me)
+    }
+}
+
+/// `CLIENT KILL ip:port` (OK, or `No such client`) or `CLIENT KILL filter value ...` (the
+/// number closed). A connection that kills itself is closed once its reply is written.
+fn kill(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let me = ctx.client.id();
+    let (filter, old_form) = if a.len() == 3 {
+        let addr = Some(String::from_utf8_lossy(&a[2]).into_owned());
+        (
+            KillFilter {
+                addr,
+                ..KillFilter::default()
+            },
+            true,
+        )
+    } else {
+        (KillFilter::parse(a, ctx)?, false)
+    };
+    let mut killed = 0;
+    for c in ctx.shared.clients.all() {
+        if filter.matches(&c, me) {
+            if c.id == me {
+                ctx.client.close_after_reply = true;
+            } else {
+                c.kill();
+            }
+            killed += 1;
+        }
+    }
+    match (old_form, killed) {
+        (true, 0) => Err(CommandError::err("No such client")),
+        (true, _) => Ok(Reply::Ok),
+        (false, n) => Ok(Reply::Int(n)),
+    }
 }

@@ -376,3 +376,56 @@ async fn wrong_types_are_refused() {
         "the default LLM answer TTL applies"
     );
 }
+
+#[tokio::test]
+async fn client_kill_closes_the_named_connections_and_spares_the_rest() {
+    let s = start().await;
+    let mut admin = s.conn(false).await;
+    let mut victim = s.raw().await;
+    let mut bystander = s.raw().await;
+    let id_of = |list: &str, name: &str| {
+        list.lines()
+            .find(|l| l.contains(&format!("name={name} ")))
+            .and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
+            .map(str::to_string)
+    };
+    victim
+        .roundtrip(b"CLIENT SETNAME victim\r\n", "+OK\r\n")
+        .await;
+    bystander
+        .roundtrip(b"CLIENT SETNAME bystander\r\n", "+OK\r\n")
+        .await;
+    let list = cmd(&mut admin, &["CLIENT", "LIST"]).await;
+    let Some(id) = id_of(&list, "victim") else {
+        panic!("victim not listed: {list}")
+    };
+    assert_eq!(cmd(&mut admin, &["CLIENT", "KILL", "ID", &id]).await, "1");
+    assert!(
+        victim.closed().await,
+        "the killed connection must be closed"
+    );
+    assert_eq!(
+        bystander.roundtrip(b"PING\r\n", "+PONG\r\n").await,
+        "+PONG\r\n"
+    );
+    assert_eq!(cmd(&mut admin, &["CLIENT", "KILL", "ID", &id]).await, "0");
+    assert_eq!(
+        cmd(&mut admin, &["CLIENT", "KILL", "1.2.3.4:5"]).await,
+        "ERROR:ERR No such client"
+    );
+    assert_eq!(
+        cmd(&mut admin, &["CLIENT", "KILL", "USER", "nobody"]).await,
+        "ERROR:ERR No such user 'nobody'"
+    );
+    // SKIPME yes (the default) spares the caller; TYPE pubsub matches nobody here.
+    assert_eq!(
+        cmd(&mut admin, &["CLIENT", "KILL", "TYPE", "pubsub"]).await,
+        "0"
+    );
+    assert_eq!(
+        cmd(&mut admin, &["CLIENT", "KILL", "TYPE", "normal"]).await,
+        "1"
+    );
+    assert!(bystander.closed().await);
+    assert_eq!(cmd(&mut admin, &["PING"]).await, "PONG");
+}
