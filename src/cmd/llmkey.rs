@@ -65,7 +65,7 @@ fn lookup(ctx: &mut Ctx<'_>, a: &[Bytes], read_only: bool) -> Result<Flow, Comma
     let access = if read_only { READ } else { READ | WRITE };
     permit::admit_key(ctx, &key, access)?;
     if let Some(sem) = semantic {
-        return super::semantic::lookup(ctx, key, sem, opts, access);
+        return super::semantic::lookup(ctx, &a[1], key, sem, opts, access);
     }
     single_flight(ctx, &key.clone(), opts, Some(key))
 }

@@ -29,10 +29,10 @@
 use super::llmget::{single_flight, Mode, ReadOptions};
 use super::{args, permit, CommandError, Ctx, Flow};
 use crate::protocol::Reply;
-use crate::search::distance;
 use crate::search::pending::{tenant_of, Decision, Intent};
 use crate::search::schema::Metric;
 use crate::search::text;
+use crate::search::{distance, guard};
 use bytes::Bytes;
 
 /// What follows `SEMANTIC`.
@@ -88,6 +88,7 @@ fn wrap(flow: Flow, key: Bytes, distance: Option<f32>) -> Flow {
 /// and admitted with `access`, which every other key it may answer with needs too).
 pub fn lookup(
     ctx: &mut Ctx<'_>,
+    body: &[u8],
     key: Bytes,
     sem: Semantic,
     opts: ReadOptions,
@@ -121,7 +122,9 @@ pub fn lookup(
     let lease = shared.flights.lease();
     let allowed = permit::key_filter(ctx, access);
     let allowed = |k: &[u8]| allowed.as_ref().is_none_or(|f| f(k));
-    match space.decide_as(intent, &key, v, sem.radius, lease, &allowed) {
+    let (system, user) = guard::texts_of(&body);
+    let sig = std::sync::Arc::new(guard::Signature::of(&system, &user));
+    match space.decide_as(intent, &key, &sig, v, sem.radius, lease, &allowed) {
         Decision::Stored(hits) => {
             for (k, d) in hits {
                 if let Some(entry) = shared.store.get(&k) {
@@ -405,5 +408,59 @@ mod tests {
         let (key, _, _) = parts(&lookup(&mut c, "semantic question", &[], &v, "0.1"));
         let semantic = weigh(&key, &mut c);
         assert!(semantic >= plain + 384 * 4, "{semantic} vs {plain}");
+    }
+
+    /// The guards: a question that differs in what decides its answer is neither served the
+    /// near answer nor made to wait for a near pending one, even at distance 0.
+    #[tokio::test]
+    async fn hard_negatives_at_distance_0_lead_their_own_fill() {
+        let server = TestServer::new();
+        let mut c = server.client();
+        let v = [1.0, 0.0];
+        let (pending, value, _) = parts(&lookup(
+            &mut c,
+            "How much is 5 miles in km?",
+            &[],
+            &v,
+            "0.5",
+        ));
+        assert_eq!(value, None);
+        // Concurrent: the reversed conversion does not wait on the pending answer.
+        let (other, value, d) = parts(&lookup(
+            &mut c,
+            "How much is 5 km in miles?",
+            &[],
+            &v,
+            "0.5",
+        ));
+        assert_ne!(other, pending);
+        assert_eq!((value, d), (None, None));
+        assert_eq!(c.run(&["LLMSETNX", &pending, "8.05 km"]), Reply::Int(1));
+        assert_eq!(c.run(&["LLMSETNX", &other, "3.11 miles"]), Reply::Int(1));
+        // Stored: each paraphrase gets its own question's answer.
+        let (_, value, _) = parts(&lookup(
+            &mut c,
+            "Convert 5 miles to kilometers",
+            &[],
+            &v,
+            "0.5",
+        ));
+        assert_eq!(value.as_deref(), Some("8.05 km"));
+        let (_, value, _) = parts(&lookup(
+            &mut c,
+            "Convert 5 kilometres to miles",
+            &[],
+            &v,
+            "0.5",
+        ));
+        assert_eq!(value.as_deref(), Some("3.11 miles"));
+        let (_, value, _) = parts(&lookup(
+            &mut c,
+            "How much is 7 miles in km?",
+            &[],
+            &v,
+            "0.5",
+        ));
+        assert_eq!(value, None, "another number is another question");
     }
 }

@@ -16,6 +16,7 @@
 
 pub mod distance;
 pub mod filter;
+pub mod guard;
 pub mod hnsw;
 pub mod index;
 pub mod pending;

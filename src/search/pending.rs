@@ -30,6 +30,7 @@
 //! burst of near-duplicate questions in one scope exactly one is told to call the model.
 
 use super::distance::{self, Near};
+use super::guard::Signature;
 use super::schema::{Algorithm, Metric, VectorParams};
 use super::vectors::VecStore;
 use crate::cache::{Entry, Value};
@@ -62,6 +63,7 @@ pub fn tenant_of(key: &[u8]) -> &[u8] {
 
 struct Pending {
     vector: Vec<f32>,
+    sig: Arc<Signature>,
     until: Instant,
 }
 
@@ -69,6 +71,8 @@ struct Inner {
     stored: VecStore,
     /// id -> key (whose scope is the answer's scope)
     docs: Vec<Option<Bytes>>,
+    /// id -> the guards' signature of the question the answer was made for
+    sigs: Vec<Option<Arc<Signature>>>,
     ids: HashMap<Bytes, u32>,
     free: Vec<u32>,
     pending: HashMap<Bytes, Pending>,
@@ -122,14 +126,19 @@ impl Space {
         lease: Duration,
         allowed: &(dyn Fn(&[u8]) -> bool + Sync),
     ) -> Decision {
-        self.decide_as(Intent::Lead, key, vector, radius, lease, allowed)
+        let sig = Arc::new(Signature::default());
+        self.decide_as(Intent::Lead, key, &sig, vector, radius, lease, allowed)
     }
 
-    /// [`Space::decide`] for a lookup with `intent`.
+    /// [`Space::decide`] for a lookup with `intent`, of a question with the guards' signature
+    /// `sig`: a stored or pending answer is a candidate only if its question's signature
+    /// agrees (see the guard module).
+    #[allow(clippy::too_many_arguments)]
     pub fn decide_as(
         &self,
         intent: Intent,
         key: &Bytes,
+        sig: &Arc<Signature>,
         vector: Vec<f32>,
         radius: f32,
         lease: Duration,
@@ -143,11 +152,15 @@ impl Space {
         let found = if intent == Intent::Refresh {
             Vec::new()
         } else {
-            let docs = &g.docs;
+            let (docs, sigs) = (&g.docs, &g.sigs);
             let in_scope = |id: u32| {
                 docs.get(id as usize)
                     .and_then(Option::as_ref)
                     .is_some_and(|k| candidate(k))
+                    && sigs
+                        .get(id as usize)
+                        .and_then(Option::as_ref)
+                        .is_none_or(|s| s.mismatch(sig).is_none())
             };
             g.stored.range(&vector, radius, &in_scope)
         };
@@ -161,7 +174,7 @@ impl Space {
         let near = g
             .pending
             .iter()
-            .filter(|(k, _)| candidate(k))
+            .filter(|(k, p)| candidate(k) && p.sig.mismatch(sig).is_none())
             .map(|(k, p)| (k, distance::distance(Metric::Cosine, &vector, &p.vector)))
             .filter(|(_, d)| *d <= radius)
             .min_by(|a, b| a.1.total_cmp(&b.1));
@@ -175,6 +188,7 @@ impl Space {
             Bytes::copy_from_slice(key),
             Pending {
                 vector,
+                sig: sig.clone(),
                 until: now + lease,
             },
         );
@@ -195,12 +209,14 @@ impl Space {
                 let id = g.free.pop().unwrap_or(g.docs.len() as u32);
                 if id as usize == g.docs.len() {
                     g.docs.push(None);
+                    g.sigs.push(None);
                 }
                 g.ids.insert(key.clone(), id);
                 id
             }
         };
         g.docs[id as usize] = Some(key.clone());
+        g.sigs[id as usize] = Some(p.sig);
         g.stored.set(id, &p.vector);
     }
 
@@ -210,6 +226,7 @@ impl Space {
         if let Some(id) = g.ids.remove(key) {
             g.stored.clear(id);
             g.docs[id as usize] = None;
+            g.sigs[id as usize] = None;
             g.free.push(id);
         }
     }
@@ -223,6 +240,7 @@ impl Space {
         let mut g = self.lock();
         g.stored.clear_all();
         g.docs.clear();
+        g.sigs.clear();
         g.ids.clear();
         g.free.clear();
         g.pending.clear();
@@ -271,6 +289,7 @@ impl Spaces {
                 inner: Mutex::new(Inner {
                     stored: VecStore::new(0, &params),
                     docs: Vec::new(),
+                    sigs: Vec::new(),
                     ids: HashMap::new(),
                     free: Vec::new(),
                     pending: HashMap::new(),

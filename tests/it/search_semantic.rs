@@ -16,6 +16,29 @@ fn blob(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
+/// The `i`th of 40 distinct wordings of one question (no numbers or other names in them: the
+/// guards would rightly tell such requests apart).
+fn paraphrase(i: usize) -> String {
+    const ASK: [&str; 5] = [
+        "What is RAG",
+        "Explain RAG",
+        "Tell me about RAG",
+        "Describe RAG",
+        "what is rag",
+    ];
+    const END: [&str; 8] = [
+        "?",
+        " please?",
+        ", briefly?",
+        " in short?",
+        " quickly?",
+        "!",
+        ".",
+        " simply?",
+    ];
+    format!("{}{}", ASK[i % 5], END[(i / 5) % 8])
+}
+
 async fn lookup(
     c: &mut MultiplexedConnection,
     model: &str,
@@ -64,14 +87,7 @@ async fn a_burst_of_concurrent_paraphrases_makes_one_model_call() {
         tasks.spawn(async move {
             // Paraphrases: distinct requests (distinct exact keys), nearly the same vector.
             let v = [1.0, 0.01 * (i % 5) as f32, 0.0];
-            let r = lookup(
-                &mut c,
-                "gpt-4o",
-                &format!("What is RAG, variant {i}?"),
-                &v,
-                "0.05",
-            )
-            .await;
+            let r = lookup(&mut c, "gpt-4o", &paraphrase(i), &v, "0.05").await;
             // The connection goes along: a lease ends when its holder's connection closes.
             let _ = tx.send((r, c));
         });
@@ -245,7 +261,7 @@ async fn two_tenants_asking_paraphrases_at_once_each_make_exactly_one_fill() {
             tasks.spawn(async move {
                 // The same paraphrases in both tenants: same requests, same vectors.
                 let v = [1.0, 0.01 * ((i / 2) % 4) as f32, 0.0];
-                let prompt = format!("What is RAG, variant {}?", i / 2);
+                let prompt = paraphrase(i / 2);
                 let r = lookup(&mut c, "gpt-4o", &prompt, &v, "0.05").await;
                 let _ = tx.send((prefix, r, c));
             });
