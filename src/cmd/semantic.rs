@@ -122,7 +122,7 @@ pub fn lookup(
     let lease = shared.flights.lease();
     let allowed = permit::key_filter(ctx, access);
     let allowed = |k: &[u8]| allowed.as_ref().is_none_or(|f| f(k));
-    let (system, user) = guard::texts_of(&body);
+    let (system, user) = guard::texts_of(body);
     let sig = std::sync::Arc::new(guard::Signature::of(&system, &user));
     match space.decide_as(intent, &key, &sig, v, sem.radius, lease, &allowed) {
         Decision::Stored(hits) => {
