@@ -136,6 +136,9 @@ pub struct Client {
     /// The ACL user: the cell is shared with the registry, so `ACL SETUSER` reaches this
     /// connection at its next command. `None` is the `default` user.
     pub user: Option<Arc<UserCell>>,
+    /// Set by a command that wrote while the connection awaited it (a script on its own
+    /// thread): the connection then awaits durability before the next reply goes out.
+    pub deferred_write: Arc<AtomicBool>,
 }
 
 impl Client {
@@ -148,6 +151,7 @@ impl Client {
             multi: None,
             close_after_reply: false,
             in_exec: false,
+            deferred_write: Arc::new(AtomicBool::new(false)),
             wrote: false,
             used_leases: false,
         }

@@ -44,6 +44,7 @@ pub mod metrics;
 pub mod observe;
 pub mod persistence;
 pub mod protocol;
+pub mod script;
 pub mod search;
 pub mod server;
 pub mod state;

@@ -61,6 +61,8 @@ pub struct Shared {
     pub flights: Flights,
     /// The search indexes (FT.*), following the store as its observer.
     pub search: Arc<Registry>,
+    /// Lua scripts: their cache, the Lua state and the gate that makes a script atomic.
+    pub scripts: crate::script::Scripts,
     pub clients: Clients,
     /// ACL users (the `default` one from `requirepass` until the commands layer installs the
     /// configured users).
@@ -116,6 +118,7 @@ impl Shared {
             store,
             flights,
             search,
+            scripts: crate::script::Scripts::default(),
             clients: Clients::default(),
             acl: Acl::new(config.requirepass.as_ref().map(|p| p.as_bytes())),
             command_names,

@@ -36,6 +36,7 @@ pub mod llmkey;
 pub mod multi;
 pub mod permit;
 pub mod persist;
+pub mod script;
 pub mod search;
 pub mod semantic;
 pub mod server;

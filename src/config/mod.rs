@@ -75,6 +75,8 @@ pub struct Config {
     pub llm_max_backoff: Duration,
     /// SLOWLOG, LATENCY, the metrics endpoint and the log format.
     pub observe: ObserveConfig,
+    /// How long a script runs before other clients get `-BUSY` (busy-reply-threshold).
+    pub busy_reply_threshold: Duration,
     /// ACL users and tenant namespaces ([`security`]).
     pub acl: AclSettings,
     /// The TLS port and its certificates ([`security`]).
@@ -108,6 +110,7 @@ impl Default for Config {
             llm_default_grace: Duration::ZERO,
             llm_max_backoff: Duration::from_secs(60),
             observe: ObserveConfig::default(),
+            busy_reply_threshold: Duration::from_millis(5000),
             acl: AclSettings::default(),
             tls: TlsSettings::default(),
         }
