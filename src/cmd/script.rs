@@ -45,8 +45,10 @@ impl Host for ScriptHost<'_> {
         };
         let index = match resolve(&args) {
             Some(Ok(index)) => index,
-            Some(Err(e)) => return e.into(),
-            None => return CommandError::err("Unknown Redis command called from script").into(),
+            // An unknown subcommand is an unknown command here, as in Redis.
+            Some(Err(_)) | None => {
+                return CommandError::err("Unknown Redis command called from script").into()
+            }
         };
         let Some(spec) = row(index) else {
             return CommandError::err("Unknown Redis command called from script").into();

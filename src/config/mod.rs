@@ -29,7 +29,7 @@ pub mod values;
 
 pub use error::{ConfigError, SettingError};
 pub use security::{AclSettings, TlsAuth, TlsSettings};
-pub use settings::{find, LogFormat, ObserveConfig, Setting, SETTINGS};
+pub use settings::{find, LogFormat, ObserveConfig, Setting, ALIASES, SETTINGS};
 pub use values::{LogLevel, Password};
 
 use crate::cache::EvictionKind;
@@ -366,6 +366,7 @@ mod tests {
                 "latency-tracking",
                 "latency-tracking-info-percentiles",
                 "metrics-max-models",
+                "busy-reply-threshold",
             ]
         );
     }

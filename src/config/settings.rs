@@ -22,7 +22,7 @@ mod script;
 pub use observe::{LogFormat, ObserveConfig};
 
 /// Redis's other names for settings: the alias, then the setting's name.
-const ALIASES: &[(&str, &str)] = &[("lua-time-limit", "busy-reply-threshold")];
+pub const ALIASES: &[(&str, &str)] = &[("lua-time-limit", "busy-reply-threshold")];
 
 /// The row named `name` (or one of Redis's aliases of it), any case.
 pub fn find(name: &str) -> Option<&'static Setting> {
@@ -483,5 +483,13 @@ mod tests {
     fn find_ignores_case() {
         assert_eq!(find("MaxMemory").map(|s| s.name), Some("maxmemory"));
         assert!(find("frobnicate").is_none());
+    }
+
+    #[test]
+    fn lua_time_limit_is_busy_reply_threshold() {
+        assert_eq!(
+            find("LUA-TIME-LIMIT").map(|s| s.name),
+            Some("busy-reply-threshold")
+        );
     }
 }
