@@ -167,8 +167,8 @@ impl Scripts {
         let reply = run_function(state, &sha, &f, keys, argv, host)
             .unwrap_or_else(|e| Reply::err(format!("Error running script: {e}")));
         run.end();
-        // Garbage of this run (argument tables, replies) goes now, not in a later script.
-        let _ = state.lua.gc_collect();
+        // A step of incremental collection per run, as Redis does (not a full collection).
+        let _ = state.lua.gc_step();
         Outcome::Reply(reply)
     }
 }
