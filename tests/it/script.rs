@@ -36,6 +36,8 @@ async fn a_session_with_eval_evalsha_and_script_load() {
         cmd(&mut c, &["SCRIPT", "EXISTS", &sha, "ffff"]).await,
         "[1,0]"
     );
+    let info = cmd(&mut c, &["INFO", "memory"]).await;
+    assert!(info.contains("number_of_cached_scripts:3"), "{info}");
     assert_eq!(cmd(&mut c, &["SCRIPT", "FLUSH"]).await, "OK");
     assert_eq!(cmd(&mut c, &["SCRIPT", "EXISTS", &sha]).await, "[0]");
     assert_eq!(
