@@ -71,7 +71,17 @@ impl Host for ScriptHost<'_> {
             shared: self.shared,
             client: self.client,
         };
-        // `in_exec` is set: the ACL check runs again in `call`, and nothing blocks.
+        // The caller's ACL user, with Redis's words for a script (the denial is logged as usual).
+        if let Err(denied) = super::permit::admit(&mut ctx, index, spec, &args) {
+            let command = matches!(&denied, Reply::Error(e) if e.contains("permissions to run"));
+            return CommandError::err(if command {
+                "The user executing the script can't run this command or subcommand"
+            } else {
+                "The user executing the script can't access at least one of the keys mentioned in the command arguments"
+            })
+            .into();
+        }
+        // `in_exec` is set: nothing blocks (and `call` checks the ACL again, as in EXEC).
         match call(&mut ctx, index, &args) {
             Flow::Reply(r) => r,
             Flow::Wait(_) | Flow::Close => {

@@ -290,12 +290,37 @@ async fn each_redis_call_is_checked_against_the_callers_acl_user() {
         &["EVAL", "return redis.pcall('set', 'a', 'b')", "0"],
     )
     .await;
-    assert!(r.starts_with("ERROR:NOPERM"), "{r}");
+    assert_eq!(
+        r,
+        "ERROR:ERR The user executing the script can't run this command or subcommand"
+    );
     assert_eq!(
         cmd(&mut c, &["EVAL", "return redis.call('incr', 'a')", "0"]).await,
         "1"
     );
     assert_eq!(cmd(&mut admin, &["GET", "a"]).await, "1");
+    assert_eq!(
+        cmd(
+            &mut admin,
+            &["ACL", "SETUSER", "keyed", "on", ">pw", "~ok:*", "+@all"]
+        )
+        .await,
+        "OK"
+    );
+    let mut k = server.conn(false).await;
+    assert_eq!(cmd(&mut k, &["AUTH", "keyed", "pw"]).await, "OK");
+    assert_eq!(
+        cmd(&mut k, &["EVAL", "return redis.pcall('set', 'no:a', 'b')", "0"]).await,
+        "ERROR:ERR The user executing the script can't access at least one of the keys mentioned in the command arguments"
+    );
+    assert_eq!(
+        cmd(
+            &mut k,
+            &["EVAL", "return redis.call('set', 'ok:a', 'b')", "0"]
+        )
+        .await,
+        "OK"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
