@@ -139,6 +139,9 @@ pub struct Client {
     pub user: Option<Arc<UserCell>>,
     /// The keys WATCHed since the last EXEC, DISCARD, UNWATCH or RESET.
     pub watching: Option<Watching>,
+    /// Set by a command that wrote while the connection awaited it (a script on its own
+    /// thread): the connection then awaits durability before the next reply goes out.
+    pub deferred_write: Arc<AtomicBool>,
 }
 
 impl Client {
@@ -151,6 +154,7 @@ impl Client {
             multi: None,
             close_after_reply: false,
             in_exec: false,
+            deferred_write: Arc::new(AtomicBool::new(false)),
             wrote: false,
             used_leases: false,
             watching: None,

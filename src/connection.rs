@@ -276,6 +276,13 @@ impl<S: Socket> Connection<S> {
                 }
                 Flow::Wait(wait) => {
                     let reply = self.block_on(wait, shutdown).await?;
+                    if self
+                        .client
+                        .deferred_write
+                        .swap(false, std::sync::atomic::Ordering::AcqRel)
+                    {
+                        self.client.wrote = true;
+                    }
                     reply.encode(self.client.protocol, &mut self.out);
                 }
             }

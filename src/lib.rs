@@ -17,6 +17,8 @@
 //! - [`persistence`]: append-only log and base snapshots, recovery, background rewrite.
 //! - [`config`]: the settings table -> flags, environment, redis.conf, CONFIG GET / SET; a
 //!   validated [`config::Config`].
+//! - [`script`]: Lua scripting (Lua 5.1): the sandbox, Redis's conversions, `cjson` and `bit`,
+//!   the script cache, and the gate that makes a script or EXEC atomic.
 //! - [`client`]: per-connection state and the registry behind `CLIENT LIST`.
 //! - [`durability`]: the store's journal, loading at start, rewrites; takes the store.
 //! - [`observe`]: per-command latency histograms, the slow log, the latency monitor, error
@@ -44,6 +46,7 @@ pub mod metrics;
 pub mod observe;
 pub mod persistence;
 pub mod protocol;
+pub mod script;
 pub mod search;
 pub mod server;
 pub mod state;

@@ -64,6 +64,8 @@ pub struct Shared {
     pub search: Arc<Registry>,
     /// The keys connections WATCH (raised by every change, through the store's observer).
     pub watches: Arc<Watches>,
+    /// Lua scripts: their cache, the Lua state and the gate that makes a script atomic.
+    pub scripts: crate::script::Scripts,
     pub clients: Clients,
     /// ACL users (the `default` one from `requirepass` until the commands layer installs the
     /// configured users).
@@ -121,6 +123,7 @@ impl Shared {
             flights,
             search,
             watches,
+            scripts: crate::script::Scripts::default(),
             clients: Clients::default(),
             acl: Acl::new(config.requirepass.as_ref().map(|p| p.as_bytes())),
             command_names,

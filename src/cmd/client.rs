@@ -16,7 +16,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
     sub!("client", "getname", 2, LOADING | STALE, CONNECTION, "connection", "2.6.9", "", "Return the name of the current connection.", Handler::Sync(getname)),
     sub!("client", "id", 2, LOADING | STALE, CONNECTION, "connection", "5.0.0", "", "Return the ID of the current connection.", Handler::Sync(id)),
     sub!("client", "info", 2, LOADING | STALE, CONNECTION, "connection", "6.2.0", "", "Return information about the current client connection.", Handler::Sync(info)),
-    sub!("client", "kill", -3, ADMIN | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "2.4.0", "<ip:port> | <filter> <value> [<filter> <value> ...]", "Kill connections. Filters: ID, TYPE, USER, ADDR, LADDR, SKIPME.", Handler::Sync(kill)),
+    sub!("client", "kill", -3, ADMIN | NO_SCRIPT | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "2.4.0", "<ip:port> | <filter> <value> [<filter> <value> ...]", "Kill connections. Filters: ID, TYPE, USER, ADDR, LADDR, SKIPME.", Handler::Sync(kill)),
     sub!("client", "list", -2, ADMIN | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "2.4.0", "[TYPE normal] [ID <id> [<id> ...]]", "Return information about client connections.", Handler::Sync(list)),
     sub!("client", "no-evict", 3, ADMIN | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "7.0.0", "(ON|OFF)", "Protect current client connection from eviction (accepted; clients are never evicted).", Handler::Sync(on_off)),
     sub!("client", "no-touch", 3, LOADING | STALE, CONNECTION, "connection", "7.2.0", "(ON|OFF)", "Will not touch LRU/LFU stats when this mode is on (accepted; reads always count).", Handler::Sync(on_off)),

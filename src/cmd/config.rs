@@ -7,7 +7,7 @@
 use super::spec::acl::DANGEROUS;
 use super::spec::flag::*;
 use super::{command, lossy, CommandError, CommandSpec, Ctx, Handler};
-use crate::config::{find, Config, SETTINGS};
+use crate::config::{find, Config, ALIASES, SETTINGS};
 use crate::glob;
 use crate::protocol::Reply;
 use crate::sub;
@@ -39,6 +39,15 @@ fn get(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
                 s.show(&config)
             };
             out.push((Reply::from_static(s.name), Reply::bulk(value)));
+        }
+    }
+    // Redis answers an alias under the name asked for (`lua-time-limit`).
+    for (alias, name) in ALIASES {
+        let asked = a[2..]
+            .iter()
+            .any(|p| glob::matches(p, alias.as_bytes(), true));
+        if let (true, Some(s)) = (asked, find(name)) {
+            out.push((Reply::from_static(alias), Reply::bulk(s.show(&config))));
         }
     }
     Ok(Reply::Map(out))

@@ -38,6 +38,10 @@ pub enum CommandError {
     WrongPass,
     /// `LOADING Redis is loading the dataset in memory`
     Loading,
+    /// `BUSY Redis is busy running a script. ...`
+    Busy,
+    /// `NOSCRIPT No matching script. Please use EVAL.`
+    NoScript,
     /// `ERR <text>`: a text only one command uses.
     Err(Cow<'static, str>),
     /// A whole error line with its own code (`MISCONF ...`, `TRYAGAIN ...`, `NOTCACHEABLE ...`).
@@ -90,6 +94,10 @@ impl fmt::Display for CommandError {
                 f.write_str("WRONGPASS invalid username-password pair or user is disabled.")
             }
             CommandError::Loading => f.write_str("LOADING Redis is loading the dataset in memory"),
+            CommandError::Busy => f.write_str(
+                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+            ),
+            CommandError::NoScript => f.write_str("NOSCRIPT No matching script. Please use EVAL."),
             CommandError::Err(text) => write!(f, "ERR {text}"),
             CommandError::Coded(line) => f.write_str(line),
         }

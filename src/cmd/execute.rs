@@ -21,10 +21,35 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Flow {
                     return Flow::Reply(Reply::Simple("QUEUED"));
                 }
             }
+            let Some(spec) = row(index) else {
+                return call(ctx, index, args);
+            };
+            if spec.has(flag::ALLOW_BUSY) || spec.has(flag::EXCLUSIVE) {
+                return call(ctx, index, args);
+            }
+            let shared = ctx.shared.clone();
+            let _pass = match shared
+                .scripts
+                .gate
+                .shared(|| shared.config().busy_reply_threshold)
+            {
+                Ok(pass) => pass,
+                Err(_) => return Flow::Reply(busy(ctx, index)),
+            };
             call(ctx, index, args)
         }
         Err(e) => Flow::Reply(e),
     }
+}
+
+/// `-BUSY`: a script has run past the busy threshold, and this command may not run meanwhile.
+fn busy(ctx: &mut Ctx<'_>, index: usize) -> Reply {
+    if let Some(s) = ctx.shared.cmdstats.get(index) {
+        s.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+    let e = CommandError::Busy.into();
+    ctx.shared.observe.error_reply(&e);
+    e
 }
 
 /// The row to run for `args`, or the reply that refuses it. A refusal inside MULTI marks the

@@ -40,6 +40,7 @@ pub mod object;
 pub mod permit;
 pub mod persist;
 pub mod range;
+pub mod script;
 pub mod search;
 pub mod semantic;
 pub mod server;

@@ -3,7 +3,7 @@
 //! Between MULTI and EXEC the connection queues commands (see [`crate::connection`]): an unknown
 //! command or a wrong argument count is answered at once and marks the transaction dirty, so EXEC
 //! aborts it with `EXECABORT`, as in Redis. EXEC runs the queued commands one after the other
-//! with nothing else from this connection in between; a command that would block (LLMGET waiting
+//! with nothing else in between (it holds the script gate's exclusive pass); a command that would block (LLMGET waiting
 //! on another caller's fill) does not block inside EXEC, as Redis's blocking commands do not.
 //!
 //! WATCH makes the next EXEC conditional: if a watched key was changed by anyone (this
@@ -48,6 +48,15 @@ pub fn exec(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Flow, CommandError> {
             "EXECABORT Transaction discarded because of previous errors.",
         ));
     }
+    // Nothing else runs while the transaction does (the script gate's exclusive pass).
+    let shared = ctx.shared.clone();
+    let Ok(_pass) = shared
+        .scripts
+        .gate
+        .exclusive(|| shared.config().busy_reply_threshold)
+    else {
+        return Err(CommandError::Busy);
+    };
     let now = ctx.shared.store.clock().now_ms();
     if watching.is_some_and(|w| w.is_dirty(now)) {
         return Ok(Flow::Reply(Reply::NilArray));

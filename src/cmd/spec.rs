@@ -32,8 +32,14 @@ pub mod flag {
     pub const BLOCKING: u32 = 1 << 7;
     pub const DENY_OOM: u32 = 1 << 8;
     pub const STALE: u32 = 1 << 9;
+    /// Refused inside a script (`redis.call`).
+    pub const NO_SCRIPT: u32 = 1 << 10;
+    /// Runs while a script is busy, without passing the script gate (it touches no data).
+    pub const ALLOW_BUSY: u32 = 1 << 11;
+    /// Takes the script gate's exclusive pass itself (EVAL and its kin, EXEC); not a Redis flag.
+    pub const EXCLUSIVE: u32 = 1 << 12;
 
-    pub const NAMES: [(u32, &str); 10] = [
+    pub const NAMES: [(u32, &str); 12] = [
         (WRITE, "write"),
         (READONLY, "readonly"),
         (DENY_OOM, "denyoom"),
@@ -44,6 +50,8 @@ pub mod flag {
         (FAST, "fast"),
         (BLOCKING, "blocking"),
         (NO_MULTI, "no_multi"),
+        (NO_SCRIPT, "noscript"),
+        (ALLOW_BUSY, "allow_busy"),
     ];
 }
 

@@ -7,13 +7,13 @@
 //! Handlers are named with `S!` (returns a reply) or `F!` (may block or close).
 
 use super::spec::acl::{
-    self, BITMAP, CONNECTION, DANGEROUS, HASH, JSON, KEYSPACE, LLM, STRING, TRANSACTION,
+    self, BITMAP, CONNECTION, DANGEROUS, HASH, JSON, KEYSPACE, LLM, SCRIPTING, STRING, TRANSACTION,
 };
 use super::spec::flag::*;
 use super::{
     aclcmd, bits, client, command, config, connection, counters, expire, hash, json, keyops, keys,
-    latency, llm, llmget, llmkey, multi, object, persist, range, search, server, slowlog, stream,
-    string, CommandSpec, Handler,
+    latency, llm, llmget, llmkey, multi, object, persist, range, script, search, server, slowlog,
+    stream, string, CommandSpec, Handler,
 };
 use crate::row;
 
@@ -38,11 +38,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     // connection
     row!("ping", -1, FAST | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "[message]", "Returns the server's liveliness response.", S!(connection::ping)),
     row!("echo", 2, FAST | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "message", "Returns the given string.", S!(connection::echo)),
-    row!("hello", -1, NO_AUTH | FAST | LOADING | STALE, CONNECTION, NOKEY, "connection", "6.0.0", "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the server: protocol version, authentication, client name.", S!(connection::hello)),
-    row!("auth", -2, NO_AUTH | FAST | LOADING | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "[username] password", "Authenticates the connection.", S!(connection::auth)),
+    row!("hello", -1, NO_AUTH | FAST | LOADING | STALE | NO_SCRIPT | ALLOW_BUSY, CONNECTION, NOKEY, "connection", "6.0.0", "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the server: protocol version, authentication, client name.", S!(connection::hello)),
+    row!("auth", -2, NO_AUTH | FAST | LOADING | STALE | NO_SCRIPT | ALLOW_BUSY, CONNECTION, NOKEY, "connection", "1.0.0", "[username] password", "Authenticates the connection.", S!(connection::auth)),
     row!("select", 2, FAST | LOADING | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "index", "Changes the selected database (only 0 exists).", S!(connection::select)),
-    row!("quit", -1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI, CONNECTION, NOKEY, "connection", "1.0.0", "", "Closes the connection.", S!(connection::quit)),
-    row!("reset", 1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI, CONNECTION, NOKEY, "connection", "6.2.0", "", "Resets the connection.", S!(connection::reset)),
+    row!("quit", -1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI | NO_SCRIPT | ALLOW_BUSY, CONNECTION, NOKEY, "connection", "1.0.0", "", "Closes the connection.", S!(connection::quit)),
+    row!("reset", 1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI | NO_SCRIPT, CONNECTION, NOKEY, "connection", "6.2.0", "", "Resets the connection.", S!(connection::reset)),
     row!("acl", -2, 0, 0, NOKEY, "server", "6.0.0", "subcommand [arg ...]", "A container for Access List Control commands.", S!(command::help), subs: aclcmd::SUBCOMMANDS),
     row!("client", -2, 0, 0, NOKEY, "connection", "2.4.0", "subcommand [arg ...]", "A container for client connection commands.", S!(command::help), subs: client::SUBCOMMANDS),
     // server
@@ -59,7 +59,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("lastsave", 1, FAST | LOADING | STALE, acl::ADMIN | DANGEROUS, NOKEY, "server", "1.0.0", "", "Returns the Unix timestamp of the last successful save to disk.", S!(persist::lastsave)),
     row!("slowlog", -2, 0, 0, NOKEY, "server", "2.2.12", "subcommand [arg ...]", "A container for slow log commands.", S!(command::help), subs: slowlog::SUBCOMMANDS),
     row!("latency", -2, 0, 0, NOKEY, "server", "2.8.13", "subcommand [arg ...]", "A container for latency diagnostics commands.", S!(command::help), subs: latency::SUBCOMMANDS),
-    row!("shutdown", -1, ADMIN | NO_MULTI | LOADING | STALE, 0, NOKEY, "server", "1.0.0", "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Stops the server after in-flight commands have replied.", F!(server::shutdown)),
+    row!("shutdown", -1, ADMIN | NO_MULTI | LOADING | STALE | NO_SCRIPT, 0, NOKEY, "server", "1.0.0", "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Stops the server after in-flight commands have replied.", F!(server::shutdown)),
     // strings
     row!("get", 2, READONLY | FAST, STRING, KEY1, "string", "1.0.0", "key", "Returns the string value of a key.", S!(string::get)),
     row!("set", -3, WRITE | DENY_OOM, STRING, KEY1, "string", "1.0.0", "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]", "Sets the string value of a key, with options for expiry and conditions.", S!(string::set)),
@@ -111,11 +111,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("object", -2, 0, 0, NOKEY, "generic", "2.2.3", "subcommand [arg ...]", "A container for object introspection commands.", S!(command::help), subs: object::OBJECT),
     row!("memory", -2, 0, 0, NOKEY, "server", "4.0.0", "subcommand [arg ...]", "A container for memory diagnostics commands.", S!(command::help), subs: object::MEMORY),
     // transactions
-    row!("multi", 1, FAST | LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Starts a transaction.", S!(multi::multi)),
-    row!("exec", 1, LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Executes all commands in a transaction.", F!(multi::exec)),
-    row!("discard", 1, FAST | LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "2.0.0", "", "Discards a transaction.", S!(multi::discard)),
-    row!("watch", -2, FAST | LOADING | STALE | NO_MULTI, TRANSACTION, ALLKEYS, "transactions", "2.2.0", "key [key ...]", "Monitors changes to keys to determine the execution of a transaction.", S!(multi::watch)),
-    row!("unwatch", 1, FAST | LOADING | STALE, TRANSACTION, NOKEY, "transactions", "2.2.0", "", "Forgets about watched keys of a transaction.", S!(multi::unwatch)),
+    row!("multi", 1, FAST | LOADING | STALE | NO_MULTI | NO_SCRIPT | ALLOW_BUSY, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Starts a transaction.", S!(multi::multi)),
+    row!("exec", 1, LOADING | STALE | NO_MULTI | NO_SCRIPT | EXCLUSIVE, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Executes all commands in a transaction.", F!(multi::exec)),
+    row!("discard", 1, FAST | LOADING | STALE | NO_MULTI | NO_SCRIPT | ALLOW_BUSY, TRANSACTION, NOKEY, "transactions", "2.0.0", "", "Discards a transaction.", S!(multi::discard)),
+    row!("watch", -2, FAST | LOADING | STALE | NO_MULTI | NO_SCRIPT | ALLOW_BUSY, TRANSACTION, ALLKEYS, "transactions", "2.2.0", "key [key ...]", "Monitors changes to keys to determine the execution of a transaction.", S!(multi::watch)),
+    row!("unwatch", 1, FAST | LOADING | STALE | NO_SCRIPT | ALLOW_BUSY, TRANSACTION, NOKEY, "transactions", "2.2.0", "", "Forgets about watched keys of a transaction.", S!(multi::unwatch)),
     // hashes
     row!("hset", -4, WRITE | DENY_OOM | FAST, HASH, KEY1, "hash", "2.0.0", "key field value [field value ...]", "Creates or modifies the value of a field in a hash.", S!(hash::hset)),
     row!("hmset", -4, WRITE | DENY_OOM | FAST, HASH, KEY1, "hash", "2.0.0", "key field value [field value ...]", "Sets the values of multiple fields.", S!(hash::hmset)),
@@ -156,5 +156,21 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("ft.info", 2, READONLY, 0, KEY1, "search", "1.0.0", "index", "Returns an index's definition and statistics.", S!(search::info)),
     row!("ft.dropindex", -2, WRITE, 0, KEY1, "search", "2.0.0", "index [DD]", "Deletes an index; DD also deletes the hashes it indexed.", S!(search::dropindex)),
     row!("ft._list", 1, READONLY, 0, NOKEY, "search", "2.0.0", "", "Returns the names of all indexes.", S!(search::list)),
+    // scripting
+    row!("eval", -3, NO_SCRIPT | STALE | EXCLUSIVE, SCRIPTING, NOKEY, "scripting", "2.6.0", "script numkeys [key [key ...]] [arg [arg ...]]", "Executes a server-side Lua script.", F!(script::eval)),
+    row!("evalsha", -3, NO_SCRIPT | STALE | EXCLUSIVE, SCRIPTING, NOKEY, "scripting", "2.6.0", "sha1 numkeys [key [key ...]] [arg [arg ...]]", "Executes a server-side Lua script by SHA1 digest.", F!(script::evalsha)),
+    row!("eval_ro", -3, READONLY | NO_SCRIPT | STALE | EXCLUSIVE, SCRIPTING, NOKEY, "scripting", "7.0.0", "script numkeys [key [key ...]] [arg [arg ...]]", "Executes a read-only server-side Lua script.", F!(script::eval_ro)),
+    row!("evalsha_ro", -3, READONLY | NO_SCRIPT | STALE | EXCLUSIVE, SCRIPTING, NOKEY, "scripting", "7.0.0", "sha1 numkeys [key [key ...]] [arg [arg ...]]", "Executes a read-only server-side Lua script by SHA1 digest.", F!(script::evalsha_ro)),
+    row!("script", -2, 0, 0, NOKEY, "scripting", "2.6.0", "subcommand [arg ...]", "A container for Lua scripts management commands.", S!(command::help), subs: SCRIPT),
     row!("module", -2, 0, 0, NOKEY, "server", "4.0.0", "subcommand [arg ...]", "A container for module commands.", S!(command::help), subs: search::MODULE_SUBCOMMANDS),
+];
+
+/// SCRIPT's subcommands.
+#[rustfmt::skip]
+static SCRIPT: &[CommandSpec] = &[
+    crate::sub!("script", "exists", -3, NO_SCRIPT, SCRIPTING, "scripting", "2.6.0", "sha1 [sha1 ...]", "Determines whether server-side Lua scripts exist in the script cache.", S!(script::exists)),
+    crate::sub!("script", "flush", -2, NO_SCRIPT, SCRIPTING, "scripting", "2.6.0", "[ASYNC|SYNC]", "Removes all server-side Lua scripts from the script cache.", S!(script::flush)),
+    crate::sub!("script", "help", 2, LOADING | STALE, SCRIPTING, "scripting", "5.0.0", "", "Returns helpful text about the different subcommands.", S!(command::help)),
+    crate::sub!("script", "kill", 2, NO_SCRIPT | ALLOW_BUSY, SCRIPTING, "scripting", "2.6.0", "", "Terminates a server-side Lua script during execution.", S!(script::kill)),
+    crate::sub!("script", "load", 3, NO_SCRIPT | STALE, SCRIPTING, "scripting", "2.6.0", "script", "Loads a server-side Lua script to the script cache.", S!(script::load)),
 ];

@@ -29,7 +29,7 @@ pub mod values;
 
 pub use error::{ConfigError, SettingError};
 pub use security::{AclSettings, TlsAuth, TlsSettings};
-pub use settings::{find, LogFormat, ObserveConfig, Setting, SETTINGS};
+pub use settings::{find, LogFormat, ObserveConfig, Setting, ALIASES, SETTINGS};
 pub use values::{LogLevel, Password};
 
 use crate::cache::EvictionKind;
@@ -75,6 +75,8 @@ pub struct Config {
     pub llm_max_backoff: Duration,
     /// SLOWLOG, LATENCY, the metrics endpoint and the log format.
     pub observe: ObserveConfig,
+    /// How long a script runs before other clients get `-BUSY` (busy-reply-threshold).
+    pub busy_reply_threshold: Duration,
     /// ACL users and tenant namespaces ([`security`]).
     pub acl: AclSettings,
     /// The TLS port and its certificates ([`security`]).
@@ -108,6 +110,7 @@ impl Default for Config {
             llm_default_grace: Duration::ZERO,
             llm_max_backoff: Duration::from_secs(60),
             observe: ObserveConfig::default(),
+            busy_reply_threshold: Duration::from_millis(5000),
             acl: AclSettings::default(),
             tls: TlsSettings::default(),
         }
@@ -363,6 +366,7 @@ mod tests {
                 "latency-tracking",
                 "latency-tracking-info-percentiles",
                 "metrics-max-models",
+                "busy-reply-threshold",
             ]
         );
     }

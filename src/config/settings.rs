@@ -18,10 +18,18 @@ use crate::persistence::{FsyncPolicy, SaveSchedule};
 use std::time::Duration;
 
 mod observe;
+mod script;
 pub use observe::{LogFormat, ObserveConfig};
 
-/// The row named `name`, any case (Redis has no aliases for these settings).
+/// Redis's other names for settings: the alias, then the setting's name.
+pub const ALIASES: &[(&str, &str)] = &[("lua-time-limit", "busy-reply-threshold")];
+
+/// The row named `name` (or one of Redis's aliases of it), any case.
 pub fn find(name: &str) -> Option<&'static Setting> {
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+        .map_or(name, |(_, real)| real);
     SETTINGS.iter().find(|s| s.name.eq_ignore_ascii_case(name))
 }
 
@@ -419,6 +427,7 @@ pub static SETTINGS: &[Setting] = &[
     observe::METRICS_BIND,
     observe::METRICS_MAX_MODELS,
     observe::LOG_FORMAT,
+    script::BUSY_REPLY_THRESHOLD,
 ];
 
 #[cfg(test)]
@@ -474,5 +483,13 @@ mod tests {
     fn find_ignores_case() {
         assert_eq!(find("MaxMemory").map(|s| s.name), Some("maxmemory"));
         assert!(find("frobnicate").is_none());
+    }
+
+    #[test]
+    fn lua_time_limit_is_busy_reply_threshold() {
+        assert_eq!(
+            find("LUA-TIME-LIMIT").map(|s| s.name),
+            Some("busy-reply-threshold")
+        );
     }
 }

@@ -243,6 +243,7 @@ fn memory(shared: &Shared, out: &mut String) {
             crate::cache::EvictionKind::Lru => "allkeys-lru",
         }
     );
+    line!(out, "number_of_cached_scripts:{}", shared.scripts.len());
     let frag = if used > 0 {
         rss as f64 / used as f64
     } else {

@@ -36,6 +36,8 @@ pub enum Reply {
     Ok,
     /// `+<text>`; the text must not contain `\r` or `\n`.
     Simple(&'static str),
+    /// `+<text>` built at run time (a script's `{ok=...}`); `\r` and `\n` are replaced by spaces.
+    Status(String),
     /// An error line, with its code, e.g. `ERR syntax error` or `WRONGTYPE ...`.
     Error(String),
     Int(i64),
@@ -100,6 +102,11 @@ impl Reply {
             Reply::Simple(s) => {
                 out.put(b"+");
                 out.put(s.as_bytes());
+                out.put(b"\r\n");
+            }
+            Reply::Status(s) => {
+                out.put(b"+");
+                out.put(s.replace(['\r', '\n'], " ").as_bytes());
                 out.put(b"\r\n");
             }
             Reply::Error(s) => {

@@ -12,6 +12,7 @@ mod hardening_persistence;
 mod keyed;
 mod observability;
 mod protocol;
+mod script;
 mod search;
 mod search_semantic;
 mod server;

@@ -215,3 +215,35 @@ describe('ACL tenant users', () => {
     });
   }
 });
+
+// ioredis's defineCommand: the command is sent as EVALSHA, and on NOSCRIPT as EVAL (which caches
+// the script), as django-style lock helpers and rate limiters built on ioredis do.
+for (const pkg of ['ioredis6', 'ioredis5']) {
+  describe(`${pkg} defineCommand`, () => {
+    test('runs a Lua command by EVALSHA after NOSCRIPT', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const c = new (require(pkg))({ host, port });
+      try {
+        await new Promise((resolve, reject) => {
+          c.once('ready', resolve);
+          c.once('end', () => reject(new Error('connection ended before ready')));
+        });
+        const lua = "local n = redis.call('incrby', KEYS[1], ARGV[1]) if n > tonumber(ARGV[2]) then return redis.error_reply('LIMIT over budget') end return n";
+        c.defineCommand('spendTokens', { numberOfKeys: 1, lua });
+        const sha = crypto.createHash('sha1').update(lua).digest('hex');
+        await c.script('FLUSH');
+        assert.deepEqual(await c.script('EXISTS', sha), [0]);
+        const k = `node:lua:${unique()}`;
+        assert.equal(await c.spendTokens(k, 40, 100), 40);
+        assert.deepEqual(await c.script('EXISTS', sha), [1]);
+        assert.equal(await c.spendTokens(k, 50, 100), 90);
+        await assert.rejects(c.spendTokens(k, 20, 100), /LIMIT over budget/);
+        assert.equal(await c.get(k), '110');
+        // In a pipeline too.
+        const replies = await c.pipeline().spendTokens(`${k}:p`, 1, 10).spendTokens(`${k}:p`, 2, 10).exec();
+        assert.deepEqual(replies.map(([err, v]) => (err ? err.message : v)), [1, 3]);
+      } finally {
+        c.disconnect();
+      }
+    });
+  });
+}
