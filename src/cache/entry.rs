@@ -1,5 +1,6 @@
 //! What the store holds for one key, and how much it weighs.
 
+use crate::types::{list::List, set::Set, zset::ZSet, Coll};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +23,12 @@ pub enum Value {
     Hash(Arc<HashMap<Bytes, Bytes>>),
     /// A JSON document, stored as its validated serialisation.
     Json(Bytes),
+    /// A list, changed in place by writers (see `Coll` in the types module).
+    List(Coll<List>),
+    /// A set, changed in place by writers.
+    Set(Coll<Set>),
+    /// A sorted set, changed in place by writers.
+    ZSet(Coll<ZSet>),
 }
 
 impl Value {
@@ -31,6 +38,9 @@ impl Value {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
             Value::Json(_) => "ReJSON-RL",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -41,13 +51,17 @@ impl Value {
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + FIELD_OVERHEAD)
                 .sum(),
+            Value::List(c) => c.weight(),
+            Value::Set(c) => c.weight(),
+            Value::ZSet(c) => c.weight(),
         }
     }
 }
 
 /// One key's value and metadata. Shared as `Arc<Entry>`: moka hands out clones on every read.
 ///
-/// An entry is immutable except for its `read` flag: a write builds a new entry.
+/// An entry is immutable except for its `read` flag and the collection of a list, set or
+/// sorted set (changed in place under the key's stripe lock): a write builds a new entry.
 ///
 /// Time of an answer: it is fresh until `expire_at - grace_ms` and may be served stale for
 /// `grace_ms` after that; `expire_at` is the physical expiry, what `TTL`/`PTTL` report and when

@@ -17,6 +17,7 @@
 pub mod aclcmd;
 pub mod args;
 pub mod client;
+pub mod collection;
 pub mod command;
 pub mod config;
 pub mod connection;
@@ -30,6 +31,8 @@ pub mod keys;
 pub mod keyspace;
 pub mod latency;
 pub mod lease;
+pub mod list;
+pub mod list_block;
 pub mod llm;
 pub mod llmget;
 pub mod llmkey;

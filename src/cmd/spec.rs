@@ -63,8 +63,11 @@ pub mod acl {
     pub const TRANSACTION: u32 = 1 << 11;
     pub const JSON: u32 = 1 << 12;
     pub const LLM: u32 = 1 << 13;
+    pub const LIST: u32 = 1 << 14;
+    pub const SET: u32 = 1 << 15;
+    pub const SORTEDSET: u32 = 1 << 16;
 
-    pub const NAMES: [(u32, &str); 14] = [
+    pub const NAMES: [(u32, &str); 17] = [
         (KEYSPACE, "@keyspace"),
         (READ, "@read"),
         (WRITE, "@write"),
@@ -79,6 +82,9 @@ pub mod acl {
         (TRANSACTION, "@transaction"),
         (JSON, "@json"),
         (LLM, "@llm"),
+        (LIST, "@list"),
+        (SET, "@set"),
+        (SORTEDSET, "@sortedset"),
     ];
 }
 

@@ -6,6 +6,7 @@
 //!
 //! Handlers are named with `S!` (returns a reply) or `F!` (may block or close).
 
+use super::spec::acl::LIST;
 use super::spec::acl::{
     self, CONNECTION, DANGEROUS, HASH, JSON, KEYSPACE, LLM, STRING, TRANSACTION,
 };
@@ -14,6 +15,7 @@ use super::{
     aclcmd, client, command, config, connection, counters, expire, hash, json, keys, latency, llm,
     llmget, llmkey, multi, persist, search, server, slowlog, stream, string, CommandSpec, Handler,
 };
+use super::{list, list_block};
 use crate::row;
 
 macro_rules! S {
@@ -109,6 +111,27 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("hlen", 2, READONLY | FAST, HASH, KEY1, "hash", "2.0.0", "key", "Returns the number of fields in a hash.", S!(hash::hlen)),
     row!("hstrlen", 3, READONLY | FAST, HASH, KEY1, "hash", "3.2.0", "key field", "Returns the length of the value of a field.", S!(hash::hstrlen)),
     row!("hincrby", 4, WRITE | DENY_OOM | FAST, HASH, KEY1, "hash", "2.0.0", "key field increment", "Increments the integer value of a field in a hash by a number; a missing field counts as 0.", S!(hash::hincrby)),
+    // lists
+    row!("lpush", -3, WRITE | DENY_OOM | FAST, LIST, KEY1, "list", "1.0.0", "key element [element ...]", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", S!(list::lpush)),
+    row!("rpush", -3, WRITE | DENY_OOM | FAST, LIST, KEY1, "list", "1.0.0", "key element [element ...]", "Appends one or more elements to a list. Creates the key if it doesn't exist.", S!(list::rpush)),
+    row!("lpushx", -3, WRITE | DENY_OOM | FAST, LIST, KEY1, "list", "2.2.0", "key element [element ...]", "Prepends one or more elements to a list only when the list exists.", S!(list::lpushx)),
+    row!("rpushx", -3, WRITE | DENY_OOM | FAST, LIST, KEY1, "list", "2.2.0", "key element [element ...]", "Appends an element to a list only when the list exists.", S!(list::rpushx)),
+    row!("lpop", -2, WRITE | FAST, LIST, KEY1, "list", "1.0.0", "key [count]", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", S!(list::lpop)),
+    row!("rpop", -2, WRITE | FAST, LIST, KEY1, "list", "1.0.0", "key [count]", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", S!(list::rpop)),
+    row!("llen", 2, READONLY | FAST, LIST, KEY1, "list", "1.0.0", "key", "Returns the length of a list.", S!(list::llen)),
+    row!("lrange", 4, READONLY, LIST, KEY1, "list", "1.0.0", "key start stop", "Returns a range of elements from a list.", S!(list::lrange)),
+    row!("lindex", 3, READONLY, LIST, KEY1, "list", "1.0.0", "key index", "Returns an element from a list by its index.", S!(list::lindex)),
+    row!("lset", 4, WRITE | DENY_OOM, LIST, KEY1, "list", "1.0.0", "key index element", "Sets the value of an element in a list by its index.", S!(list::lset)),
+    row!("lrem", 4, WRITE, LIST, KEY1, "list", "1.0.0", "key count element", "Removes elements from a list. Deletes the list if the last element was removed.", S!(list::lrem)),
+    row!("ltrim", 4, WRITE, LIST, KEY1, "list", "1.0.0", "key start stop", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", S!(list::ltrim)),
+    row!("linsert", 5, WRITE | DENY_OOM, LIST, KEY1, "list", "2.2.0", "key BEFORE|AFTER pivot element", "Inserts an element before or after another element in a list.", S!(list::linsert)),
+    row!("lpos", -3, READONLY, LIST, KEY1, "list", "6.0.6", "key element [RANK rank] [COUNT num-matches] [MAXLEN len]", "Returns the index of matching elements in a list.", S!(list::lpos)),
+    row!("lmove", 5, WRITE | DENY_OOM, LIST, (1, 2, 1), "list", "6.2.0", "source destination LEFT|RIGHT LEFT|RIGHT", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", S!(list::lmove)),
+    row!("rpoplpush", 3, WRITE | DENY_OOM, LIST, (1, 2, 1), "list", "1.2.0", "source destination", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", S!(list::rpoplpush)),
+    row!("blpop", -3, WRITE | BLOCKING, LIST, (1, -2, 1), "list", "2.0.0", "key [key ...] timeout", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", F!(list_block::blpop)),
+    row!("brpop", -3, WRITE | BLOCKING, LIST, (1, -2, 1), "list", "2.0.0", "key [key ...] timeout", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", F!(list_block::brpop)),
+    row!("blmove", 6, WRITE | DENY_OOM | BLOCKING, LIST, (1, 2, 1), "list", "6.2.0", "source destination LEFT|RIGHT LEFT|RIGHT timeout", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", F!(list_block::blmove)),
+    row!("brpoplpush", 4, WRITE | DENY_OOM | BLOCKING, LIST, (1, 2, 1), "list", "2.2.0", "source destination timeout", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", F!(list_block::brpoplpush)),
     // JSON documents (RedisJSON, root path only)
     row!("json.set", -4, WRITE | DENY_OOM, JSON, KEY1, "json", "1.0.0", "key path value [NX|XX]", "Sets the JSON document at a key (root path only), with NX / XX conditions.", S!(json::set)),
     row!("json.get", -2, READONLY, JSON, KEY1, "json", "1.0.0", "key [INDENT indent] [NEWLINE newline] [SPACE space] [path ...]", "Returns the JSON document at a key (root path only), optionally laid out.", S!(json::get)),

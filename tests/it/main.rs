@@ -10,6 +10,7 @@ mod freshness;
 mod hardening;
 mod hardening_persistence;
 mod keyed;
+mod lists;
 mod observability;
 mod protocol;
 mod search;
