@@ -6,16 +6,16 @@
 //!
 //! Handlers are named with `S!` (returns a reply) or `F!` (may block or close).
 
-use super::spec::acl::LIST;
 use super::spec::acl::{
     self, CONNECTION, DANGEROUS, HASH, JSON, KEYSPACE, LLM, STRING, TRANSACTION,
 };
+use super::spec::acl::{LIST, SET};
 use super::spec::flag::*;
 use super::{
     aclcmd, client, command, config, connection, counters, expire, hash, json, keys, latency, llm,
     llmget, llmkey, multi, persist, search, server, slowlog, stream, string, CommandSpec, Handler,
 };
-use super::{list, list_block};
+use super::{list, list_block, set as sets};
 use crate::row;
 
 macro_rules! S {
@@ -132,6 +132,24 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("brpop", -3, WRITE | BLOCKING, LIST, (1, -2, 1), "list", "2.0.0", "key [key ...] timeout", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", F!(list_block::brpop)),
     row!("blmove", 6, WRITE | DENY_OOM | BLOCKING, LIST, (1, 2, 1), "list", "6.2.0", "source destination LEFT|RIGHT LEFT|RIGHT timeout", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", F!(list_block::blmove)),
     row!("brpoplpush", 4, WRITE | DENY_OOM | BLOCKING, LIST, (1, 2, 1), "list", "2.2.0", "source destination timeout", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", F!(list_block::brpoplpush)),
+    // sets
+    row!("sadd", -3, WRITE | DENY_OOM | FAST, SET, KEY1, "set", "1.0.0", "key member [member ...]", "Adds one or more members to a set. Creates the key if it doesn't exist.", S!(sets::sadd)),
+    row!("srem", -3, WRITE | FAST, SET, KEY1, "set", "1.0.0", "key member [member ...]", "Removes one or more members from a set. Deletes the set if the last member was removed.", S!(sets::srem)),
+    row!("smembers", 2, READONLY, SET, KEY1, "set", "1.0.0", "key", "Returns all members of a set.", S!(sets::smembers)),
+    row!("sismember", 3, READONLY | FAST, SET, KEY1, "set", "1.0.0", "key member", "Determines whether a member belongs to a set.", S!(sets::sismember)),
+    row!("smismember", -3, READONLY | FAST, SET, KEY1, "set", "6.2.0", "key member [member ...]", "Determines whether multiple members belong to a set.", S!(sets::smismember)),
+    row!("scard", 2, READONLY | FAST, SET, KEY1, "set", "1.0.0", "key", "Returns the number of members in a set.", S!(sets::scard)),
+    row!("spop", -2, WRITE | FAST, SET, KEY1, "set", "1.0.0", "key [count]", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", S!(sets::spop)),
+    row!("srandmember", -2, READONLY, SET, KEY1, "set", "1.0.0", "key [count]", "Get one or multiple random members from a set", S!(sets::srandmember)),
+    row!("sinter", -2, READONLY, SET, ALLKEYS, "set", "1.0.0", "key [key ...]", "Returns the intersect of multiple sets.", S!(sets::sinter)),
+    row!("sinterstore", -3, WRITE | DENY_OOM, SET, ALLKEYS, "set", "1.0.0", "destination key [key ...]", "Stores the intersect of multiple sets in a key.", S!(sets::sinterstore)),
+    row!("sunion", -2, READONLY, SET, ALLKEYS, "set", "1.0.0", "key [key ...]", "Returns the union of multiple sets.", S!(sets::sunion)),
+    row!("sunionstore", -3, WRITE | DENY_OOM, SET, ALLKEYS, "set", "1.0.0", "destination key [key ...]", "Stores the union of multiple sets in a key.", S!(sets::sunionstore)),
+    row!("sdiff", -2, READONLY, SET, ALLKEYS, "set", "1.0.0", "key [key ...]", "Returns the difference of multiple sets.", S!(sets::sdiff)),
+    row!("sdiffstore", -3, WRITE | DENY_OOM, SET, ALLKEYS, "set", "1.0.0", "destination key [key ...]", "Stores the difference of multiple sets in a key.", S!(sets::sdiffstore)),
+    row!("sintercard", -3, READONLY, SET, (2, -1, 1), "set", "7.0.0", "numkeys key [key ...] [LIMIT limit]", "Returns the number of members of the intersect of multiple sets.", S!(sets::sintercard)),
+    row!("smove", 4, WRITE | FAST, SET, (1, 2, 1), "set", "1.0.0", "source destination member", "Moves a member from one set to another.", S!(sets::smove)),
+    row!("sscan", -3, READONLY, SET, KEY1, "set", "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Iterates over members of a set.", S!(sets::sscan)),
     // JSON documents (RedisJSON, root path only)
     row!("json.set", -4, WRITE | DENY_OOM, JSON, KEY1, "json", "1.0.0", "key path value [NX|XX]", "Sets the JSON document at a key (root path only), with NX / XX conditions.", S!(json::set)),
     row!("json.get", -2, READONLY, JSON, KEY1, "json", "1.0.0", "key [INDENT indent] [NEWLINE newline] [SPACE space] [path ...]", "Returns the JSON document at a key (root path only), optionally laid out.", S!(json::get)),

@@ -16,6 +16,7 @@ mod protocol;
 mod search;
 mod search_semantic;
 mod server;
+mod sets;
 mod stream;
 mod support;
 mod sweep;
