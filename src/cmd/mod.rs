@@ -52,6 +52,8 @@ pub mod table;
 #[cfg(test)]
 pub mod testing;
 pub mod ttl;
+pub mod zrange;
+pub mod zset;
 
 pub use error::{lossy, CommandError};
 pub use execute::execute;

@@ -9,13 +9,13 @@
 use super::spec::acl::{
     self, CONNECTION, DANGEROUS, HASH, JSON, KEYSPACE, LLM, STRING, TRANSACTION,
 };
-use super::spec::acl::{LIST, SET};
+use super::spec::acl::{LIST, SET, SORTEDSET};
 use super::spec::flag::*;
 use super::{
     aclcmd, client, command, config, connection, counters, expire, hash, json, keys, latency, llm,
     llmget, llmkey, multi, persist, search, server, slowlog, stream, string, CommandSpec, Handler,
 };
-use super::{list, list_block, set as sets};
+use super::{list, list_block, set as sets, zrange, zset};
 use crate::row;
 
 macro_rules! S {
@@ -150,6 +150,25 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("sintercard", -3, READONLY, SET, (2, -1, 1), "set", "7.0.0", "numkeys key [key ...] [LIMIT limit]", "Returns the number of members of the intersect of multiple sets.", S!(sets::sintercard)),
     row!("smove", 4, WRITE | FAST, SET, (1, 2, 1), "set", "1.0.0", "source destination member", "Moves a member from one set to another.", S!(sets::smove)),
     row!("sscan", -3, READONLY, SET, KEY1, "set", "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Iterates over members of a set.", S!(sets::sscan)),
+    // sorted sets
+    row!("zadd", -4, WRITE | DENY_OOM | FAST, SORTEDSET, KEY1, "sorted-set", "1.2.0", "key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", S!(zset::zadd)),
+    row!("zincrby", 4, WRITE | DENY_OOM | FAST, SORTEDSET, KEY1, "sorted-set", "1.2.0", "key increment member", "Increments the score of a member in a sorted set.", S!(zset::zincrby)),
+    row!("zrem", -3, WRITE | FAST, SORTEDSET, KEY1, "sorted-set", "1.2.0", "key member [member ...]", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", S!(zset::zrem)),
+    row!("zscore", 3, READONLY | FAST, SORTEDSET, KEY1, "sorted-set", "1.2.0", "key member", "Returns the score of a member in a sorted set.", S!(zset::zscore)),
+    row!("zmscore", -3, READONLY | FAST, SORTEDSET, KEY1, "sorted-set", "6.2.0", "key member [member ...]", "Returns the score of one or more members in a sorted set.", S!(zset::zmscore)),
+    row!("zcard", 2, READONLY | FAST, SORTEDSET, KEY1, "sorted-set", "1.2.0", "key", "Returns the number of members in a sorted set.", S!(zset::zcard)),
+    row!("zcount", 4, READONLY | FAST, SORTEDSET, KEY1, "sorted-set", "2.0.0", "key min max", "Returns the count of members in a sorted set that have scores within a range.", S!(zrange::zcount)),
+    row!("zrange", -4, READONLY, SORTEDSET, KEY1, "sorted-set", "1.2.0", "key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]", "Returns members in a sorted set within a range of indexes, scores or lexicographical order.", S!(zrange::zrange)),
+    row!("zrangebyscore", -4, READONLY, SORTEDSET, KEY1, "sorted-set", "1.0.5", "key min max [WITHSCORES] [LIMIT offset count]", "Returns members in a sorted set within a range of scores.", S!(zrange::zrangebyscore)),
+    row!("zrevrange", -4, READONLY, SORTEDSET, KEY1, "sorted-set", "1.2.0", "key start stop [WITHSCORES]", "Returns members in a sorted set within a range of indexes in reverse order.", S!(zrange::zrevrange)),
+    row!("zrevrangebyscore", -4, READONLY, SORTEDSET, KEY1, "sorted-set", "2.2.0", "key max min [WITHSCORES] [LIMIT offset count]", "Returns members in a sorted set within a range of scores in reverse order.", S!(zrange::zrevrangebyscore)),
+    row!("zrank", 3, READONLY | FAST, SORTEDSET, KEY1, "sorted-set", "2.0.0", "key member", "Returns the index of a member in a sorted set ordered by ascending scores.", S!(zset::zrank)),
+    row!("zrevrank", 3, READONLY | FAST, SORTEDSET, KEY1, "sorted-set", "2.0.0", "key member", "Returns the index of a member in a sorted set ordered by descending scores.", S!(zset::zrevrank)),
+    row!("zremrangebyscore", 4, WRITE, SORTEDSET, KEY1, "sorted-set", "1.2.0", "key min max", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.", S!(zrange::zremrangebyscore)),
+    row!("zremrangebyrank", 4, WRITE, SORTEDSET, KEY1, "sorted-set", "2.0.0", "key start stop", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.", S!(zrange::zremrangebyrank)),
+    row!("zpopmin", -2, WRITE | FAST, SORTEDSET, KEY1, "sorted-set", "5.0.0", "key [count]", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", S!(zset::zpopmin)),
+    row!("zpopmax", -2, WRITE | FAST, SORTEDSET, KEY1, "sorted-set", "5.0.0", "key [count]", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", S!(zset::zpopmax)),
+    row!("zscan", -3, READONLY, SORTEDSET, KEY1, "sorted-set", "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Iterates over members and scores of a sorted set.", S!(zset::zscan)),
     // JSON documents (RedisJSON, root path only)
     row!("json.set", -4, WRITE | DENY_OOM, JSON, KEY1, "json", "1.0.0", "key path value [NX|XX]", "Sets the JSON document at a key (root path only), with NX / XX conditions.", S!(json::set)),
     row!("json.get", -2, READONLY, JSON, KEY1, "json", "1.0.0", "key [INDENT indent] [NEWLINE newline] [SPACE space] [path ...]", "Returns the JSON document at a key (root path only), optionally laid out.", S!(json::get)),

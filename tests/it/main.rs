@@ -22,3 +22,4 @@ mod support;
 mod sweep;
 mod tls;
 mod types;
+mod zsets;
