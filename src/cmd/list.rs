@@ -22,6 +22,11 @@ use crate::state::Shared;
 use crate::types::list::{End, List};
 use bytes::Bytes;
 
+/// `OBJECT ENCODING` of a list: Redis 7.0 keeps every list as a quicklist.
+pub fn encoding(_: &List) -> &'static str {
+    "quicklist"
+}
+
 fn bulk(b: &Bytes) -> Reply {
     Reply::Bulk(b.clone())
 }
@@ -274,7 +279,8 @@ pub fn lpos(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 }
 
 /// Moves one item from `from`'s end `wherefrom` to `to`'s end `whereto`; `None` if `from` is
-/// missing. Types are checked first (WRONGTYPE for either key); a destination that changed type
+/// missing. Types are checked first, in Redis's order: the source (a missing source answers nil
+/// whatever the destination holds), then the destination. A destination that changed type
 /// meanwhile gets the item back at the source.
 pub(super) fn move_one(
     shared: &Shared,
@@ -283,7 +289,14 @@ pub(super) fn move_one(
     wherefrom: End,
     whereto: End,
 ) -> Result<Option<Bytes>, CommandError> {
-    if wrong_type::<List>(&shared.store, from) || wrong_type::<List>(&shared.store, to) {
+    match shared.store.get(from) {
+        None => return Ok(None),
+        Some(e) if !matches!(e.value, crate::cache::Value::List(_)) => {
+            return Err(CommandError::WrongType)
+        }
+        Some(_) => {}
+    }
+    if wrong_type::<List>(&shared.store, to) {
         return Err(CommandError::WrongType);
     }
     if from == to {

@@ -221,24 +221,42 @@ impl LexBound {
     }
 }
 
-/// Parses a score as Redis's `strtod` does: decimal, exponent, `inf` / `-inf` / `+inf`
-/// (any case); `None` for NaN, empty text, spaces or trailing junk.
+/// Parses a score as Redis's `strtod` does: decimal, exponent, hexadecimal integers (`0x10`),
+/// `inf` / `-inf` / `+inf` (any case); `None` for NaN, overflow (`1e400`), empty text, spaces or
+/// trailing junk.
 pub fn parse_score(b: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(b).ok()?;
     if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
         return None;
     }
     let lower = s.to_ascii_lowercase();
-    let v = match lower.trim_start_matches(['+', '-']) {
-        "inf" | "infinity" => {
-            if lower.starts_with('-') {
-                f64::NEG_INFINITY
-            } else {
-                f64::INFINITY
+    let (negative, unsigned) = match lower.as_bytes()[0] {
+        b'-' => (true, &lower[1..]),
+        b'+' => (false, &lower[1..]),
+        _ => (false, &lower[..]),
+    };
+    let signed = |v: f64| if negative { -v } else { v };
+    let v = match unsigned {
+        "inf" | "infinity" => signed(f64::INFINITY),
+        _ if unsigned.contains("inf") || unsigned.contains("nan") => return None,
+        _ if unsigned.starts_with("0x") => {
+            let digits = &unsigned[2..];
+            if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
+                return None;
             }
+            let v = digits.bytes().fold(0f64, |acc, c| {
+                acc * 16.0 + f64::from((c as char).to_digit(16).unwrap_or(0))
+            });
+            signed(v)
         }
-        _ if lower.contains("inf") || lower.contains("nan") => return None,
-        _ => s.parse::<f64>().ok()?,
+        _ => {
+            let v = s.parse::<f64>().ok()?;
+            // strtod's ERANGE: a finite text that overflows is refused.
+            if v.is_infinite() {
+                return None;
+            }
+            v
+        }
     };
     (!v.is_nan()).then_some(v)
 }
@@ -306,7 +324,18 @@ mod tests {
         assert_eq!(parse_score(b"-inf"), Some(f64::NEG_INFINITY));
         assert_eq!(parse_score(b"+Inf"), Some(f64::INFINITY));
         assert_eq!(parse_score(b"1e3"), Some(1000.0));
-        for bad in [&b"nan"[..], b"", b" 1", b"1x", b"abc"] {
+        assert_eq!(parse_score(b"0x10"), Some(16.0));
+        assert_eq!(parse_score(b"-0X1f"), Some(-31.0));
+        for bad in [
+            &b"nan"[..],
+            b"",
+            b" 1",
+            b"1x",
+            b"abc",
+            b"1e400",
+            b"0x",
+            b"0xg",
+        ] {
             assert_eq!(parse_score(bad), None, "{bad:?}");
         }
     }

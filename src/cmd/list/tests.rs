@@ -124,6 +124,12 @@ fn moves_between_lists() {
     );
     // The failed move left the source alone.
     assert_eq!(c.run(&["LRANGE", "a", "0", "-1"]), arr(&["2"]));
+    // A missing source answers nil before the destination's type is looked at, as in Redis.
+    assert_eq!(c.run(&["LMOVE", "none", "s", "LEFT", "LEFT"]), Reply::Nil);
+    assert_eq!(
+        c.run(&["LMOVE", "s", "a", "LEFT", "LEFT"]),
+        error(WRONGTYPE)
+    );
 }
 
 #[tokio::test]
