@@ -264,6 +264,13 @@ mod tests {
         assert!(e.is_fresh(u64::MAX));
     }
 
+    /// The collection variants cost the string path nothing: a `Value` is no bigger than a
+    /// string's `Bytes` plus the tag, as before lists, sets and sorted sets.
+    #[test]
+    fn a_value_is_no_bigger_than_before_the_collections() {
+        assert!(std::mem::size_of::<Value>() <= std::mem::size_of::<Bytes>() + 8);
+    }
+
     /// EXPIRE sets the whole remaining life: the stale window goes, the write time stays.
     #[test]
     fn retiming_keeps_the_write_time_and_drops_the_grace() {

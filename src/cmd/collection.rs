@@ -204,4 +204,42 @@ mod tests {
         );
         assert!(wrong_type::<ZSet>(&s, b"s") && !wrong_type::<ZSet>(&s, b"none"));
     }
+
+    /// A collection weighs against the byte budget as it grows: a list pushed past the budget
+    /// is evicted like any key, and an expired one reads as missing (and is created anew).
+    #[test]
+    fn collections_evict_and_expire_like_strings() {
+        let s = Store::new(64 * 1024, EvictionKind::Lru, Clock::default());
+        let key = b("big");
+        for i in 0..2_000 {
+            let item = Bytes::from(vec![b'x'; 100 + i % 2]);
+            modify::<List, _>(&s, &key, |l| {
+                l.push(End::Right, item);
+                Ok(((), true))
+            })
+            .unwrap();
+            s.run_maintenance();
+        }
+        // 2,000 items of 100 bytes cannot fit in 64 KB: the list was evicted on the way.
+        let len = s.get(b"big").map_or(0, |e| match &e.value {
+            Value::List(c) => c.read(|l| l.len()),
+            _ => 0,
+        });
+        assert!(len < 2_000, "{len}");
+        assert!(s.used_bytes() <= 64 * 1024, "{}", s.used_bytes());
+
+        let clock = Clock::new();
+        let s = Store::new(1 << 20, EvictionKind::Lru, clock.clone());
+        let at = clock.now_ms() + 1_000;
+        s.load(
+            b("t"),
+            Entry::new(Value::Set(Coll::new(Set::from_members([b("a")]))), Some(at)),
+        );
+        clock.advance(1_001);
+        assert!(read::<Set, _>(&s, b"t", |x| x.len()).unwrap().is_none());
+        let added = modify::<Set, _>(&s, &b("t"), |x| Ok((x.insert(b("b")), true))).unwrap();
+        assert!(added);
+        let e = s.get(b"t").unwrap();
+        assert_eq!(e.expire_at, None);
+    }
 }

@@ -359,4 +359,52 @@ mod tests {
         assert!(z.remove(b"b"));
         assert_eq!(z.weight(), 1 + MEMBER_OVERHEAD);
     }
+
+    /// Score ranges found through the tree agree with a plain filter, for every kind of bound
+    /// (inclusive, exclusive, infinite, equal ends, empty ranges).
+    #[test]
+    fn score_ranges_agree_with_a_filter() {
+        let mut rng = crate::types::Rng::new();
+        let mut z = ZSet::default();
+        for i in 0..200 {
+            let s = (rng.below(21) as f64 - 10.0) / 2.0;
+            z.insert(Bytes::from(format!("m{i}")), s);
+        }
+        z.insert(Bytes::from_static(b"lo"), f64::NEG_INFINITY);
+        z.insert(Bytes::from_static(b"hi"), f64::INFINITY);
+        let values = [
+            f64::NEG_INFINITY,
+            -5.0,
+            -2.5,
+            -0.0,
+            0.0,
+            1.5,
+            5.0,
+            f64::INFINITY,
+        ];
+        for &a in &values {
+            for &b in &values {
+                for (ea, eb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let min = ScoreBound {
+                        value: a,
+                        exclusive: ea,
+                    };
+                    let max = ScoreBound {
+                        value: b,
+                        exclusive: eb,
+                    };
+                    let got: Vec<_> = z.by_score(min, max).map(|(_, m)| m.clone()).collect();
+                    let want: Vec<_> = z
+                        .iter()
+                        .filter(|(s, _)| {
+                            (if ea { *s > a } else { *s >= a })
+                                && (if eb { *s < b } else { *s <= b })
+                        })
+                        .map(|(_, m)| m.clone())
+                        .collect();
+                    assert_eq!(got, want, "{min:?} {max:?}");
+                }
+            }
+        }
+    }
 }
