@@ -38,6 +38,7 @@ pub mod llm;
 pub mod llmget;
 pub mod llmkey;
 pub mod multi;
+pub mod object;
 pub mod permit;
 pub mod persist;
 pub mod search;

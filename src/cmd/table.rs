@@ -15,7 +15,7 @@ use super::{
     aclcmd, client, command, config, connection, counters, expire, hash, json, keys, latency, llm,
     llmget, llmkey, multi, persist, search, server, slowlog, stream, string, CommandSpec, Handler,
 };
-use super::{list, list_block, set as sets, zrange, zset};
+use super::{list, list_block, object, set as sets, zrange, zset};
 use crate::row;
 
 macro_rules! S {
@@ -93,6 +93,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("type", 2, READONLY | FAST, KEYSPACE, KEY1, "generic", "1.0.0", "key", "Determines the type of value stored at a key.", S!(keys::type_)),
     row!("scan", -2, READONLY, KEYSPACE, NOKEY, "generic", "2.8.0", "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Iterates over the key names in the database.", S!(keys::scan)),
     row!("keys", 2, READONLY, KEYSPACE | DANGEROUS, NOKEY, "generic", "1.0.0", "pattern", "Returns all key names that match a pattern.", S!(keys::keys)),
+    row!("object", -2, 0, 0, NOKEY, "generic", "2.2.3", "subcommand [arg ...]", "A container for object introspection commands.", S!(command::help), subs: object::SUBCOMMANDS),
     // transactions
     row!("multi", 1, FAST | LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Starts a transaction.", S!(multi::multi)),
     row!("exec", 1, LOADING | STALE | NO_MULTI, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Executes all commands in a transaction.", F!(multi::exec)),
