@@ -1,5 +1,6 @@
 //! Sorted-set ranges: ZRANGE (by rank, BYSCORE, BYLEX, REV, LIMIT, WITHSCORES), ZRANGEBYSCORE,
-//! ZREVRANGE, ZREVRANGEBYSCORE, ZCOUNT, ZREMRANGEBYSCORE, ZREMRANGEBYRANK.
+//! ZREVRANGE, ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZCOUNT, ZLEXCOUNT,
+//! ZREMRANGEBYSCORE, ZREMRANGEBYRANK, ZREMRANGEBYLEX.
 //!
 //! # Format
 //! ```text
@@ -194,6 +195,67 @@ pub fn zrevrangebyscore(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, Command
         scores,
     };
     reply(ctx, &a[1], r)
+}
+
+/// The `[LIMIT offset count]` of ZRANGEBYLEX / ZREVRANGEBYLEX.
+fn bylex_limit(a: &[Bytes]) -> Result<Option<(i64, i64)>, CommandError> {
+    let mut opts = Args::new(a);
+    for _ in 0..3 {
+        opts.next_bytes()?;
+    }
+    let mut lim = None;
+    while !opts.is_empty() {
+        if opts.eat("LIMIT") {
+            lim = Some(limit(&mut opts)?);
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    Ok(lim)
+}
+
+/// `ZRANGEBYLEX key min max [LIMIT offset count]`
+pub fn zrangebylex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let limit = bylex_limit(a)?;
+    let by = By::Lex(lex_bound(&a[2])?, lex_bound(&a[3])?);
+    let r = Range {
+        by,
+        rev: false,
+        limit,
+        scores: false,
+    };
+    reply(ctx, &a[1], r)
+}
+
+/// `ZREVRANGEBYLEX key max min [LIMIT offset count]`
+pub fn zrevrangebylex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let limit = bylex_limit(a)?;
+    let by = By::Lex(lex_bound(&a[3])?, lex_bound(&a[2])?);
+    let r = Range {
+        by,
+        rev: true,
+        limit,
+        scores: false,
+    };
+    reply(ctx, &a[1], r)
+}
+
+/// `ZLEXCOUNT key min max`
+pub fn zlexcount(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let (min, max) = (lex_bound(&a[2])?, lex_bound(&a[3])?);
+    let n = read(&ctx.shared.store, &a[1], |z: &ZSet| {
+        z.by_lex(&min, &max).count()
+    })?;
+    Ok(Reply::Int(n.unwrap_or(0) as i64))
+}
+
+/// `ZREMRANGEBYLEX key min max`
+pub fn zremrangebylex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let (min, max) = (lex_bound(&a[2])?, lex_bound(&a[3])?);
+    modify(&ctx.shared.store, &a[1], |z: &mut ZSet| {
+        let gone: Vec<Bytes> = z.by_lex(&min, &max).map(|(_, m)| m.clone()).collect();
+        Ok(remove_all(z, gone))
+    })
 }
 
 /// `ZREVRANGE key start stop [WITHSCORES]`
