@@ -81,9 +81,10 @@ async fn blocked(
         match attempt(shared) {
             Ok(Some(reply)) => return reply,
             Ok(None) => {}
-            // A key that took another type meanwhile is not served; keep waiting on the others,
-            // as Redis does. Other errors (a refused write) end the wait.
-            Err(CommandError::WrongType) => {}
+            // A blocked-on key that took another type meanwhile is not served: keep waiting on
+            // the others, as Redis does. A destination of another type (BLMOVE) and other
+            // errors (a refused write) end the wait with the error, as in Redis.
+            Err(CommandError::WrongType) if keys.iter().any(|k| not_a_list(shared, k)) => {}
             Err(e) => return e.into(),
         }
         match deadline {
@@ -95,6 +96,13 @@ async fn blocked(
             None => guard.woken().await,
         }
     }
+}
+
+fn not_a_list(shared: &Shared, key: &[u8]) -> bool {
+    shared
+        .store
+        .get(key)
+        .is_some_and(|e| !matches!(e.value, crate::cache::Value::List(_)))
 }
 
 /// Pops one item from the first of `keys` that has one; wakes the next blocked client if the

@@ -182,6 +182,20 @@ async fn blocking_pops_time_out_and_do_not_block_in_multi() {
         Reply::Array(vec![Reply::NilArray, Reply::Int(1), bulk("x")])
     );
     assert_eq!(c.run(&["LRANGE", "d", "0", "-1"]), arr(&["x"]));
+    // A blocked move whose destination holds another type answers WRONGTYPE once an item
+    // arrives, and leaves the item where it was, as Redis.
+    c.run(&["SET", "str", "x"]);
+    let crate::cmd::Flow::Wait(w) = c.flow(&["BRPOPLPUSH", "src", "str", "0"]) else {
+        panic!("blocks")
+    };
+    let w = tokio::spawn(w);
+    while s.shared.list_waits.blocked() == 0 {
+        tokio::task::yield_now().await;
+    }
+    let mut pusher = s.client();
+    pusher.run(&["RPUSH", "src", "foo"]);
+    assert_eq!(w.await.unwrap(), error(WRONGTYPE));
+    assert_eq!(c.run(&["LRANGE", "src", "0", "-1"]), arr(&["foo"]));
     // An item already there is served without blocking.
     c.run(&["RPUSH", "q", "y"]);
     assert_eq!(c.run(&["BLPOP", "q", "0"]), arr(&["q", "y"]));
