@@ -98,6 +98,17 @@ async fn blocked(
     }
 }
 
+/// After a client served itself: wakes the next client on every one of its keys that still
+/// has items. Its own wake marks were cleared before it tried, so a push to another of its keys
+/// since then woke nobody else; waking marks it again and its guard's drop hands each mark on.
+fn pass_on(shared: &Shared, keys: &[Bytes]) {
+    for k in keys {
+        if shared.store.get(k).is_some() {
+            shared.list_waits.wake(k);
+        }
+    }
+}
+
 fn not_a_list(shared: &Shared, key: &[u8]) -> bool {
     shared
         .store
@@ -110,9 +121,7 @@ fn not_a_list(shared: &Shared, key: &[u8]) -> bool {
 fn pop_first(shared: &Shared, keys: &[Bytes], end: End) -> Result<Option<Reply>, CommandError> {
     for key in keys {
         if let Some(item) = pop_n(shared, key, end, 1)?.and_then(|v| v.into_iter().next()) {
-            if shared.store.get(key).is_some() {
-                shared.list_waits.wake(key);
-            }
+            pass_on(shared, keys);
             return Ok(Some(Reply::Array(vec![
                 Reply::Bulk(key.clone()),
                 Reply::Bulk(item),
@@ -212,9 +221,7 @@ fn mpop_first(
 ) -> Result<Option<Reply>, CommandError> {
     for key in keys {
         if let Some(items) = pop_n(shared, key, side, count)? {
-            if shared.store.get(key).is_some() {
-                shared.list_waits.wake(key);
-            }
+            pass_on(shared, keys);
             return Ok(Some(Reply::Array(vec![
                 Reply::Bulk(key.clone()),
                 Reply::Array(items.into_iter().map(Reply::Bulk).collect()),

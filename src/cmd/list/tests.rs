@@ -200,3 +200,35 @@ async fn blocking_pops_time_out_and_do_not_block_in_multi() {
     c.run(&["RPUSH", "q", "y"]);
     assert_eq!(c.run(&["BLPOP", "q", "0"]), arr(&["q", "y"]));
 }
+
+/// Regression: a client blocked on two keys, woken by a push to its second key, that served
+/// itself from its first key dropped the second key's wake, and the next client blocked there
+/// waited for ever (Redis's "BLMPOP with multiple blocked clients").
+#[tokio::test]
+async fn a_wake_for_another_key_is_passed_on_after_serving() {
+    let s = TestServer::new();
+    let (mut one, mut two, mut pusher) = (s.client(), s.client(), s.client());
+    let crate::cmd::Flow::Wait(w1) = one.flow(&["BLPOP", "a", "b", "0"]) else {
+        panic!("blocks")
+    };
+    let w1 = tokio::spawn(w1);
+    while s.shared.list_waits.blocked() < 1 {
+        tokio::task::yield_now().await;
+    }
+    let crate::cmd::Flow::Wait(w2) = two.flow(&["BLPOP", "a", "b", "0"]) else {
+        panic!("blocks")
+    };
+    let w2 = tokio::spawn(w2);
+    while s.shared.list_waits.blocked() < 2 {
+        tokio::task::yield_now().await;
+    }
+    // Both pushes land before either client runs, as inside one EXEC.
+    pusher.run(&["RPUSH", "a", "x"]);
+    pusher.run(&["RPUSH", "b", "y"]);
+    assert_eq!(w1.await.unwrap(), arr(&["a", "x"]));
+    let second = tokio::time::timeout(std::time::Duration::from_secs(10), w2).await;
+    assert_eq!(
+        second.expect("the second client was never woken").unwrap(),
+        arr(&["b", "y"])
+    );
+}
