@@ -9,6 +9,7 @@ mod durability;
 mod freshness;
 mod hardening;
 mod hardening_persistence;
+mod hscan;
 mod keyed;
 mod lists;
 mod observability;
