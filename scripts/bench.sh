@@ -7,7 +7,7 @@
 # median requests per second of each test for each server, the ratio llmcached / redis, the
 # machine and the exact commands; a copy goes to target/bench/.
 #
-# Environment: ROUNDS (3), N_P1 (100000 requests per test at -P 1), N_P16 (1000000 at -P 16),
+# Environment: TESTS (redis-benchmark -t list, default set,get,ping_mbulk), ROUNDS (3), N_P1 (100000 requests per test at -P 1), N_P16 (1000000 at -P 16),
 # LLMCACHED_BIN (default target/release/llmcached, built if it is the default), LLMCACHED_ARGS
 # (extra llmcached flags, e.g. "--io-threads 2").
 # Both servers and redis-benchmark share this machine's cores: compare the ratio, not the figures
@@ -23,7 +23,8 @@ ROUNDS=${ROUNDS:-3}
 N_P1=${N_P1:-100000}
 N_P16=${N_P16:-1000000}
 # Same flags for both servers: 2 KB values, 50 clients, keys drawn from 10,000.
-COMMON=(-c 50 -d 2048 -r 10000 -t "set,get,ping_mbulk" --csv)
+TESTS=${TESTS:-set,get,ping_mbulk}
+COMMON=(-c 50 -d 2048 -r 10000 -t "$TESTS" --csv)
 
 if [[ $LLMCACHED_BIN == "$ROOT/target/release/llmcached" ]]; then
     echo "==> cargo build --release"
@@ -77,13 +78,16 @@ import statistics, sys
 from collections import defaultdict
 
 runs = defaultdict(list)
+tests = []
 for line in open(sys.argv[1]):
     server, pipeline, test, rps = line.strip().split(",")
     runs[(test, int(pipeline), server)].append(float(rps))
+    if test not in tests:
+        tests.append(test)
 
 print(f"{'test':<16} {'llmcached rps':>14} {'redis rps':>14} {'ratio':>7}   (min-max llmcached | redis)")
 for pipeline in (1, 16):
-    for test in ("PING_MBULK", "SET", "GET"):
+    for test in tests:
         a, b = runs.get((test, pipeline, "llmcached"), []), runs.get((test, pipeline, "redis"), [])
         if not a or not b:
             continue

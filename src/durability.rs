@@ -13,6 +13,7 @@
 use crate::cache::{Entry, Journal, Store, Value};
 use crate::config::Config;
 use crate::persistence::{self, Options, PersistError, Persistence, Record, SetMeta};
+use crate::types::{list::List, set::Set, zset::ZSet, Coll};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,6 +46,11 @@ fn to_record(key: Bytes, entry: &Entry) -> Record {
         Value::Hash(h) => {
             persistence::Value::Hash(h.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         }
+        Value::List(c) => persistence::Value::List(c.read(|l| l.iter().cloned().collect())),
+        Value::Set(c) => persistence::Value::Set(c.read(|s| s.iter().cloned().collect())),
+        Value::ZSet(c) => {
+            persistence::Value::ZSet(c.read(|z| z.iter().map(|(s, m)| (s, m.clone())).collect()))
+        }
     };
     Record::Set {
         key,
@@ -74,6 +80,9 @@ fn from_value(v: persistence::Value) -> Value {
         persistence::Value::Hash(pairs) => {
             Value::Hash(Arc::new(pairs.into_iter().collect::<HashMap<_, _>>()))
         }
+        persistence::Value::List(items) => Value::List(Coll::new(List::from_items(items))),
+        persistence::Value::Set(members) => Value::Set(Coll::new(Set::from_members(members))),
+        persistence::Value::ZSet(pairs) => Value::ZSet(Coll::new(ZSet::from_pairs(pairs))),
     }
 }
 

@@ -10,6 +10,8 @@
 //!   typed replies (RESP2 / RESP3).
 //! - [`glob`]: Redis glob patterns.
 //! - [`acl`]: ACL users, their rules, the ACL log, aclfiles, tenant namespaces.
+//! - [`types`]: the collection values (lists, sets, sorted sets) and the waits of blocked list
+//!   pops.
 //! - [`cache`]: the keyspace on moka (TTL, byte budget, eviction), single-flight leases, counters.
 //! - [`keying`]: canonical request -> cache key (`LLMKEY`, `LLMLOOKUP`).
 //! - [`search`]: search indexes over hashes (FT.*): schema, query parser, FLAT and HNSW
@@ -51,3 +53,4 @@ pub mod search;
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod types;

@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::durability::Durability;
 use crate::observe::Observe;
 use crate::search::Registry;
+use crate::types::waits::KeyWaits;
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -60,6 +61,8 @@ pub struct Shared {
     config: ArcSwap<Config>,
     pub store: Arc<Store>,
     pub flights: Flights,
+    /// Clients blocked on list pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH), per key.
+    pub list_waits: KeyWaits,
     /// The search indexes (FT.*), following the store as its observer.
     pub search: Arc<Registry>,
     /// The keys connections WATCH (raised by every change, through the store's observer).
@@ -121,6 +124,7 @@ impl Shared {
         Shared {
             store,
             flights,
+            list_waits: KeyWaits::default(),
             search,
             watches,
             scripts: crate::script::Scripts::default(),

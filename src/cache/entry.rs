@@ -1,6 +1,7 @@
 //! What the store holds for one key, and how much it weighs.
 
 use super::access::Access;
+use crate::types::{list::List, set::Set, zset::ZSet, Coll};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,15 +23,35 @@ pub enum Value {
     Hash(Arc<HashMap<Bytes, Bytes>>),
     /// A JSON document, stored as its validated serialisation.
     Json(Bytes),
+    /// A list, changed in place by writers (see `Coll` in the types module).
+    List(Coll<List>),
+    /// A set, changed in place by writers.
+    Set(Coll<Set>),
+    /// A sorted set, changed in place by writers.
+    ZSet(Coll<ZSet>),
 }
 
 impl Value {
+    /// A value that shares nothing changeable with this one: a collection is copied (a clone
+    /// of `Value` shares the collection's cell, which writers change in place).
+    pub fn deep_copy(&self) -> Value {
+        match self {
+            Value::List(c) => Value::List(c.deep_copy()),
+            Value::Set(c) => Value::Set(c.deep_copy()),
+            Value::ZSet(c) => Value::ZSet(c.deep_copy()),
+            other => other.clone(),
+        }
+    }
+
     /// The name `TYPE` answers.
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
             Value::Json(_) => "ReJSON-RL",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -41,13 +62,17 @@ impl Value {
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + FIELD_OVERHEAD)
                 .sum(),
+            Value::List(c) => c.weight(),
+            Value::Set(c) => c.weight(),
+            Value::ZSet(c) => c.weight(),
         }
     }
 }
 
 /// One key's value and metadata. Shared as `Arc<Entry>`: moka hands out clones on every read.
 ///
-/// An entry is immutable except for its [`Access`] record: a write builds a new entry.
+/// An entry is immutable except for its [`Access`] record and the collection of a list, set
+/// or sorted set (changed in place under the key's stripe lock): a write builds a new entry.
 ///
 /// Time of an answer: it is fresh until `expire_at - grace_ms` and may be served stale for
 /// `grace_ms` after that; `expire_at` is the physical expiry, what `TTL`/`PTTL` report and when
@@ -252,6 +277,13 @@ mod tests {
         assert_eq!(e.grace_ms, 0);
         assert_eq!(e.fresh_until(), None);
         assert!(e.is_fresh(u64::MAX));
+    }
+
+    /// The collection variants cost the string path nothing: a `Value` is no bigger than a
+    /// string's `Bytes` plus the tag, as before lists, sets and sorted sets.
+    #[test]
+    fn a_value_is_no_bigger_than_before_the_collections() {
+        assert!(std::mem::size_of::<Value>() <= std::mem::size_of::<Bytes>() + 8);
     }
 
     /// EXPIRE sets the whole remaining life: the stale window goes, the write time stays.

@@ -1,5 +1,5 @@
 //! Hash commands: HSET / HMSET, HGET, HMGET, HGETALL, HDEL, HEXISTS, HLEN, HKEYS, HVALS, HINCRBY,
-//! HSETNX, HSTRLEN.
+//! HSETNX, HSTRLEN, HSCAN.
 //!
 //! A hash is a [`Value::Hash`]: an `Arc<HashMap>` inside an immutable [`Entry`]. A write builds a
 //! new map (copied only when something changes) and a new entry that keeps the key's expiry, all
@@ -13,6 +13,7 @@
 //! Field order in HGETALL / HKEYS / HVALS is unspecified, as Redis documents it.
 
 use super::args;
+use super::cscan::{walk, ScanArgs};
 use super::keyspace::{lookup_read, owned, write};
 use super::{CommandError, Ctx};
 use crate::cache::{Entry, Store, Value, Write};
@@ -229,6 +230,31 @@ pub fn hincrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     })
 }
 
+/// Hashes up to this many fields, each field and value up to [`LISTPACK_VALUE`] bytes, are what
+/// Redis keeps as a listpack (`hash-max-listpack-entries` / `-value` defaults): HSCAN returns
+/// them whole, as Redis does.
+const LISTPACK_ENTRIES: usize = 128;
+const LISTPACK_VALUE: usize = 64;
+
+/// `HSCAN key cursor [MATCH pattern] [COUNT count]`: fields and their values.
+pub fn hscan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let opts = ScanArgs::parse(a)?;
+    let store = &ctx.shared.store;
+    let Some(e) = read_hash(store, &a[1])? else {
+        return Ok(Reply::Array(vec![
+            Reply::from_static("0"),
+            Reply::Array(Vec::new()),
+        ]));
+    };
+    let map = fields(&e);
+    let whole = map.len() <= LISTPACK_ENTRIES
+        && map
+            .iter()
+            .all(|(k, v)| k.len() <= LISTPACK_VALUE && v.len() <= LISTPACK_VALUE);
+    let members = map.iter().map(|(k, v)| (k, vec![Reply::Bulk(v.clone())]));
+    Ok(walk(&opts, whole, members, |f| store.scan_hash(f)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +311,53 @@ mod tests {
         })
         .unwrap();
         assert!(s.get(b"h").is_none());
+    }
+
+    /// LlamaIndex's `get_all` walks a hash with HSCAN until the cursor is 0.
+    #[test]
+    fn hscan_walks_small_and_big_hashes() {
+        use crate::cmd::testing::{bulk, TestServer};
+        let server = TestServer::new();
+        let mut c = server.client();
+        c.run(&["HSET", "small", "a", "1", "b", "2"]);
+        let Reply::Array(r) = c.run(&["HSCAN", "small", "0", "MATCH", "a"]) else {
+            panic!()
+        };
+        assert_eq!(r, vec![bulk("0"), Reply::Array(vec![bulk("a"), bulk("1")])]);
+        let mut args = vec!["HSET".to_string(), "big".into()];
+        for i in 0..200 {
+            args.push(format!("f{i}"));
+            args.push(format!("v{i}"));
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        c.run(&refs);
+        let (mut cursor, mut seen) = ("0".to_string(), HashMap::new());
+        loop {
+            let Reply::Array(r) = c.run(&["HSCAN", "big", &cursor, "COUNT", "50"]) else {
+                panic!()
+            };
+            let (Reply::Bulk(next), Reply::Array(items)) = (&r[0], &r[1]) else {
+                panic!()
+            };
+            for pair in items.chunks(2) {
+                let (Reply::Bulk(f), Reply::Bulk(v)) = (&pair[0], &pair[1]) else {
+                    panic!()
+                };
+                assert_eq!(&f[1..], &v[1..]);
+                assert!(seen.insert(f.clone(), v.clone()).is_none());
+            }
+            cursor = String::from_utf8_lossy(next).into_owned();
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 200);
+        assert_eq!(
+            c.run(&["HSCAN", "nokey", "0"]),
+            Reply::Array(vec![bulk("0"), Reply::Array(vec![])])
+        );
+        c.run(&["SET", "s", "x"]);
+        assert!(c.run(&["HSCAN", "s", "0"]).is_error());
     }
 
     #[test]

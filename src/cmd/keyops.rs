@@ -83,7 +83,12 @@ pub fn copy(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     };
     let copied = store.write(dst, |cur| match cur {
         Some(_) if !replace => (Write::Keep, false),
-        _ => (Write::Put(Entry::clone_of(&entry)), true),
+        _ => {
+            // The copy must not share a collection that later writes to the source change.
+            let mut copy = Entry::clone_of(&entry);
+            copy.value = entry.value.deep_copy();
+            (Write::Put(copy), true)
+        }
     })?;
     Ok(Reply::Int(copied as i64))
 }
@@ -159,6 +164,12 @@ mod tests {
             error("ERR DB index is out of range")
         );
         assert_eq!(c.run(&["COPY", "a", "d", "FOO"]), error("ERR syntax error"));
+        // A copied list is a list of its own.
+        c.run(&["RPUSH", "l", "x"]);
+        assert_eq!(c.run(&["COPY", "l", "l2"]), Reply::Int(1));
+        c.run(&["RPUSH", "l", "y"]);
+        assert_eq!(c.run(&["LLEN", "l2"]), Reply::Int(1));
+        assert_eq!(c.run(&["LLEN", "l"]), Reply::Int(2));
     }
 
     #[test]

@@ -118,6 +118,9 @@ pub fn encoding_of(value: &Value) -> &'static str {
             "listpack"
         }
         Value::Hash(_) => "hashtable",
+        Value::List(c) => c.read(super::list::encoding),
+        Value::Set(c) => c.read(super::set::encoding),
+        Value::ZSet(c) => c.read(super::zset::encoding),
         // A module type (RedisJSON) reports the raw encoding in Redis.
         Value::Json(_) => "raw",
     }
@@ -335,5 +338,38 @@ mod tests {
             panic!("stats is a map")
         };
         assert!(stats.contains(&(bulk("keys.count"), Reply::Int(1))));
+    }
+
+    #[test]
+    fn encodings_are_redis_7_0_names_for_the_size() {
+        let s = TestServer::new();
+        let mut c = s.client();
+        c.run(&["SET", "n", "123"]);
+        c.run(&["SET", "e", "hello"]);
+        c.run(&["SET", "r", &"x".repeat(45)]);
+        c.run(&["HSET", "h", "a", "1"]);
+        c.run(&["RPUSH", "l", "a"]);
+        c.run(&["SADD", "si", "1", "2"]);
+        c.run(&["SADD", "ss", "a"]);
+        c.run(&["ZADD", "z", "1", "a"]);
+        c.run(&["ZADD", "zb", "1", &"m".repeat(65)]);
+        for (key, want) in [
+            ("n", "int"),
+            ("e", "embstr"),
+            ("r", "raw"),
+            ("h", "listpack"),
+            ("l", "quicklist"),
+            ("si", "intset"),
+            ("ss", "hashtable"),
+            ("z", "listpack"),
+            ("zb", "skiplist"),
+        ] {
+            assert_eq!(c.run(&["OBJECT", "ENCODING", key]), bulk(want), "{key}");
+        }
+        assert_eq!(c.run(&["OBJECT", "ENCODING", "nokey"]), Reply::Nil);
+        let Reply::Array(lines) = c.run(&["OBJECT", "HELP"]) else {
+            panic!()
+        };
+        assert_eq!(lines.last(), Some(&Reply::Simple("    Prints this help.")));
     }
 }

@@ -111,12 +111,18 @@ use fs::{Fs, OsFs};
 pub type Lsn = u64;
 
 /// The value kinds the store holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Bytes),
     Hash(Vec<(Bytes, Bytes)>),
     /// A serialized JSON document.
     Json(Bytes),
+    /// A list's items, head first.
+    List(Vec<Bytes>),
+    /// A set's members.
+    Set(Vec<Bytes>),
+    /// A sorted set's (score, member) pairs.
+    ZSet(Vec<(f64, Bytes)>),
 }
 
 /// What a stored value records besides itself and its expiry (format version 2; records of
@@ -132,7 +138,7 @@ pub struct SetMeta {
 }
 
 /// One logged change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     /// The full state of `key` after a write. `expire_at_ms` is absolute unix milliseconds.
     Set {

@@ -45,7 +45,10 @@
 //!
 //! A blob is a u32 length followed by that many bytes. Values by type:
 //! 1 string = blob; 2 hash = u32 pair count, then field blob + value blob per pair;
-//! 3 JSON = blob (the serialized document).
+//! 3 JSON = blob (the serialized document); 4 list = u32 item count, then an item blob per
+//! item, head first; 5 set = u32 member count, then a member blob per member; 6 sorted set =
+//! u32 member count, then per member its score (f64, IEEE 754 bits, little-endian) and blob.
+//! Types 4 to 6 came without a version change: files without them read as before.
 //!
 //! # Versions
 //!
@@ -89,6 +92,9 @@ const SET_META_AT: usize = 12;
 const TYPE_STR: u8 = 1;
 const TYPE_HASH: u8 = 2;
 const TYPE_JSON: u8 = 3;
+const TYPE_LIST: u8 = 4;
+const TYPE_SET: u8 = 5;
+const TYPE_ZSET: u8 = 6;
 
 /// Which file a header belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +170,9 @@ pub fn encode_record(rec: &Record, out: &mut Vec<u8>) -> Result<(), usize> {
                 Value::Str(_) => TYPE_STR,
                 Value::Hash(_) => TYPE_HASH,
                 Value::Json(_) => TYPE_JSON,
+                Value::List(_) => TYPE_LIST,
+                Value::Set(_) => TYPE_SET,
+                Value::ZSet(_) => TYPE_ZSET,
             };
             let has_meta = *meta != SetMeta::default();
             let mut flags = 0;
@@ -188,6 +197,19 @@ pub fn encode_record(rec: &Record, out: &mut Vec<u8>) -> Result<(), usize> {
                     for (f, v) in pairs {
                         put_blob(out, f);
                         put_blob(out, v);
+                    }
+                }
+                Value::List(items) | Value::Set(items) => {
+                    out.put_u32_le(items.len() as u32);
+                    for i in items {
+                        put_blob(out, i);
+                    }
+                }
+                Value::ZSet(pairs) => {
+                    out.put_u32_le(pairs.len() as u32);
+                    for (score, m) in pairs {
+                        out.put_u64_le(score.to_bits());
+                        put_blob(out, m);
                     }
                 }
             }
@@ -296,6 +318,32 @@ pub fn decode_payload(p: Bytes) -> Result<Decoded, String> {
                         pairs.push((c.blob()?, c.blob()?));
                     }
                     Value::Hash(pairs)
+                }
+                TYPE_LIST | TYPE_SET => {
+                    let n = c.u32()? as usize;
+                    // Each item takes at least 4 bytes.
+                    let mut items = Vec::with_capacity(n.min(c.remaining() / 4));
+                    for _ in 0..n {
+                        items.push(c.blob()?);
+                    }
+                    if ty == TYPE_LIST {
+                        Value::List(items)
+                    } else {
+                        Value::Set(items)
+                    }
+                }
+                TYPE_ZSET => {
+                    let n = c.u32()? as usize;
+                    // Each member takes at least 12 bytes.
+                    let mut pairs = Vec::with_capacity(n.min(c.remaining() / 12));
+                    for _ in 0..n {
+                        let score = f64::from_bits(c.u64()?);
+                        if score.is_nan() {
+                            return Err("a sorted set member with a NaN score".into());
+                        }
+                        pairs.push((score, c.blob()?));
+                    }
+                    Value::ZSet(pairs)
                 }
                 other => return Err(format!("unknown value type {other}")),
             };

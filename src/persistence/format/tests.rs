@@ -164,3 +164,68 @@ fn malformed_payloads_are_errors_not_panics() {
         assert!(decode_payload(Bytes::copy_from_slice(p)).is_err(), "{p:?}");
     }
 }
+
+/// Lists (type 4), sets (5) and sorted sets (6) round-trip, scores bit for bit (infinities,
+/// negative zero), empty members included.
+#[test]
+fn collections_roundtrip() {
+    let b = |s: &'static str| Bytes::from_static(s.as_bytes());
+    for value in [
+        Value::List(vec![b("a"), b(""), b("a")]),
+        Value::Set(vec![b("x"), b("")]),
+        Value::ZSet(vec![
+            (f64::NEG_INFINITY, b("lo")),
+            (-0.0, b("zero")),
+            (1.5, b("")),
+            (f64::INFINITY, b("hi")),
+        ]),
+    ] {
+        roundtrip(Record::Set {
+            key: b("k"),
+            value,
+            expire_at_ms: Some(1_700_000_000_000),
+            meta: SetMeta::default(),
+        });
+    }
+}
+
+/// The type codes of the collections are pinned: 4 list, 5 set, 6 sorted set.
+#[test]
+fn collection_type_codes_are_pinned() {
+    let b = |s: &'static str| Bytes::from_static(s.as_bytes());
+    for (value, code) in [
+        (Value::List(vec![b("a")]), 4u8),
+        (Value::Set(vec![b("a")]), 5),
+        (Value::ZSet(vec![(2.0, b("a"))]), 6),
+    ] {
+        let mut out = Vec::new();
+        encode_record(
+            &Record::Set {
+                key: b("k"),
+                value,
+                expire_at_ms: None,
+                meta: SetMeta::default(),
+            },
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out[FRAME_LEN + 2], code);
+    }
+}
+
+/// A sorted set record with a NaN score is damage, reported, not loaded.
+#[test]
+fn a_nan_score_is_refused() {
+    let mut out = Vec::new();
+    encode_record(
+        &Record::Set {
+            key: Bytes::from_static(b"k"),
+            value: Value::ZSet(vec![(f64::NAN, Bytes::from_static(b"m"))]),
+            expire_at_ms: None,
+            meta: SetMeta::default(),
+        },
+        &mut out,
+    )
+    .unwrap();
+    assert!(decode_payload(Bytes::copy_from_slice(&out[FRAME_LEN..])).is_err());
+}

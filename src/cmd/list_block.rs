@@ -1,0 +1,331 @@
+//! The blocking list pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP (and LMPOP, its
+//! non-blocking form).
+//!
+//! A pop that finds nothing registers the client on each of its keys in the list waits
+//! (`Shared::list_waits`) and awaits a push there, as LLMGET's followers await a fill: the
+//! connection keeps reading the socket meanwhile (a disconnect drops the wait), `CLIENT LIST`
+//! shows the client with flag `b` and INFO counts it in `blocked_clients`. Clients blocked on
+//! one key are served in the order they blocked (see the waits module for how no wake is lost
+//! and how a wake moves on).
+//!
+//! # Format
+//! ```text
+//! BLPOP|BRPOP key [key ...] timeout        -> [key, element] | null array on timeout
+//! BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout -> element | null array on timeout
+//! BRPOPLPUSH source destination timeout    -> element | null array on timeout
+//! LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]          -> [key, [element, ...]] | null array
+//! BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] -> the same, or null array on timeout
+//! ```
+//! `timeout` is in seconds, a float; 0 waits for ever. Inside MULTI nothing blocks: a pop that
+//! finds nothing answers the timeout reply at once, as in Redis.
+
+use super::list::{end, move_one, pop_n};
+use super::{CommandError, Ctx, Flow};
+use crate::protocol::Reply;
+use crate::state::Shared;
+use crate::types::list::End;
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Parses a blocking timeout in seconds as Redis 7.0 does: `None` for 0 (for ever).
+fn timeout(arg: &[u8]) -> Result<Option<Duration>, CommandError> {
+    let secs = std::str::from_utf8(arg)
+        .ok()
+        .filter(|s| !s.is_empty() && !s.starts_with(char::is_whitespace))
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|v| !v.is_nan())
+        .ok_or_else(|| CommandError::err("timeout is not a float or out of range"))?;
+    let ms = secs * 1000.0;
+    // Redis adds the timeout to the clock in 64-bit milliseconds: what overflows is negative.
+    if ms < 0.0 || !ms.is_finite() || ms >= (i64::MAX / 2) as f64 {
+        return Err(CommandError::err("timeout is negative"));
+    }
+    Ok((ms > 0.0).then(|| Duration::from_micros((ms * 1000.0) as u64)))
+}
+
+/// What a blocked pop does once an item may be there: `Ok(None)` if nothing was there.
+type Attempt = Box<dyn Fn(&Shared) -> Result<Option<Reply>, CommandError> + Send + Sync>;
+
+/// Runs `attempt` now; if it finds nothing, blocks on `keys` until it finds something or
+/// `wait` runs out (`Reply::NilArray` then). In MULTI it does not block.
+fn block(
+    ctx: &mut Ctx<'_>,
+    keys: Vec<Bytes>,
+    wait: Option<Duration>,
+    attempt: Attempt,
+) -> Result<Flow, CommandError> {
+    if let Some(reply) = attempt(ctx.shared)? {
+        return Ok(Flow::Reply(reply));
+    }
+    if ctx.client.in_exec {
+        return Ok(Flow::Reply(Reply::NilArray));
+    }
+    let shared = ctx.shared.clone();
+    let deadline = wait.map(|w| Instant::now() + w);
+    Ok(Flow::Wait(Box::pin(async move {
+        blocked(&shared, &keys, deadline, attempt).await
+    })))
+}
+
+async fn blocked(
+    shared: &Arc<Shared>,
+    keys: &[Bytes],
+    deadline: Option<Instant>,
+    attempt: Attempt,
+) -> Reply {
+    let guard = shared.list_waits.block(keys);
+    loop {
+        guard.rearm();
+        match attempt(shared) {
+            Ok(Some(reply)) => return reply,
+            Ok(None) => {}
+            // A blocked-on key that took another type meanwhile is not served: keep waiting on
+            // the others, as Redis does. A destination of another type (BLMOVE) and other
+            // errors (a refused write) end the wait with the error, as in Redis.
+            Err(CommandError::WrongType) if keys.iter().any(|k| not_a_list(shared, k)) => {}
+            Err(e) => return e.into(),
+        }
+        match deadline {
+            Some(at) => {
+                if tokio::time::timeout_at(at, guard.woken()).await.is_err() {
+                    return Reply::NilArray;
+                }
+            }
+            None => guard.woken().await,
+        }
+    }
+}
+
+/// After a client served itself: wakes the next client on every one of its keys that still
+/// has items. Its own wake marks were cleared before it tried, so a push to another of its keys
+/// since then woke nobody else; waking marks it again and its guard's drop hands each mark on.
+fn pass_on(shared: &Shared, keys: &[Bytes]) {
+    for k in keys {
+        if shared.store.get(k).is_some() {
+            shared.list_waits.wake(k);
+        }
+    }
+}
+
+fn not_a_list(shared: &Shared, key: &[u8]) -> bool {
+    shared
+        .store
+        .get(key)
+        .is_some_and(|e| !matches!(e.value, crate::cache::Value::List(_)))
+}
+
+/// Pops one item from the first of `keys` that has one; wakes the next blocked client if the
+/// list still has items.
+fn pop_first(shared: &Shared, keys: &[Bytes], end: End) -> Result<Option<Reply>, CommandError> {
+    for key in keys {
+        if let Some(item) = pop_n(shared, key, end, 1)?.and_then(|v| v.into_iter().next()) {
+            pass_on(shared, keys);
+            return Ok(Some(Reply::Array(vec![
+                Reply::Bulk(key.clone()),
+                Reply::Bulk(item),
+            ])));
+        }
+    }
+    Ok(None)
+}
+
+fn bpop(ctx: &mut Ctx<'_>, a: &[Bytes], end: End) -> Result<Flow, CommandError> {
+    let wait = timeout(&a[a.len() - 1])?;
+    let keys: Vec<Bytes> = a[1..a.len() - 1].to_vec();
+    let ks = keys.clone();
+    block(
+        ctx,
+        keys,
+        wait,
+        Box::new(move |shared| pop_first(shared, &ks, end)),
+    )
+}
+
+/// `BLPOP key [key ...] timeout`
+pub fn blpop(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
+    bpop(ctx, a, End::Left)
+}
+
+/// `BRPOP key [key ...] timeout`
+pub fn brpop(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
+    bpop(ctx, a, End::Right)
+}
+
+fn bmove(
+    ctx: &mut Ctx<'_>,
+    from: &Bytes,
+    to: &Bytes,
+    wherefrom: End,
+    whereto: End,
+    wait: Option<Duration>,
+) -> Result<Flow, CommandError> {
+    let (f, t) = (from.clone(), to.clone());
+    block(
+        ctx,
+        vec![from.clone()],
+        wait,
+        Box::new(move |shared| {
+            let item = move_one(shared, &f, &t, wherefrom, whereto)?;
+            if item.is_some() && shared.store.get(&f).is_some() {
+                shared.list_waits.wake(&f);
+            }
+            Ok(item.map(Reply::Bulk))
+        }),
+    )
+}
+
+/// `BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout`
+pub fn blmove(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
+    let (wherefrom, whereto) = (end(&a[3])?, end(&a[4])?);
+    let wait = timeout(&a[5])?;
+    bmove(ctx, &a[1], &a[2], wherefrom, whereto, wait)
+}
+
+/// `BRPOPLPUSH source destination timeout`
+pub fn brpoplpush(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
+    let wait = timeout(&a[3])?;
+    bmove(ctx, &a[1], &a[2], End::Right, End::Left, wait)
+}
+
+/// `numkeys key [key ...] LEFT|RIGHT [COUNT count]` of LMPOP / BLMPOP, from `a[at]`.
+fn mpop_args(a: &[Bytes], at: usize) -> Result<(Vec<Bytes>, End, usize), CommandError> {
+    let n = match super::args::int(&a[at]) {
+        Ok(n) if n > 0 => n as usize,
+        _ => return Err(CommandError::err("numkeys should be greater than 0")),
+    };
+    let first = at + 1;
+    if first + n >= a.len() {
+        return Err(CommandError::Syntax);
+    }
+    let keys = a[first..first + n].to_vec();
+    let side = end(&a[first + n])?;
+    let count = match &a[first + n + 1..] {
+        [] => 1,
+        [word, c] if super::args::is(word, "COUNT") => match super::args::int(c) {
+            Ok(c) if c > 0 => c as usize,
+            _ => return Err(CommandError::err("count should be greater than 0")),
+        },
+        _ => return Err(CommandError::Syntax),
+    };
+    Ok((keys, side, count))
+}
+
+/// Pops up to `count` items from the first of `keys` that has any: `[key, [items]]`.
+fn mpop_first(
+    shared: &Shared,
+    keys: &[Bytes],
+    side: End,
+    count: usize,
+) -> Result<Option<Reply>, CommandError> {
+    for key in keys {
+        if let Some(items) = pop_n(shared, key, side, count)? {
+            pass_on(shared, keys);
+            return Ok(Some(Reply::Array(vec![
+                Reply::Bulk(key.clone()),
+                Reply::Array(items.into_iter().map(Reply::Bulk).collect()),
+            ])));
+        }
+    }
+    Ok(None)
+}
+
+/// `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]`
+pub fn lmpop(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let (keys, side, count) = mpop_args(a, 1)?;
+    Ok(mpop_first(ctx.shared, &keys, side, count)?.unwrap_or(Reply::NilArray))
+}
+
+/// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`
+pub fn blmpop(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
+    let wait = timeout(&a[1])?;
+    let (keys, side, count) = mpop_args(a, 2)?;
+    let ks = keys.clone();
+    block(
+        ctx,
+        keys,
+        wait,
+        Box::new(move |shared| mpop_first(shared, &ks, side, count)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lmpop_and_blmpop_answer_as_redis_7_0() {
+        use crate::cmd::testing::{bulk, error, TestServer};
+        let s = TestServer::new();
+        let mut c = s.client();
+        c.run(&["RPUSH", "l", "a", "b", "c"]);
+        let popped = |key: &str, items: &[&str]| {
+            Reply::Array(vec![
+                bulk(key),
+                Reply::Array(items.iter().map(|i| bulk(i)).collect()),
+            ])
+        };
+        assert_eq!(
+            c.run(&["LMPOP", "1", "l", "LEFT", "COUNT", "2"]),
+            popped("l", &["a", "b"])
+        );
+        assert_eq!(
+            c.run(&["LMPOP", "2", "none", "l", "RIGHT"]),
+            popped("l", &["c"])
+        );
+        assert_eq!(c.run(&["LMPOP", "1", "l", "LEFT"]), Reply::NilArray);
+        for (args, want) in [
+            (
+                &["LMPOP", "0", "l", "LEFT"][..],
+                "ERR numkeys should be greater than 0",
+            ),
+            (&["LMPOP", "1", "l", "UP"], "ERR syntax error"),
+            (&["LMPOP", "3", "l", "LEFT"], "ERR syntax error"),
+            (
+                &["LMPOP", "1", "l", "LEFT", "COUNT", "0"],
+                "ERR count should be greater than 0",
+            ),
+            (
+                &["LMPOP", "1", "l", "LEFT", "COUNT", "1", "COUNT", "2"],
+                "ERR syntax error",
+            ),
+            (
+                &["BLMPOP", "x", "1", "l", "LEFT"],
+                "ERR timeout is not a float or out of range",
+            ),
+        ] {
+            assert_eq!(c.run(args), error(want), "{args:?}");
+        }
+        assert_eq!(
+            c.run_async(&["BLMPOP", "0.01", "1", "l", "LEFT"]).await,
+            Reply::NilArray
+        );
+        let Flow::Wait(w) = c.flow(&["BLMPOP", "0", "2", "x", "y", "RIGHT", "COUNT", "5"]) else {
+            panic!("blocks")
+        };
+        let w = tokio::spawn(w);
+        while s.shared.list_waits.blocked() == 0 {
+            tokio::task::yield_now().await;
+        }
+        let mut pusher = s.client();
+        pusher.run(&["RPUSH", "y", "1", "2"]);
+        assert_eq!(w.await.unwrap(), popped("y", &["2", "1"]));
+    }
+
+    #[test]
+    fn timeouts_parse_as_redis_7_0() {
+        assert_eq!(timeout(b"0"), Ok(None));
+        assert_eq!(timeout(b"0.5"), Ok(Some(Duration::from_millis(500))));
+        assert_eq!(timeout(b"2"), Ok(Some(Duration::from_secs(2))));
+        for (bad, text) in [
+            (&b"x"[..], "ERR timeout is not a float or out of range"),
+            (b"", "ERR timeout is not a float or out of range"),
+            (b"-1", "ERR timeout is negative"),
+            (b"1e100", "ERR timeout is negative"),
+            (b"inf", "ERR timeout is negative"),
+        ] {
+            assert_eq!(timeout(bad).unwrap_err().to_string(), text, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Lists through the `redis` crate, as an application uses them: a queue with RPUSH / LPOP,
+//! blocking pops woken by another connection (the waiters of python-redis-lock), FIFO order of
+//! blocked clients, and lists across a restart.
+
+use crate::support::{call, cmd, start, start_with};
+use llmcached::persistence::FsyncPolicy;
+use redis::aio::MultiplexedConnection;
+use std::time::Duration;
+
+const WRONGTYPE: &str = "ERROR:WRONGTYPE Operation against a key holding the wrong kind of value";
+
+/// Waits until INFO reports `n` blocked clients (the event, not a sleep).
+async fn until_blocked(c: &mut MultiplexedConnection, n: u64) {
+    let want = format!("blocked_clients:{n}\r");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = cmd(c, &["INFO", "clients"]).await;
+        if info.contains(&want) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never {want}: {info}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_work_queue_session() {
+    let s = start().await;
+    for resp3 in [false, true] {
+        let mut c = s.conn(resp3).await;
+        assert_eq!(cmd(&mut c, &["FLUSHDB"]).await, "OK");
+        assert_eq!(cmd(&mut c, &["RPUSH", "jobs", "a", "b", "c"]).await, "3");
+        assert_eq!(cmd(&mut c, &["LPUSH", "jobs", "urgent"]).await, "4");
+        assert_eq!(
+            cmd(&mut c, &["LRANGE", "jobs", "0", "-1"]).await,
+            "[urgent,a,b,c]"
+        );
+        assert_eq!(cmd(&mut c, &["TYPE", "jobs"]).await, "list");
+        assert_eq!(cmd(&mut c, &["LPOP", "jobs"]).await, "urgent");
+        assert_eq!(
+            cmd(&mut c, &["LMOVE", "jobs", "working", "LEFT", "RIGHT"]).await,
+            "a"
+        );
+        assert_eq!(cmd(&mut c, &["LREM", "working", "1", "a"]).await, "1");
+        assert_eq!(cmd(&mut c, &["EXISTS", "working"]).await, "0");
+        assert_eq!(cmd(&mut c, &["EXPIRE", "jobs", "100"]).await, "1");
+        assert_eq!(cmd(&mut c, &["RPUSH", "jobs", "d"]).await, "3");
+        // A push keeps the TTL.
+        let ttl: i64 = cmd(&mut c, &["TTL", "jobs"]).await.parse().unwrap();
+        assert!((90..=100).contains(&ttl), "{ttl}");
+        assert_eq!(cmd(&mut c, &["RPOP", "jobs", "5"]).await, "[d,c,b]");
+        assert_eq!(cmd(&mut c, &["LPOP", "jobs"]).await, "(nil)");
+        assert_eq!(cmd(&mut c, &["LPOP", "jobs", "2"]).await, "(nil)");
+        assert_eq!(
+            cmd(&mut c, &["LPOP", "jobs", "-2"]).await,
+            "ERROR:ERR value is out of range, must be positive"
+        );
+        assert_eq!(cmd(&mut c, &["SET", "s", "x"]).await, "OK");
+        assert_eq!(cmd(&mut c, &["RPUSH", "s", "x"]).await, WRONGTYPE);
+        assert_eq!(cmd(&mut c, &["BLPOP", "s", "0"]).await, WRONGTYPE);
+        assert_eq!(cmd(&mut c, &["BLPOP", "none", "0.01"]).await, "(nil)");
+        assert_eq!(cmd(&mut c, &["SCAN", "0", "TYPE", "list"]).await, "[0,[]]");
+        cmd(&mut c, &["RPUSH", "l", "x"]).await;
+        assert_eq!(cmd(&mut c, &["SCAN", "0", "TYPE", "list"]).await, "[0,[l]]");
+    }
+}
+
+/// The waiter of a lock: BLPOP blocks until another connection pushes, and gets that item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blpop_is_woken_by_an_lpush_from_another_connection() {
+    let s = start().await;
+    let mut waiter = s.conn(false).await;
+    let mut other = s.conn(false).await;
+    let blocked =
+        tokio::spawn(async move { cmd(&mut waiter, &["BLPOP", "lock:signal", "0"]).await });
+    until_blocked(&mut other, 1).await;
+    let list = cmd(&mut other, &["CLIENT", "LIST"]).await;
+    assert!(
+        list.contains("flags=b") && list.contains("cmd=blpop"),
+        "{list}"
+    );
+    assert_eq!(cmd(&mut other, &["LPUSH", "lock:signal", "1"]).await, "1");
+    assert_eq!(blocked.await.unwrap(), "[lock:signal,1]");
+    until_blocked(&mut other, 0).await;
+    assert_eq!(cmd(&mut other, &["EXISTS", "lock:signal"]).await, "0");
+}
+
+/// Two clients blocked on one key are served in the order they blocked, as Redis serves them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_waiters_are_served_first_come_first_served() {
+    let s = start().await;
+    let mut pusher = s.conn(true).await;
+    let mut first = s.conn(false).await;
+    let mut second = s.conn(true).await;
+    let a = tokio::spawn(async move { cmd(&mut first, &["BRPOP", "q", "0"]).await });
+    until_blocked(&mut pusher, 1).await;
+    let b = tokio::spawn(async move {
+        cmd(&mut second, &["BLMOVE", "q", "done", "LEFT", "RIGHT", "0"]).await
+    });
+    until_blocked(&mut pusher, 2).await;
+    assert_eq!(cmd(&mut pusher, &["RPUSH", "q", "one"]).await, "1");
+    assert_eq!(a.await.unwrap(), "[q,one]");
+    // The second is still blocked: the first item went to the first waiter only.
+    until_blocked(&mut pusher, 1).await;
+    assert_eq!(cmd(&mut pusher, &["RPUSH", "q", "two"]).await, "1");
+    assert_eq!(b.await.unwrap(), "two");
+    assert_eq!(
+        cmd(&mut pusher, &["LRANGE", "done", "0", "-1"]).await,
+        "[two]"
+    );
+    // A timed-out wait answers nil in both protocols.
+    assert_eq!(
+        cmd(&mut pusher, &["BRPOPLPUSH", "q", "d", "0.05"]).await,
+        "(nil)"
+    );
+    let v = call(&mut pusher, &["BLPOP", "q", "0.01"]).await;
+    assert!(matches!(v, redis::Value::Nil), "{v:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let tune = |p: std::path::PathBuf| {
+        move |c: &mut llmcached::config::Config| {
+            c.dir = p;
+            c.appendonly = true;
+            c.appendfsync = FsyncPolicy::Always;
+        }
+    };
+    let s = start_with(tune(path.clone())).await;
+    s.shared.loaded().await;
+    let mut c = s.conn(false).await;
+    assert_eq!(cmd(&mut c, &["RPUSH", "l", "a", "", "b", "a"]).await, "4");
+    assert_eq!(cmd(&mut c, &["LPOP", "l"]).await, "a");
+    assert_eq!(cmd(&mut c, &["RPUSH", "gone", "x"]).await, "1");
+    assert_eq!(cmd(&mut c, &["RPOP", "gone"]).await, "x");
+    assert_eq!(cmd(&mut c, &["RPUSH", "ttl", "x"]).await, "1");
+    assert_eq!(cmd(&mut c, &["EXPIRE", "ttl", "1000"]).await, "1");
+    drop(c);
+    s.stop().await.unwrap();
+    let s = start_with(tune(path)).await;
+    s.shared.loaded().await;
+    let mut c = s.conn(false).await;
+    assert_eq!(cmd(&mut c, &["LRANGE", "l", "0", "-1"]).await, "[,b,a]");
+    assert_eq!(cmd(&mut c, &["EXISTS", "gone"]).await, "0");
+    let ttl: i64 = cmd(&mut c, &["TTL", "ttl"]).await.parse().unwrap();
+    assert!((990..=1000).contains(&ttl), "{ttl}");
+    // SAVE writes the lists into a base; they come back from it too.
+    assert_eq!(cmd(&mut c, &["SAVE"]).await, "OK");
+    drop(c);
+    s.stop().await.unwrap();
+    let s = start_with(tune(dir.path().to_path_buf())).await;
+    s.shared.loaded().await;
+    let mut c = s.conn(false).await;
+    assert_eq!(cmd(&mut c, &["LRANGE", "l", "0", "-1"]).await, "[,b,a]");
+    assert_eq!(cmd(&mut c, &["TYPE", "l"]).await, "list");
+}
