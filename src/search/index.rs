@@ -267,7 +267,7 @@ impl Index {
             if let Some(knn) = &query.knn {
                 let store = self.vector_store(&d, &knn.field)?;
                 let q = self.query_vector(store, &knn.vector)?;
-                let near = store.knn(&q, knn.k, knn.ef_runtime, &accept, !plan.is_all());
+                let near = store.knn(&q, knn.k, knn.ef_runtime, &accept);
                 (
                     near.into_iter()
                         .map(|Near(dist, id)| (id, Some(dist)))
