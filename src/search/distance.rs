@@ -253,8 +253,14 @@ mod tests {
             let a: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) / 5.0).collect();
             let b: Vec<f32> = (0..n).map(|i| ((i * 3 % 11) as f32 - 5.0) / 4.0).collect();
             let tol = 1e-4 * (n as f32 + 1.0);
-            assert!((dot(&a, &b) - dot_portable(&a, &b)).abs() < tol, "dot at {n}");
-            assert!((l2_squared(&a, &b) - l2_portable(&a, &b)).abs() < tol, "l2 at {n}");
+            assert!(
+                (dot(&a, &b) - dot_portable(&a, &b)).abs() < tol,
+                "dot at {n}"
+            );
+            assert!(
+                (l2_squared(&a, &b) - l2_portable(&a, &b)).abs() < tol,
+                "l2 at {n}"
+            );
         }
     }
 }

@@ -13,6 +13,7 @@ mod keyed;
 mod observability;
 mod protocol;
 mod search;
+mod search_memory;
 mod search_semantic;
 mod server;
 mod stream;
