@@ -40,8 +40,10 @@ impl VecStore {
         let graph = match p.algorithm {
             Algorithm::Flat => None,
             Algorithm::Hnsw {
-                m, ef_construction, ..
-            } => Some(Graph::new(m, ef_construction)),
+                m,
+                ef_construction,
+                ef_runtime,
+            } => Some(Graph::new(m, ef_construction, ef_runtime)),
         };
         VecStore {
             field,

@@ -69,7 +69,7 @@ impl Set {
 }
 
 fn build(set: &Set, m: usize, efc: usize) -> Graph {
-    let mut g = Graph::new(m, efc);
+    let mut g = Graph::new(m, efc, None);
     for i in 0..set.v.len() as u32 {
         g.insert(i, &|a, b| set.pair(a, b), &|_| {});
     }
@@ -238,7 +238,7 @@ fn rates_on_clustered_data() {
     };
     let t = std::time::Instant::now();
     let calls = std::cell::Cell::new(0u64);
-    let mut g = Graph::new(16, 200);
+    let mut g = Graph::new(16, 200, None);
     for i in 0..n as u32 {
         g.insert(
             i,
