@@ -174,19 +174,14 @@ impl VecStore {
         accept: &(dyn Fn(u32) -> bool + Sync),
     ) -> Vec<Near> {
         if let Some(g) = &self.graph {
-            // Widen a graph search until its farthest answer lies beyond the radius, then
-            // filter. Not a filtered walk: that one must find `ef` accepted documents, most of
-            // them far outside a small radius.
-            let mut ef = g.ef_default().max(32);
-            loop {
-                let mut found = g.search(&|b| self.to(q, b), &|n| self.prefetch(n), ef, None);
-                let beyond = found.len() < ef || found.last().is_none_or(|n| n.0 > radius);
-                if beyond || ef >= self.count {
-                    found.retain(|n| n.0 <= radius && accept(n.1));
-                    return found;
-                }
-                ef *= 4;
-            }
+            let mut found = g.range(
+                &|b| self.to(q, b),
+                &|n| self.prefetch(n),
+                radius,
+                g.ef_default(),
+            );
+            found.retain(|n| accept(n.1));
+            return found;
         }
         let mut all = self.scan(
             q,

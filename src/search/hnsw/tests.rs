@@ -2,6 +2,7 @@
 //! clustered data, removals (the entry node too) and reused ids, the visited epochs, and the
 //! byte figures the store's budget counts.
 
+use super::visited::Visited;
 use super::*;
 use crate::search::distance::{distance, prepare};
 use crate::search::schema::Metric;
@@ -182,6 +183,33 @@ fn a_filtered_search_returns_only_accepted_ids_nearest_first() {
         .filter(|n| want[..10].contains(n))
         .count();
     assert!(hits >= 9, "{hits} of the 10 nearest accepted");
+}
+
+#[test]
+fn a_range_walk_finds_what_brute_force_finds() {
+    let data = clustered(3000, 16, 30, 13);
+    let set = Set {
+        live: vec![true; data.len()],
+        v: data,
+    };
+    let g = build(&set, 16, 100);
+    let (mut found, mut want) = (0, 0);
+    for i in (0..3000).step_by(97) {
+        let q = set.v[i].clone();
+        let radius = 0.2;
+        let got = g.range(&|b| set.to(&q, b), &|_| {}, radius, 16);
+        assert!(got.iter().all(|n| n.0 <= radius));
+        assert!(got.windows(2).all(|w| w[0] <= w[1]));
+        let exact: Vec<u32> = (0..3000u32).filter(|&j| set.to(&q, j) <= radius).collect();
+        // More than the 16 candidates of the first search: the walk went on.
+        want += exact.len();
+        found += got.iter().filter(|n| exact.contains(&n.1)).count();
+    }
+    assert!(
+        want > 31 * 16,
+        "the radius holds too few to test the walk: {want}"
+    );
+    assert!(found * 100 >= want * 98, "{found} of {want} in range found");
 }
 
 #[test]
