@@ -12,8 +12,9 @@
 
 use super::distance::Near;
 use super::filter::{self, Doc};
+use super::hnsw;
 use super::query::Query;
-use super::schema::{IndexDef, Kind};
+use super::schema::{Algorithm, IndexDef, Kind};
 use super::vectors::VecStore;
 use crate::cache::{Entry, Value};
 use bytes::Bytes;
@@ -21,6 +22,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::sync::watch;
+
+/// Bytes a document takes besides its key and values: its slot in `docs`, its entry in
+/// `by_key` (the hash table's slot and control byte), and a free-list slot.
+const DOC_OVERHEAD: usize =
+    std::mem::size_of::<Option<Doc>>() + std::mem::size_of::<(Bytes, u32)>() + 1 + 4;
 
 #[derive(Default)]
 struct Docs {
@@ -132,7 +138,10 @@ impl Index {
         self.read().by_key.keys().cloned().collect()
     }
 
-    /// Bytes an entry's vectors take in this index (counted against the byte budget).
+    /// Bytes an entry takes in this index, counted against the byte budget with the entry: per
+    /// vector the f32 copy, its presence flag and, on HNSW, the graph's links (which outweigh a
+    /// small vector: about 150 bytes at M 16); per document its slot, a copy of the key in
+    /// the key map, and its field values.
     pub fn extra_weight(&self, key: &[u8], entry: &Entry) -> usize {
         let Value::Hash(h) = &entry.value else {
             return 0;
@@ -140,19 +149,30 @@ impl Index {
         if !self.def.covers(key) {
             return 0;
         }
-        self.def
-            .fields
-            .iter()
-            .filter_map(|f| match &f.kind {
-                Kind::Vector(p)
-                    if h.get(f.path.as_bytes())
-                        .is_some_and(|v| v.len() == p.dim * 4) =>
-                {
-                    Some(p.dim * 4 + 16)
+        let mut vectors = 0;
+        let mut values = 0;
+        for f in &self.def.fields {
+            let Some(raw) = h.get(f.path.as_bytes()) else {
+                continue;
+            };
+            match &f.kind {
+                Kind::Vector(p) if raw.len() == p.dim * 4 => {
+                    vectors += p.dim * 4 + 1;
+                    if let Algorithm::Hnsw { m, .. } = p.algorithm {
+                        vectors += hnsw::bytes_per_node(m);
+                    }
                 }
-                _ => None,
-            })
-            .sum()
+                // Wrong length: the document is not indexed.
+                Kind::Vector(_) => return 0,
+                Kind::Tag { .. } | Kind::Text { .. } => values += raw.len() + 24,
+                Kind::Numeric => {}
+            }
+        }
+        vectors
+            + values
+            + DOC_OVERHEAD
+            + key.len()
+            + self.def.fields.len() * std::mem::size_of::<filter::Value>()
     }
 
     /// Starts a backfill: live changes from now on are remembered so it does not undo them.
@@ -267,7 +287,7 @@ impl Index {
             if let Some(knn) = &query.knn {
                 let store = self.vector_store(&d, &knn.field)?;
                 let q = self.query_vector(store, &knn.vector)?;
-                let near = store.knn(&q, knn.k, knn.ef_runtime, &accept, !plan.is_all());
+                let near = store.knn(&q, knn.k, knn.ef_runtime, &accept);
                 (
                     near.into_iter()
                         .map(|Near(dist, id)| (id, Some(dist)))

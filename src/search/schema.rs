@@ -40,11 +40,13 @@ impl Metric {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
     Flat,
-    /// The graph's parameters: links per node, candidate lists when building and searching.
+    /// The graph's parameters: links per node, candidate lists when building and searching
+    /// (`ef_runtime` only if the field gave one: llmcached's default differs from RediSearch's
+    /// 10, see the graph's `ef_default`).
     Hnsw {
         m: usize,
         ef_construction: usize,
-        ef_runtime: usize,
+        ef_runtime: Option<usize>,
     },
 }
 
@@ -273,7 +275,7 @@ fn vector(args: &[Bytes], field: &str) -> Result<(VectorParams, usize), String> 
         return Err(bad("expected pairs of attribute and value"));
     }
     let (mut dim, mut metric, mut ty) = (None, None, false);
-    let (mut m, mut efc, mut efr) = (16usize, 200usize, 10usize);
+    let (mut m, mut efc, mut efr) = (16usize, 200usize, None);
     for pair in args[2..2 + n].chunks(2) {
         let (k, v) = (&pair[0], Some(&pair[1]));
         if is(k, "TYPE") {
@@ -303,9 +305,11 @@ fn vector(args: &[Bytes], field: &str) -> Result<(VectorParams, usize), String> 
                 .filter(|&e: &usize| e >= 1)
                 .ok_or_else(|| bad("EF_CONSTRUCTION must be a positive integer"))?;
         } else if is(k, "EF_RUNTIME") && hnsw {
-            efr = num(v)
-                .filter(|&e: &usize| e >= 1)
-                .ok_or_else(|| bad("EF_RUNTIME must be a positive integer"))?;
+            efr = Some(
+                num(v)
+                    .filter(|&e: &usize| e >= 1)
+                    .ok_or_else(|| bad("EF_RUNTIME must be a positive integer"))?,
+            );
         } else if is(k, "INITIAL_CAP") || is(k, "BLOCK_SIZE") || (hnsw && is(k, "EPSILON")) {
             num::<f64>(v).ok_or_else(|| bad("expected a number"))?;
         } else {

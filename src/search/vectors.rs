@@ -40,8 +40,10 @@ impl VecStore {
         let graph = match p.algorithm {
             Algorithm::Flat => None,
             Algorithm::Hnsw {
-                m, ef_construction, ..
-            } => Some(Graph::new(m, ef_construction)),
+                m,
+                ef_construction,
+                ef_runtime,
+            } => Some(Graph::new(m, ef_construction, ef_runtime)),
         };
         VecStore {
             field,
@@ -89,7 +91,7 @@ impl VecStore {
         self.present[i] = true;
         self.count += 1;
         if let Some(mut g) = self.graph.take() {
-            g.insert(id, &|a, b| self.pair(a, b));
+            g.insert(id, &|a, b| self.pair(a, b), &|n| self.prefetch(n));
             self.graph = Some(g);
         }
     }
@@ -122,40 +124,43 @@ impl VecStore {
         }
     }
 
+    /// Asks the CPU to bring the start of `id`'s vector into the cache (a hint; the hardware
+    /// prefetcher follows the rest of the contiguous row).
+    #[inline]
+    fn prefetch(&self, id: u32) {
+        if let Some(v) = self
+            .data
+            .get(id as usize * self.dim..(id as usize + 1) * self.dim)
+        {
+            super::distance::prefetch(v);
+        }
+    }
+
     fn to(&self, q: &[f32], b: u32) -> f32 {
         self.get(b)
             .map_or(f32::INFINITY, |y| distance(self.metric, q, y))
     }
 
     /// The `k` nearest present ids that `accept` lets through, nearest first. Exact on FLAT; on
-    /// HNSW a graph search with `ef` candidates, falling back to the exact scan when a filter lets
-    /// few documents through (a graph search would then miss most of them).
+    /// HNSW a graph search with `ef` candidates that keeps only accepted ids as it walks (a
+    /// filtered search walks further), falling back to the exact scan of the accepted ids when
+    /// the graph gives fewer than `k` (a filter that lets few documents through).
     pub fn knn(
         &self,
         q: &[f32],
         k: usize,
         ef: Option<usize>,
         accept: &(dyn Fn(u32) -> bool + Sync),
-        filtered: bool,
     ) -> Vec<Near> {
         if k == 0 {
             return Vec::new();
         }
         if let Some(g) = &self.graph {
-            let mut ef = ef.unwrap_or(g.ef_default()).max(k);
-            // A filter that lets few documents through: widen the graph search a few times,
-            // then fall back to the exact scan of the documents it lets through.
-            for _ in 0..if filtered { 3 } else { 1 } {
-                let found: Vec<Near> = g
-                    .search(q, ef, &|q, b| self.to(q, b))
-                    .into_iter()
-                    .filter(|n| accept(n.1))
-                    .take(k)
-                    .collect();
-                if found.len() >= k || !filtered || ef >= self.count {
-                    return found;
-                }
-                ef *= 4;
+            let ef = ef.unwrap_or(g.ef_default()).max(k);
+            let mut found = g.search(&|b| self.to(q, b), &|n| self.prefetch(n), ef, Some(accept));
+            if found.len() >= k || found.len() >= self.count {
+                found.truncate(k);
+                return found;
             }
         }
         self.scan(q, &|d| d, k, accept)
@@ -169,19 +174,14 @@ impl VecStore {
         accept: &(dyn Fn(u32) -> bool + Sync),
     ) -> Vec<Near> {
         if let Some(g) = &self.graph {
-            // Widen a graph search until its farthest answer lies beyond the radius.
-            let mut ef = g.ef_default().max(32);
-            loop {
-                let found = g.search(q, ef, &|q, b| self.to(q, b));
-                let beyond = found.last().is_none_or(|n| n.0 > radius);
-                if beyond || ef >= self.count {
-                    return found
-                        .into_iter()
-                        .filter(|n| n.0 <= radius && accept(n.1))
-                        .collect();
-                }
-                ef *= 4;
-            }
+            let mut found = g.range(
+                &|b| self.to(q, b),
+                &|n| self.prefetch(n),
+                radius,
+                g.ef_default(),
+            );
+            found.retain(|n| accept(n.1));
+            return found;
         }
         let mut all = self.scan(
             q,

@@ -16,6 +16,7 @@ mod observability;
 mod protocol;
 mod script;
 mod search;
+mod search_memory;
 mod search_semantic;
 mod server;
 mod sets;
