@@ -6,9 +6,10 @@
 //! byte 0     settings: bit 0 requirepass "secret", bit 1 maxmemory 4 KB (eviction and OOM
 //!            paths), bit 2 LRU eviction instead of TinyLFU, bit 3 no default LLM TTL
 //! then, up to MAX_OPS times:
-//!   op       bit 7: which client; bits 0..7: v. v < COMMANDS.len(): that row of the table;
-//!            v == 127: move the store's clock forward by the next u16, in seconds; any other
-//!            v: a command whose name is the first argument below (unknown names, odd case)
+//!   op       bit 7: which client; bits 0..7: v. v < 125: that row of the table; v == 125:
+//!            row 125 + the next byte (the table has more rows than one byte holds); v == 126:
+//!            a command whose name is the first argument below (unknown names, odd case);
+//!            v == 127: move the store's clock forward by the next u16, in seconds
 //!   argc     number of arguments after the name (mod 8)
 //!   arg...   tag byte t: t < 0xBF: a word (keys, numbers, option words, JSON bodies, then every
 //!            subcommand name; index t mod their count); t == 0xBF: the name of table row
@@ -44,6 +45,10 @@ pub const MAX_OPS: usize = 24;
 
 /// The op value that moves the clock instead of running a command.
 pub const OP_CLOCK: u8 = 127;
+/// An op naming its command as the first argument.
+const OP_RAW: u8 = 126;
+/// An op whose row is this plus the next byte.
+const OP_WIDE: u8 = 125;
 
 /// The password when bit 0 of the settings byte is set.
 pub const PASSWORD: &str = "secret";
@@ -231,9 +236,14 @@ fn next_command(input: &mut Input<'_>, clock: &Clock) -> Option<Vec<Bytes>> {
         clock.advance(u64::from(input.u16()) * 1000);
         return None;
     }
+    let row = match op {
+        OP_WIDE => Some(OP_WIDE as usize + input.byte() as usize),
+        OP_RAW => None,
+        v => Some(v as usize),
+    };
     let argc = input.byte() as usize % 8;
     let mut args = Vec::with_capacity(argc + 1);
-    if let Some(spec) = COMMANDS.get(op as usize) {
+    if let Some(spec) = row.and_then(|r| COMMANDS.get(r)) {
         args.push(Bytes::from_static(spec.name.as_bytes()));
     } else {
         args.push(arg(input));
@@ -260,8 +270,8 @@ fn arg(input: &mut Input<'_>) -> Bytes {
 
 pub fn run(data: &[u8]) {
     assert!(
-        COMMANDS.len() < OP_CLOCK as usize - 1,
-        "op values must leave room for raw names"
+        COMMANDS.len() <= OP_WIDE as usize + 256,
+        "every row must have an op"
     );
     // Lease timers are tokio tasks: give the handlers a runtime to spawn them on. It is never
     // driven, and dropping it at the end drops every task spawned during this input.
@@ -350,15 +360,20 @@ pub fn encode(settings: u8, ops: &[SeedOp<'_>]) -> Vec<u8> {
     };
     for op in ops {
         assert!(op.args.len() < 8, "at most 7 arguments per command");
-        let row = table_row(op.name).filter(|&i| i < OP_CLOCK as usize);
+        let row = table_row(op.name);
         let client = (op.client & 1) << 7;
         match row {
-            Some(i) => {
+            Some(i) if i < OP_WIDE as usize => {
                 out.push(client | i as u8);
                 out.push(op.args.len() as u8);
             }
+            Some(i) => {
+                out.push(client | OP_WIDE);
+                out.push((i - OP_WIDE as usize) as u8);
+                out.push(op.args.len() as u8);
+            }
             None => {
-                out.push(client | 126);
+                out.push(client | OP_RAW);
                 out.push(op.args.len() as u8);
                 push_arg(&mut out, op.name);
             }
