@@ -261,34 +261,7 @@ fn arguments(args: MultiValue) -> Result<Vec<Bytes>, Reply> {
 
 /// C's `%.17g`.
 pub fn g17(n: f64) -> String {
-    if !n.is_finite() {
-        return if n.is_nan() {
-            "nan".into()
-        } else if n > 0.0 {
-            "inf".into()
-        } else {
-            "-inf".into()
-        };
-    }
-    let e = format!("{n:.16e}");
-    let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..17).contains(&exp) {
-        let decimals = (16 - exp).max(0) as usize;
-        let fixed = format!("{n:.decimals$}");
-        if fixed.contains('.') {
-            fixed
-                .trim_end_matches('0')
-                .trim_end_matches('.')
-                .to_string()
-        } else {
-            fixed
-        }
-    } else {
-        let m = mantissa.trim_end_matches('0').trim_end_matches('.');
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{m}e{sign}{:02}", exp.abs())
-    }
+    crate::protocol::printf::g(n, 17)
 }
 
 #[cfg(test)]

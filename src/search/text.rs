@@ -11,40 +11,7 @@ pub fn tokens(s: &str) -> impl Iterator<Item = String> + '_ {
 
 /// `x` printed as C's `printf("%.12g", x)`.
 pub fn g12(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    const P: i32 = 12;
-    // The exponent after rounding to P significant digits decides the style.
-    let sci = format!("{:.*e}", (P - 1) as usize, x);
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..P).contains(&exp) {
-        let mant = trim_zeros(mant);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mant}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (P - 1 - exp).max(0) as usize;
-        trim_zeros(&format!("{x:.decimals$}")).to_string()
-    }
-}
-
-fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
+    crate::protocol::printf::g(x, 12)
 }
 
 #[cfg(test)]

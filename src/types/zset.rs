@@ -264,35 +264,7 @@ pub fn parse_score(b: &[u8]) -> Option<f64> {
 /// A score as Redis 7.0 writes it: `%.17g` (`0.10000000000000001`, `1e+20`, `3`), `inf`,
 /// `-inf`.
 pub fn format_score(d: f64) -> String {
-    if d.is_infinite() {
-        return if d > 0.0 { "inf" } else { "-inf" }.to_string();
-    }
-    if d.is_nan() {
-        return "nan".to_string();
-    }
-    if d == 0.0 {
-        return if d.is_sign_negative() { "-0" } else { "0" }.to_string();
-    }
-    // 17 significant digits in scientific form decide the exponent, as %g does.
-    let sci = format!("{:.16e}", d);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..17).contains(&exp) {
-        let m = strip_zeros(mantissa);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{m}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (16 - exp).max(0) as usize;
-        strip_zeros(&format!("{:.*}", decimals, d)).to_string()
-    }
-}
-
-fn strip_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
+    crate::protocol::printf::g(d, 17)
 }
 
 #[cfg(test)]
