@@ -3,7 +3,6 @@
 
 use super::flag::*;
 use super::spec::acl::CONNECTION;
-use super::table::COMMANDS;
 use super::{lookup, row, CommandError, CommandSpec, Ctx, Handler};
 use crate::protocol::Reply;
 use crate::sub;
@@ -68,12 +67,14 @@ fn find(name: &[u8]) -> Option<&'static CommandSpec> {
 
 /// `COMMAND`: every command's INFO entry.
 pub fn all(_: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
-    Ok(Reply::Array(COMMANDS.iter().map(info_entry).collect()))
+    Ok(Reply::Array(
+        super::commands().iter().map(info_entry).collect(),
+    ))
 }
 
 /// `COMMAND COUNT`
 fn count(_: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
-    Ok(Reply::Int(COMMANDS.len() as i64))
+    Ok(Reply::Int(super::commands().len() as i64))
 }
 
 /// `COMMAND LIST`
@@ -83,7 +84,7 @@ fn list(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         return Err(CommandError::Syntax);
     }
     Ok(Reply::Array(
-        COMMANDS
+        super::commands()
             .iter()
             .map(|c| Reply::from_static(c.name))
             .collect(),
@@ -93,7 +94,9 @@ fn list(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 /// `COMMAND INFO [name ...]`
 fn info(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     if a.len() == 2 {
-        return Ok(Reply::Array(COMMANDS.iter().map(info_entry).collect()));
+        return Ok(Reply::Array(
+            super::commands().iter().map(info_entry).collect(),
+        ));
     }
     Ok(Reply::Array(
         a[2..]
@@ -106,7 +109,7 @@ fn info(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 /// `COMMAND DOCS [name ...]`
 fn docs(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let pick: Vec<&CommandSpec> = if a.len() == 2 {
-        COMMANDS.iter().collect()
+        super::commands().iter().collect()
     } else {
         a[2..].iter().filter_map(|n| find(n)).collect()
     };
@@ -153,7 +156,7 @@ pub fn help(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     // containers' texts are kept for the life of the process.
     static TEXTS: OnceLock<Vec<(&'static str, Vec<&'static str>)>> = OnceLock::new();
     let texts = TEXTS.get_or_init(|| {
-        COMMANDS
+        super::commands()
             .iter()
             .filter(|c| !c.subcommands.is_empty())
             .map(|c| {

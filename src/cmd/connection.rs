@@ -1,5 +1,5 @@
-//! Connection commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET (CLIENT is
-//! [`super::client`]).
+//! Connection commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET (CLIENT has a file of its
+//! own).
 
 use super::args::{self, Args};
 use super::{lossy, permit, CommandError, Ctx};

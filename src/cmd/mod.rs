@@ -130,6 +130,13 @@ fn rows() -> &'static Rows {
     })
 }
 
+/// The top-level rows of the command table, containers carrying their subcommands. The handlers
+/// that list commands (COMMAND, the containers' HELP) read them here: the table names those
+/// handlers, so they must not name the table.
+pub fn commands() -> &'static [CommandSpec] {
+    table::COMMANDS
+}
+
 /// The full names of every row, by index (`get`, `config|get`, ...).
 pub fn row_names() -> &'static [&'static str] {
     &rows().names
