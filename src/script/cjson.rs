@@ -39,35 +39,12 @@ pub fn library(lua: &Lua) -> LuaResult<Table> {
     Ok(t)
 }
 
-/// lua-cjson's `%.14g`.
+/// lua-cjson's `%.14g` (Redis 7.0.15: `1e-05`, `-0`, `1.2345678901235e+14`).
 fn number(n: f64, out: &mut String) -> Result<(), String> {
     if !n.is_finite() {
         return Err("Cannot serialise number: must not be NaN or Inf".into());
     }
-    if n == n.trunc() && n.abs() < 1e14 {
-        out.push_str(&(n as i64).to_string());
-        return Ok(());
-    }
-    let e = format!("{n:.13e}");
-    let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-5..14).contains(&exp) {
-        let decimals = (13 - exp).max(0) as usize;
-        let fixed = format!("{n:.decimals$}");
-        let fixed = if fixed.contains('.') {
-            fixed
-                .trim_end_matches('0')
-                .trim_end_matches('.')
-                .to_string()
-        } else {
-            fixed
-        };
-        out.push_str(&fixed);
-    } else {
-        let m = mantissa.trim_end_matches('0').trim_end_matches('.');
-        let sign = if exp < 0 { '-' } else { '+' };
-        out.push_str(&format!("{m}e{sign}{:02}", exp.abs()));
-    }
+    out.push_str(&crate::protocol::printf::g(n, 14));
     Ok(())
 }
 
@@ -183,6 +160,22 @@ fn decode(lua: &Lua, j: &Json, depth: usize) -> LuaResult<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What Redis 7.0.15 answers to `EVAL "return cjson.encode(n)" 0` for these numbers.
+    #[test]
+    fn numbers_encode_as_redis_7_0() {
+        for (n, want) in [
+            (0.00001, "1e-05"),
+            (0.0001, "0.0001"),
+            (123456789012345.5, "1.2345678901235e+14"),
+            (-0.0, "-0"),
+            (1e20, "1e+20"),
+        ] {
+            let mut out = String::new();
+            number(n, &mut out).unwrap();
+            assert_eq!(out, want, "{n}");
+        }
+    }
 
     #[test]
     fn encode_and_decode_as_lua_cjson() {
