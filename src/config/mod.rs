@@ -29,7 +29,9 @@ pub mod values;
 
 pub use error::{ConfigError, SettingError};
 pub use security::{AclSettings, TlsAuth, TlsSettings};
-pub use settings::{find, LogFormat, ObserveConfig, Setting, ALIASES, SETTINGS};
+pub use settings::{
+    find, ClusterMode, LogFormat, ObserveConfig, ScaleConfig, Setting, ALIASES, SETTINGS,
+};
 pub use values::{LogLevel, Password};
 
 use crate::cache::EvictionKind;
@@ -75,6 +77,8 @@ pub struct Config {
     pub llm_max_backoff: Duration,
     /// SLOWLOG, LATENCY, the metrics endpoint and the log format.
     pub observe: ObserveConfig,
+    /// The shared tier and emulated cluster mode.
+    pub scale: ScaleConfig,
     /// How long a script runs before other clients get `-BUSY` (busy-reply-threshold).
     pub busy_reply_threshold: Duration,
     /// ACL users and tenant namespaces ([`security`]).
@@ -110,6 +114,7 @@ impl Default for Config {
             llm_default_grace: Duration::ZERO,
             llm_max_backoff: Duration::from_secs(60),
             observe: ObserveConfig::default(),
+            scale: ScaleConfig::default(),
             busy_reply_threshold: Duration::from_millis(5000),
             acl: AclSettings::default(),
             tls: TlsSettings::default(),

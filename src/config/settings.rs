@@ -18,8 +18,10 @@ use crate::persistence::{FsyncPolicy, SaveSchedule};
 use std::time::Duration;
 
 mod observe;
+mod scale;
 mod script;
 pub use observe::{LogFormat, ObserveConfig};
+pub use scale::{ClusterMode, ScaleConfig};
 
 /// Redis's other names for settings: the alias, then the setting's name.
 pub const ALIASES: &[(&str, &str)] = &[("lua-time-limit", "busy-reply-threshold")];
@@ -428,6 +430,15 @@ pub static SETTINGS: &[Setting] = &[
     observe::METRICS_MAX_MODELS,
     observe::LOG_FORMAT,
     script::BUSY_REPLY_THRESHOLD,
+    scale::SHARED_TIER,
+    scale::SHARED_TIER_CLUSTER,
+    scale::SHARED_TIMEOUT_MS,
+    scale::SHARED_POLL_MS,
+    scale::SHARED_NEAR_TTL,
+    scale::SHARED_RETRY_MS,
+    scale::CLUSTER_MODE,
+    scale::CLUSTER_ANNOUNCE_IP,
+    scale::CLUSTER_ANNOUNCE_PORT,
 ];
 
 #[cfg(test)]
