@@ -125,7 +125,11 @@ impl Durability {
         let now = store.clock().now_ms();
         self.engine
             .rewrite(now, || {
-                store.iter().map(|(k, e)| to_record((*k).clone(), &e))
+                // Copies of shared-tier answers live on the tier, not in this node's files.
+                store
+                    .iter()
+                    .filter(|(_, e)| !e.is_near_copy())
+                    .map(|(k, e)| to_record((*k).clone(), &e))
             })
             .map(|_| ())
     }
@@ -152,7 +156,12 @@ impl Journal for Durability {
     }
 
     fn put(&self, key: &Bytes, entry: &Entry) {
-        self.append(&to_record(key.clone(), entry));
+        if entry.is_near_copy() {
+            // The key has no value of this node's own any more (the tier holds it).
+            self.append(&Record::Del { key: key.clone() });
+        } else {
+            self.append(&to_record(key.clone(), entry));
+        }
     }
 
     fn remove(&self, key: &Bytes) {

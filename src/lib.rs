@@ -52,5 +52,6 @@ pub mod script;
 pub mod search;
 pub mod server;
 pub mod state;
+pub mod tier;
 pub mod tls;
 pub mod types;

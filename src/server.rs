@@ -124,6 +124,9 @@ impl Server {
         });
         let mut loaded = !persistent;
         let maintenance = tokio::spawn(maintenance(shared.clone()));
+        if let Some(tier) = &shared.tier {
+            tier.start(shared.shutdown_receiver());
+        }
         let mut failure = None;
         loop {
             tokio::select! {

@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::durability::Durability;
 use crate::observe::Observe;
 use crate::search::Registry;
+use crate::tier::Tier;
 use crate::types::waits::KeyWaits;
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
@@ -69,6 +70,8 @@ pub struct Shared {
     pub watches: Arc<Watches>,
     /// Lua scripts: their cache, the Lua state and the gate that makes a script atomic.
     pub scripts: crate::script::Scripts,
+    /// The shared tier this node keeps its answers in with other nodes (`--shared-tier`).
+    pub tier: Option<Arc<Tier>>,
     pub clients: Clients,
     /// ACL users (the `default` one from `requirepass` until the commands layer installs the
     /// configured users).
@@ -120,6 +123,15 @@ impl Shared {
             }
         }
         let watches = Arc::new(Watches::default());
+        let run_id = run_id();
+        let tier = (!config.scale.shared_tier.is_empty()).then(|| {
+            Arc::new(Tier::new(
+                config.scale.clone(),
+                &run_id,
+                config.llm_lease,
+                store.clone(),
+            ))
+        });
         store.set_observer(Arc::new(Observers(vec![search.clone(), watches.clone()])));
         Shared {
             store,
@@ -128,6 +140,7 @@ impl Shared {
             search,
             watches,
             scripts: crate::script::Scripts::default(),
+            tier,
             clients: Clients::default(),
             acl: Acl::new(config.requirepass.as_ref().map(|p| p.as_bytes())),
             command_names,
@@ -135,7 +148,7 @@ impl Shared {
             observe: Observe::new(command_names, &config.observe),
             stats: ServerStats::default(),
             started: Instant::now(),
-            run_id: run_id(),
+            run_id,
             loading,
             durability: OnceLock::new(),
             started_unix_secs: clock.now_ms() / 1000,

@@ -91,6 +91,11 @@ pub struct Entry {
     pub grace_ms: u64,
     /// Tokens the answer cost to produce (`LLMSETNX ... TOKENS n`); each hit saves that many.
     pub tokens: u64,
+    /// 0 for a value of this node's own. Otherwise the entry is a copy of an answer the shared
+    /// tier holds (read from it, or stored by this node and accepted by it), which LLM reads
+    /// take from the tier again after this unix ms; such copies are not journaled (the tier
+    /// is their durable home) and are dropped whenever invalidations may have been missed.
+    pub near_until: u64,
     access: Access,
 }
 
@@ -102,6 +107,7 @@ impl Entry {
             stored_at: 0,
             grace_ms: 0,
             tokens: 0,
+            near_until: 0,
             access: Access::new(0),
         }
     }
@@ -120,6 +126,18 @@ impl Entry {
             0
         };
         self
+    }
+
+    /// The entry as a copy of a shared-tier answer, to be read from the tier again after
+    /// `near_until` (unix ms, non-zero).
+    pub fn near_copy(mut self, near_until: u64) -> Self {
+        self.near_until = near_until.max(1);
+        self
+    }
+
+    /// Whether this is a copy of a shared-tier answer (see [`Entry::near_until`]).
+    pub fn is_near_copy(&self) -> bool {
+        self.near_until != 0
     }
 
     /// The entry with a known write time (loaded from disk), instead of being stamped on write.
@@ -149,6 +167,7 @@ impl Entry {
             stored_at: self.stored_at,
             grace_ms: 0,
             tokens: self.tokens,
+            near_until: self.near_until,
             access: Access::carried(&self.access),
         }
     }
@@ -161,6 +180,7 @@ impl Entry {
             stored_at: e.stored_at,
             grace_ms: e.grace_ms,
             tokens: e.tokens,
+            near_until: e.near_until,
             access: Access::new(0),
         }
     }

@@ -2,7 +2,7 @@
 //! are [`super::expire`]).
 
 use super::args::{self, Args};
-use super::{permit, CommandError, Ctx};
+use super::{permit, CommandError, Ctx, Flow};
 use crate::acl::READ;
 use crate::cache::Write;
 use crate::glob;
@@ -10,16 +10,16 @@ use crate::protocol::Reply;
 use bytes::Bytes;
 use std::collections::BinaryHeap;
 
-/// `DEL key [key ...]` and `UNLINK key [key ...]`
-pub fn del(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
-    let mut n = 0;
+/// `DEL key [key ...]` and `UNLINK key [key ...]` (on the shared tier too: [`super::fleet`])
+pub fn del(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
+    let mut local = Vec::with_capacity(a.len() - 1);
     for key in &a[1..] {
-        n += ctx.shared.store.write(key, |cur| match cur {
-            Some(_) => (Write::Remove, 1),
-            None => (Write::Keep, 0),
-        })?;
+        local.push(ctx.shared.store.write(key, |cur| match cur {
+            Some(_) => (Write::Remove, true),
+            None => (Write::Keep, false),
+        })?);
     }
-    Ok(Reply::Int(n))
+    Ok(super::fleet::deleted(ctx, &a[1..], local))
 }
 
 /// `EXISTS key [key ...]`: counts repeats, as Redis does.

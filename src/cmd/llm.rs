@@ -23,12 +23,13 @@ use super::args::{self, Args};
 use super::keyspace::{owned, string_of, write};
 use super::lease::entry_holding;
 use super::ttl::{self, TtlOptions};
-use super::{CommandError, Ctx};
+use super::{CommandError, Ctx, Flow};
 use crate::cache::flight::BackoffLeft;
 use crate::cache::{Entry, Value, Write};
 use crate::metrics::llm::{llm_stats, Stat};
 use crate::protocol::Reply;
 use crate::state::Shared;
+use crate::tier::{Answer, Completed, Tier};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,14 +145,74 @@ pub(super) fn store_answer(
 }
 
 /// `LLMSETNX key value [EX seconds | PX milliseconds] [TOKENS n] [GRACE seconds]`
-pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let shared = ctx.shared;
     let entry = SetNx::parse(a, 3)?.entry(shared, owned(&a[2]), "llmsetnx")?;
     let key = &a[1];
+    let tier = shared.tier.clone();
+    let up = tier.as_ref().is_some_and(|t| t.is_up());
+    // With the tier up the answer is kept as a copy of the tier's (not journaled here).
+    let entry = match &tier {
+        Some(t) if up => entry.near_copy(t.near_until()),
+        _ => entry,
+    };
+    let mut replace = false;
     let stored = shared.flights.settle(key, |refreshing| {
+        replace = refreshing;
         store_answer(shared, key, entry, refreshing)
     })?;
-    Ok(Reply::Int(stored))
+    let Some(tier) = tier.filter(|_| stored == 1) else {
+        return Ok(Flow::Reply(Reply::Int(stored)));
+    };
+    let Some(answer) = shared.store.get(key).and_then(|e| Answer::of(&e)) else {
+        return Ok(Flow::Reply(Reply::Int(stored)));
+    };
+    if !up {
+        tier.queue_writeback(key);
+        return Ok(Flow::Reply(Reply::Int(stored)));
+    }
+    let (shared, key) = (shared.clone(), key.clone());
+    let sharing = async move { share(&shared, &tier, &key, answer, replace).await };
+    if ctx.client.in_exec {
+        // A transaction or script does not wait: the answer is shared in the background.
+        tokio::spawn(sharing);
+        return Ok(Flow::Reply(Reply::Int(stored)));
+    }
+    Ok(Flow::Wait(Box::pin(
+        async move { Reply::Int(sharing.await) },
+    )))
+}
+
+/// Puts an answer this node stored on the tier too; LLMSETNX's reply: 0 if the fleet already
+/// had an answer (the node then takes that one), else 1. Should the tier fail, the answer
+/// becomes the node's own (journaled) and is queued to be written back.
+pub(super) async fn share(
+    shared: &Shared,
+    tier: &Tier,
+    key: &Bytes,
+    answer: Answer,
+    replace: bool,
+) -> i64 {
+    let version = tier.version(key);
+    match tier.complete(key, &answer, replace).await {
+        Ok(Completed::Stored) => 1,
+        Ok(Completed::Existing(other)) => {
+            tier.install(key, &other, version);
+            0
+        }
+        Err(_) => {
+            let _ = shared.store.write(key, |cur| match cur {
+                Some(e) if e.is_near_copy() && answer.is_held_by(e) => {
+                    let mut own = Entry::clone_of(e);
+                    own.near_until = 0;
+                    (Write::Put(own), ())
+                }
+                _ => (Write::Keep, ()),
+            });
+            tier.queue_writeback(key);
+            1
+        }
+    }
 }
 
 /// Parses a generation argument (LLMAPPEND, LLMEND, LLMABORT).
@@ -187,6 +248,11 @@ pub fn llmabort(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     };
     if !ended {
         return Ok(Reply::Int(0));
+    }
+    if let Some(tier) = shared.tier.clone() {
+        // The fleet's lease too, if this node holds it: other nodes' followers try it again.
+        let key = a[1].clone();
+        tokio::spawn(async move { tier.release(&key).await });
     }
     let stats = shared.store.stats();
     stats.aborts.incr();

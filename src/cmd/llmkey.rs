@@ -74,10 +74,19 @@ fn lookup(ctx: &mut Ctx<'_>, a: &[Bytes], read_only: bool) -> Result<Flow, Comma
 /// by one (each under its own lock), so other clients are never held up for long.
 pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let pattern = a[1].clone();
+    let tier = super::fleet::purge_allowed(ctx)?;
     let allowed = permit::key_filter(ctx, WRITE);
     let shared = ctx.shared.clone();
     ctx.client.wrote = true;
     Ok(Flow::Wait(Box::pin(async move {
+        // The tier first: its invalidations reach every node, this one included.
+        let there = match &tier {
+            Some(t) => match t.purge(&pattern).await {
+                Ok(keys) => keys,
+                Err(_) => return Reply::from(super::fleet::purge_refused()),
+            },
+            None => Vec::new(),
+        };
         let done = tokio::task::spawn_blocking(move || {
             let store = &shared.store;
             let keys: Vec<Bytes> = store
@@ -86,20 +95,23 @@ pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
                 .filter(|(k, _)| allowed.as_ref().is_none_or(|f| f(k)))
                 .map(|(k, _)| (*k).clone())
                 .collect();
-            let mut deleted = 0i64;
+            let mut gone: std::collections::HashSet<Bytes> = there.into_iter().collect();
             for batch in keys.chunks(PURGE_BATCH) {
                 for k in batch {
                     match store.write(k, |cur| match cur {
-                        Some(_) => (Write::Remove, 1),
-                        None => (Write::Keep, 0),
+                        Some(_) => (Write::Remove, true),
+                        None => (Write::Keep, false),
                     }) {
-                        Ok(n) => deleted += n,
+                        Ok(true) => {
+                            gone.insert(k.clone());
+                        }
+                        Ok(false) => {}
                         Err(e) => return Err(Reply::from(e)),
                     }
                 }
                 std::thread::yield_now();
             }
-            Ok(deleted)
+            Ok(gone.len() as i64)
         })
         .await;
         match done {

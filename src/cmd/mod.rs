@@ -27,6 +27,7 @@ pub mod cscan;
 pub mod error;
 pub mod execute;
 pub mod expire;
+pub mod fleet;
 pub mod hash;
 pub mod json;
 pub mod keyops;

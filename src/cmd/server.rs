@@ -23,14 +23,14 @@ pub fn dbsize(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
 }
 
 /// `FLUSHDB [ASYNC|SYNC]` and `FLUSHALL [ASYNC|SYNC]`
-pub fn flushdb(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+pub fn flushdb(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     match a.len() {
         1 => {}
         2 if args::is(&a[1], "ASYNC") || args::is(&a[1], "SYNC") => {}
         _ => return Err(CommandError::Syntax),
     }
     ctx.shared.flush()?;
-    Ok(Reply::Ok)
+    Ok(super::fleet::flushed(ctx))
 }
 
 /// `TIME`

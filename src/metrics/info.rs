@@ -22,6 +22,7 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "cluster",
     "keyspace",
     "llm",
+    "shared",
 ];
 
 /// Every section, in Redis 7.0's order (`all`): the default ones with commandstats and
@@ -41,6 +42,7 @@ const ALL_SECTIONS: &[&str] = &[
     "cluster",
     "keyspace",
     "llm",
+    "shared",
 ];
 
 /// Renders the requested sections (`[]` = default; `all`, `everything`, `default` as in Redis).
@@ -120,6 +122,17 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
         "cluster" => {
             line!(out, "# Cluster");
             line!(out, "cluster_enabled:0");
+        }
+        "shared" => {
+            line!(out, "# Shared");
+            match &shared.tier {
+                Some(t) => {
+                    for (k, v) in t.info_fields() {
+                        line!(out, "{k}:{v}");
+                    }
+                }
+                None => line!(out, "shared_tier_status:off"),
+            }
         }
         "keyspace" => {
             line!(out, "# Keyspace");

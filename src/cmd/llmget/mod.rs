@@ -16,6 +16,7 @@
 //! stale value with status `stale-lead` and refresh in the background). `nil` keeps meaning one
 //! thing: you hold the lease.
 
+mod fleet;
 mod options;
 mod reply;
 #[cfg(test)]
@@ -81,10 +82,15 @@ fn classify(shared: &Shared, key: &[u8], opts: &ReadOptions) -> Found<Arc<Entry>
     if !matches!(e.value, Value::Str(_)) {
         return Found::Fresh(e);
     }
+    let now = shared.store.clock().now_ms();
+    if e.is_near_copy() && e.near_until <= now && shared.tier.as_ref().is_some_and(|t| t.is_up()) {
+        // A copy of a tier answer past its near life: read the tier again, as on a miss.
+        return Found::Unservable(None);
+    }
     if opts.mode == Mode::Refresh {
         return Found::Unservable(Some(e));
     }
-    match opts.limits.classify(&e, shared.store.clock().now_ms()) {
+    match opts.limits.classify(&e, now) {
         Class::Fresh => Found::Fresh(e),
         Class::Stale => Found::Stale(e),
         Class::Unservable => Found::Unservable(Some(e)),
@@ -123,6 +129,11 @@ pub(super) fn single_flight(
             let v = super::keyspace::string_of(&e)?.clone();
             e.mark_read(shared.store.clock().now_ms());
             stats.llm_hits.incr();
+            if let (true, Some(t)) = (e.is_near_copy(), &shared.tier) {
+                t.stats
+                    .near_hits
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             stats.tokens_saved.add(e.tokens);
             stats.record_model(key, true, e.tokens);
             shape.reply(Reply::Bulk(v), || {
@@ -156,21 +167,18 @@ pub(super) fn single_flight(
         }
         Begin::Lead { flight, gen, old } => {
             spawn_lease_timer(shared, key.clone(), flight);
-            if old.is_some() {
-                stats.refreshes.incr();
+            let tier = shared.tier.clone().filter(|t| t.is_up());
+            if let (Some(tier), None, false) = (tier, &old, ctx.client.in_exec) {
+                // A plain miss: the fleet's lease first (refreshes stay with this node).
+                let shared = shared.clone();
+                let key = key.clone();
+                return Ok(Flow::Wait(Box::pin(async move {
+                    let deadline = tokio::time::Instant::now() + opts.wait;
+                    let fleet = fleet::lead(&shared, &tier, &key, deadline).await;
+                    fleet_reply(&shared, &key, fleet, gen, &opts, &shape)
+                })));
             }
-            stats.llm_misses.incr();
-            stats.record_model(key, false, 0);
-            let status = if opts.mode == Mode::Refresh && old.is_some() {
-                "refresh-lead"
-            } else {
-                "lead"
-            };
-            // A stale answer this caller would not take is not shown to it (META `lead`).
-            let shown = old.filter(|_| status == "refresh-lead");
-            shape.reply(Reply::Nil, || {
-                Meta::of(status, shown.as_deref(), &limits, now, gen)
-            })
+            lead_reply(shared, key, old, gen, &opts, &shape)
         }
         Begin::Miss => {
             stats.readonly_misses.incr();
@@ -189,12 +197,85 @@ pub(super) fn single_flight(
             let shared = shared.clone();
             let key = key.clone();
             return Ok(Flow::Wait(Box::pin(async move {
+                let deadline = tokio::time::Instant::now() + wait;
                 let out = tokio::time::timeout(wait, guard.wait()).await;
+                let tier = shared.tier.clone().filter(|t| t.is_up());
+                if let (Ok(Outcome::Lead), Some(tier)) = (&out, tier) {
+                    // Promoted here: the fleet's lease next, within what is left of the wait.
+                    let gen = shared.flights.current(&key).map_or(0, |l| l.gen);
+                    let fleet = fleet::lead(&shared, &tier, &key, deadline).await;
+                    return fleet_reply(&shared, &key, fleet, gen, &opts, &shape);
+                }
                 followed(&shared, &key, out.ok(), &opts, &shape, wait)
             })));
         }
     };
     Ok(Flow::Reply(reply))
+}
+
+/// The reply of a caller that holds the lease: nil (META `lead`, or `refresh-lead` with the
+/// stale answer it renews).
+fn lead_reply(
+    shared: &Shared,
+    key: &Bytes,
+    old: Option<Arc<Entry>>,
+    gen: u64,
+    opts: &ReadOptions,
+    shape: &Shape,
+) -> Reply {
+    let stats = shared.store.stats();
+    let now = shared.store.clock().now_ms();
+    if old.is_some() {
+        stats.refreshes.incr();
+    }
+    stats.llm_misses.incr();
+    stats.record_model(key, false, 0);
+    let status = if opts.mode == Mode::Refresh && old.is_some() {
+        "refresh-lead"
+    } else {
+        "lead"
+    };
+    // A stale answer this caller would not take is not shown to it (META `lead`).
+    let shown = old.filter(|_| status == "refresh-lead");
+    shape.reply(Reply::Nil, || {
+        Meta::of(status, shown.as_deref(), &opts.limits, now, gen)
+    })
+}
+
+/// The reply once the fleet answered a local leader (see [`fleet::lead`]).
+fn fleet_reply(
+    shared: &Shared,
+    key: &Bytes,
+    fleet: fleet::Fleet,
+    gen: u64,
+    opts: &ReadOptions,
+    shape: &Shape,
+) -> Reply {
+    let stats = shared.store.stats();
+    let now = shared.store.clock().now_ms();
+    match fleet {
+        fleet::Fleet::Lead => lead_reply(shared, key, None, gen, opts, shape),
+        fleet::Fleet::Hit(a, entry) => {
+            stats.llm_hits.incr();
+            stats.tokens_saved.add(a.tokens);
+            stats.record_model(key, true, a.tokens);
+            if let Some(e) = &entry {
+                e.mark_read(now);
+            }
+            shape.reply(Reply::Bulk(a.value.clone()), || {
+                let mut m = Meta::of("hit", entry.as_deref(), &opts.limits, now, 0);
+                m.value = Some(a.value.clone());
+                m.tokens = a.tokens;
+                m
+            })
+        }
+        fleet::Fleet::TimedOut => {
+            // Give the local lease back: the next local caller tries the fleet in turn.
+            shared.flights.abort(key, Some(gen));
+            stats.wait_timeouts.incr();
+            tryagain_timeout(opts.wait).into()
+        }
+    }
 }
 
 /// Counts a stale answer served and returns its value (a stale answer saves a model call too).
