@@ -149,10 +149,10 @@ pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let shared = ctx.shared;
     let entry = SetNx::parse(a, 3)?.entry(shared, owned(&a[2]), "llmsetnx")?;
     let key = &a[1];
-    let tier = shared.tier.clone();
-    let up = tier.as_ref().is_some_and(|t| t.is_up());
+    let tier = shared.tier.as_ref();
+    let up = tier.is_some_and(|t| t.is_up());
     // With the tier up the answer is kept as a copy of the tier's (not journaled here).
-    let entry = match &tier {
+    let entry = match tier {
         Some(t) if up => entry.near_copy(t.near_until()),
         _ => entry,
     };
@@ -161,26 +161,37 @@ pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
         replace = refreshing;
         store_answer(shared, key, entry, refreshing)
     })?;
-    let Some(tier) = tier.filter(|_| stored == 1) else {
-        return Ok(Flow::Reply(Reply::Int(stored)));
+    Ok(shared_reply(ctx, key, stored, up, replace))
+}
+
+/// The reply of a store of an answer (`stored`: LLMSETNX's 1 or 0) once it is on the shared
+/// tier too, if one is configured; `up` is the tier's status when the answer was stored.
+pub(super) fn shared_reply(
+    ctx: &Ctx<'_>,
+    key: &Bytes,
+    stored: i64,
+    up: bool,
+    replace: bool,
+) -> Flow {
+    let shared = ctx.shared;
+    let Some(tier) = shared.tier.clone().filter(|_| stored == 1) else {
+        return Flow::Reply(Reply::Int(stored));
     };
     let Some(answer) = shared.store.get(key).and_then(|e| Answer::of(&e)) else {
-        return Ok(Flow::Reply(Reply::Int(stored)));
+        return Flow::Reply(Reply::Int(stored));
     };
     if !up {
         tier.queue_writeback(key);
-        return Ok(Flow::Reply(Reply::Int(stored)));
+        return Flow::Reply(Reply::Int(stored));
     }
     let (shared, key) = (shared.clone(), key.clone());
     let sharing = async move { share(&shared, &tier, &key, answer, replace).await };
     if ctx.client.in_exec {
         // A transaction or script does not wait: the answer is shared in the background.
         tokio::spawn(sharing);
-        return Ok(Flow::Reply(Reply::Int(stored)));
+        return Flow::Reply(Reply::Int(stored));
     }
-    Ok(Flow::Wait(Box::pin(
-        async move { Reply::Int(sharing.await) },
-    )))
+    Flow::Wait(Box::pin(async move { Reply::Int(sharing.await) }))
 }
 
 /// Puts an answer this node stored on the tier too; LLMSETNX's reply: 0 if the fleet already

@@ -235,16 +235,25 @@ pub fn llmappend(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<crate::protocol::Repl
 }
 
 /// `LLMEND key gen [EX seconds | PX milliseconds] [TOKENS n] [GRACE seconds]`
-pub fn llmend(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+pub fn llmend(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let gen = parse_gen(&a[2])?;
     let s = SetNx::parse(a, 3)?;
     let shared = ctx.shared;
     // Validated before the flight is touched: a bad EX leaves the stream as it was.
     s.entry(shared, Bytes::new(), "llmend")?;
     let key = &a[1];
+    let tier = shared.tier.clone();
+    let up = tier.as_ref().is_some_and(|t| t.is_up());
+    let mut replace = false;
     let stored = shared.flights.end(key, gen, |value, refreshing| {
+        replace = refreshing;
         let entry = s.entry(shared, value, "llmend")?;
+        let entry = match &tier {
+            Some(t) if up => entry.near_copy(t.near_until()),
+            _ => entry,
+        };
         store_answer(shared, key, entry, refreshing)
     })?;
-    Ok(Reply::Int(stored))
+    // The streamed answer goes to the tier like an LLMSETNX's (streams themselves stay local).
+    Ok(super::llm::shared_reply(ctx, key, stored, up, replace))
 }

@@ -6,6 +6,7 @@ pub mod info;
 pub mod llm;
 pub mod llm_families;
 pub mod redis_families;
+pub mod tier_families;
 pub mod watch;
 
 use crate::state::Shared;
@@ -33,5 +34,6 @@ pub fn scrape(shared: &Shared, openmetrics: bool) -> String {
     let mut e = exposition::Exposition::new(openmetrics);
     redis_families::write(shared, &mut e);
     llm_families::write(shared, &mut e);
+    tier_families::write(shared, &mut e);
     e.finish()
 }

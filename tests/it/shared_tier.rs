@@ -315,3 +315,75 @@ async fn nodes_over_a_redis_cluster_share_fills_hits_and_purges() {
         until_gone(&mut ca, k).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_answer_is_shared_once_it_ends_and_the_metrics_count_it() {
+    let redis = RedisServer::start(&[]);
+    let (a, b) = (
+        node(&redis.url(), false).await,
+        node(&redis.url(), false).await,
+    );
+    let (mut ca, mut cb) = (a.conn(false).await, b.conn(false).await);
+    let meta = call(&mut ca, &["LLMGET", "s", "META"]).await;
+    let Value::Array(fields) = meta else {
+        panic!("{meta:?}")
+    };
+    let gen = fields
+        .chunks(2)
+        .find(|p| text(&p[0]) == "gen")
+        .map(|p| text(&p[1]))
+        .expect("gen");
+    cmd(&mut ca, &["LLMAPPEND", "s", &gen, "Par"]).await;
+    cmd(&mut ca, &["LLMAPPEND", "s", &gen, "is"]).await;
+    assert_eq!(cmd(&mut ca, &["LLMEND", "s", &gen]).await, "1");
+    assert_eq!(cmd(&mut cb, &["LLMGET", "s"]).await, "Paris");
+    let scrape = llmcached::metrics::scrape(&b.shared, false);
+    assert!(scrape.contains("llmcached_shared_tier_up 1"), "{scrape}");
+    assert!(scrape.contains("llmcached_shared_hits_total 1"), "{scrape}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_followers_are_woken_by_the_tiers_invalidation_not_the_poll() {
+    let redis = RedisServer::start(&[]);
+    let a = node(&redis.url(), false).await;
+    // B polls once a minute: its followers can only finish this test early if the tier's
+    // invalidation of the key wakes them.
+    let b = start_with(|c| {
+        c.scale.shared_tier = vec![redis.url()];
+        c.scale.shared_poll = Duration::from_secs(60);
+    })
+    .await;
+    up(&b, true).await;
+    let mut ca = a.conn(false).await;
+    assert_eq!(call(&mut ca, &["LLMGET", "w"]).await, Value::Nil);
+    let mut followers = Vec::new();
+    for _ in 0..20 {
+        let mut c = b.conn(false).await;
+        followers.push(tokio::spawn(async move {
+            let v = call(&mut c, &["LLMGET", "w", "WAIT", "30000"]).await;
+            (text(&v), Instant::now())
+        }));
+    }
+    // Every follower is registered: B's one remote follower holds its local lease, the rest
+    // follow it locally.
+    while b.shared.flights.followers_waiting() < 19 {
+        tokio::task::yield_now().await;
+    }
+    let stored = Instant::now();
+    assert_eq!(cmd(&mut ca, &["LLMSETNX", "w", "done"]).await, "1");
+    let mut waits = Vec::new();
+    for f in followers {
+        let (v, at) = f.await.expect("follower");
+        assert_eq!(v, "done");
+        waits.push(at.saturating_duration_since(stored));
+    }
+    waits.sort();
+    println!(
+        "remote followers woken {:?} (median) {:?} (max) after the store",
+        waits[10], waits[19]
+    );
+    assert!(
+        waits[19] < Duration::from_secs(30),
+        "woken before the poll could"
+    );
+}
