@@ -37,6 +37,8 @@ impl Tier {
 
     async fn supervise(self: Arc<Self>) {
         let mut ever_up = false;
+        // Logged when it changes, not on every retry.
+        let mut last_error = String::new();
         loop {
             let (tx, rx) = mpsc::unbounded_channel();
             match self.connect(tx).await {
@@ -47,6 +49,7 @@ impl Tier {
                             .fetch_add(1, Ordering::Relaxed);
                     }
                     ever_up = true;
+                    last_error.clear();
                     tracing::info!(
                         "shared tier up: {} ({} master{})",
                         self.settings.shared_tier.join(","),
@@ -57,7 +60,11 @@ impl Tier {
                     self.serve(rx).await;
                 }
                 Err(e) => {
-                    tracing::debug!("shared tier not reachable: {e}");
+                    if e != last_error {
+                        // CLIENT TRACKING or EVAL refused (a managed service) shows here too.
+                        tracing::warn!("shared tier not usable, serving from this node alone: {e}");
+                        last_error = e;
+                    }
                     self.set_up(false);
                 }
             }

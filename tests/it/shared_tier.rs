@@ -146,6 +146,12 @@ async fn an_answer_stored_on_one_node_is_a_hit_on_the_other_with_its_ttl() {
     assert_eq!(cmd(&mut cb2, &["GET", "q"]).await, "Paris");
     // The tier holds the answer in its envelope, not as a plain string.
     assert!(redis.cli(&["GET", "q"]).starts_with('A'));
+    // A read that may not lead reads the tier too, and misses only when nobody has the answer.
+    let d = node(&redis.url(), false).await;
+    let mut cd = d.conn(false).await;
+    assert_eq!(cmd(&mut cd, &["LLMGET_RO", "q"]).await, "Paris");
+    let miss = call(&mut cd, &["LLMGET_RO", "nowhere", "WAIT", "0"]).await;
+    assert!(format!("{miss:?}").contains("MISS"), "{miss:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,6 +35,9 @@ pub(super) async fn lead(
 ) -> Fleet {
     let mut following = false;
     loop {
+        if Instant::now() >= deadline {
+            return Fleet::TimedOut;
+        }
         let version = tier.version(key);
         let stub = match tier.lead(key).await {
             Err(_) => return Fleet::Lead,
@@ -59,25 +62,53 @@ pub(super) async fn lead(
             following = true;
             tier.stats.remote_follows.fetch_add(1, Ordering::Relaxed);
         }
-        // Wait for the key to change on the tier. The bell is armed before the read, so a
-        // change between the read and the wait still wakes this caller.
-        loop {
-            let bell = tier.bell(key).notified();
-            tokio::pin!(bell);
-            bell.as_mut().enable();
-            let version = tier.version(key);
-            match tier.read(key).await {
-                Err(_) => return Fleet::Lead,
-                Ok(None) => break,
-                Ok(Some(Held::Answer(a))) => return hit(shared, tier, key, a, version),
-                Ok(Some(Held::Stub(_))) => {}
-            }
-            tokio::select! {
-                _ = &mut bell => {}
-                _ = tokio::time::sleep(tier.poll()) => {}
-                _ = tokio::time::sleep_until(deadline) => return Fleet::TimedOut,
-            }
+        match follow(shared, tier, key, deadline).await {
+            Followed::Gone => continue,
+            Followed::Done(fleet) => return fleet,
         }
+    }
+}
+
+enum Followed {
+    /// No lease stub any more, and no answer: try the lease.
+    Gone,
+    Done(Fleet),
+}
+
+/// Waits for another node's fill of `key`. The bell is armed before each read, so a change
+/// between the read and the wait still wakes this caller.
+async fn follow(shared: &Shared, tier: &Arc<Tier>, key: &Bytes, deadline: Instant) -> Followed {
+    loop {
+        let bell = tier.bell(key).notified();
+        tokio::pin!(bell);
+        bell.as_mut().enable();
+        let version = tier.version(key);
+        match tier.read(key).await {
+            Err(_) => return Followed::Done(Fleet::Lead),
+            Ok(None) => return Followed::Gone,
+            Ok(Some(Held::Answer(a))) => return Followed::Done(hit(shared, tier, key, a, version)),
+            Ok(Some(Held::Stub(_))) => {}
+        }
+        tokio::select! {
+            _ = &mut bell => {}
+            _ = tokio::time::sleep(tier.poll()) => {}
+            _ = tokio::time::sleep_until(deadline) => return Followed::Done(Fleet::TimedOut),
+        }
+    }
+}
+
+/// A read that may not lead (MODE READONLY, LLMGET_RO) and found nothing here: the tier's
+/// answer, or a running fill's elsewhere (followed until `deadline`); [`Fleet::Lead`] stands
+/// for "nothing anywhere" (the caller answers -MISS).
+pub(super) async fn read_only(
+    shared: &Shared,
+    tier: &Arc<Tier>,
+    key: &Bytes,
+    deadline: Instant,
+) -> Fleet {
+    match follow(shared, tier, key, deadline).await {
+        Followed::Gone => Fleet::Lead,
+        Followed::Done(fleet) => fleet,
     }
 }
 

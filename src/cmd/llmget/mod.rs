@@ -181,6 +181,21 @@ pub(super) fn single_flight(
             lead_reply(shared, key, old, gen, &opts, &shape)
         }
         Begin::Miss => {
+            let tier = shared.tier.clone().filter(|t| t.is_up());
+            if let (Some(tier), false) = (tier, ctx.client.in_exec) {
+                let shared = shared.clone();
+                let key = key.clone();
+                return Ok(Flow::Wait(Box::pin(async move {
+                    let deadline = tokio::time::Instant::now() + opts.wait;
+                    match fleet::read_only(&shared, &tier, &key, deadline).await {
+                        fleet::Fleet::Lead => {
+                            shared.store.stats().readonly_misses.incr();
+                            Reply::from(miss_error())
+                        }
+                        other => fleet_reply(&shared, &key, other, 0, &opts, &shape),
+                    }
+                })));
+            }
             stats.readonly_misses.incr();
             Reply::from(miss_error())
         }
