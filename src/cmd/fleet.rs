@@ -1,14 +1,16 @@
-//! The commands that reach every node through the shared tier: DEL / UNLINK, FLUSHDB /
-//! FLUSHALL and LLMPURGE apply to the tier too, and other nodes learn of it from the tier's
-//! invalidations. Without a tier (or inside MULTI and scripts, which never wait) they are the
+//! The commands that reach every node through the shared tier: LLMSETNX and LLMEND put their
+//! answer on the tier; DEL / UNLINK, FLUSHDB / FLUSHALL and LLMPURGE apply to the tier too, and
+//! other nodes learn of it from the tier's invalidations. Without a tier (or inside MULTI and scripts, which never wait) they are the
 //! node's own.
 //!
 //! While the tier is down DEL and FLUSHALL act on this node alone (what they can reach), and
 //! LLMPURGE refuses: a purge that silently misses other nodes is worse than an error.
 
 use super::{CommandError, Ctx, Flow};
+use crate::cache::{Entry, Write};
 use crate::protocol::Reply;
-use crate::tier::Tier;
+use crate::state::Shared;
+use crate::tier::{Answer, Completed, Tier};
 use bytes::Bytes;
 use std::sync::Arc;
 
@@ -72,5 +74,55 @@ pub fn purge_allowed(ctx: &Ctx<'_>) -> Result<Option<Arc<Tier>>, CommandError> {
         None => Ok(None),
         Some(t) if t.is_up() => Ok(Some(t.clone())),
         Some(_) => Err(purge_refused()),
+    }
+}
+
+/// The reply of a store of an answer (`stored`: LLMSETNX's 1 or 0) once it is on the shared
+/// tier too, if one is configured; `up` is the tier's status when the answer was stored.
+pub fn stored(ctx: &Ctx<'_>, key: &Bytes, stored: i64, up: bool, replace: bool) -> Flow {
+    let shared = ctx.shared;
+    let Some(tier) = shared.tier.clone().filter(|_| stored == 1) else {
+        return Flow::Reply(Reply::Int(stored));
+    };
+    let Some(answer) = shared.store.get(key).and_then(|e| Answer::of(&e)) else {
+        return Flow::Reply(Reply::Int(stored));
+    };
+    if !up {
+        tier.queue_writeback(key);
+        return Flow::Reply(Reply::Int(stored));
+    }
+    let (shared, key) = (shared.clone(), key.clone());
+    let sharing = async move { share(&shared, &tier, &key, answer, replace).await };
+    if ctx.client.in_exec {
+        // A transaction or script does not wait: the answer is shared in the background.
+        tokio::spawn(sharing);
+        return Flow::Reply(Reply::Int(stored));
+    }
+    Flow::Wait(Box::pin(async move { Reply::Int(sharing.await) }))
+}
+
+/// Puts an answer this node stored on the tier too; LLMSETNX's reply: 0 if the fleet already
+/// had an answer (the node then takes that one), else 1. Should the tier fail, the answer
+/// becomes the node's own (journaled) and is queued to be written back.
+async fn share(shared: &Shared, tier: &Tier, key: &Bytes, answer: Answer, replace: bool) -> i64 {
+    let version = tier.version(key);
+    match tier.complete(key, &answer, replace).await {
+        Ok(Completed::Stored) => 1,
+        Ok(Completed::Existing(other)) => {
+            tier.install(key, &other, version);
+            0
+        }
+        Err(_) => {
+            let _ = shared.store.write(key, |cur| match cur {
+                Some(e) if e.is_near_copy() && answer.is_held_by(e) => {
+                    let mut own = Entry::clone_of(e);
+                    own.near_until = 0;
+                    (Write::Put(own), ())
+                }
+                _ => (Write::Keep, ()),
+            });
+            tier.queue_writeback(key);
+            1
+        }
     }
 }

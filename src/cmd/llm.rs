@@ -29,7 +29,6 @@ use crate::cache::{Entry, Value, Write};
 use crate::metrics::llm::{llm_stats, Stat};
 use crate::protocol::Reply;
 use crate::state::Shared;
-use crate::tier::{Answer, Completed, Tier};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,69 +160,7 @@ pub fn llmsetnx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
         replace = refreshing;
         store_answer(shared, key, entry, refreshing)
     })?;
-    Ok(shared_reply(ctx, key, stored, up, replace))
-}
-
-/// The reply of a store of an answer (`stored`: LLMSETNX's 1 or 0) once it is on the shared
-/// tier too, if one is configured; `up` is the tier's status when the answer was stored.
-pub(super) fn shared_reply(
-    ctx: &Ctx<'_>,
-    key: &Bytes,
-    stored: i64,
-    up: bool,
-    replace: bool,
-) -> Flow {
-    let shared = ctx.shared;
-    let Some(tier) = shared.tier.clone().filter(|_| stored == 1) else {
-        return Flow::Reply(Reply::Int(stored));
-    };
-    let Some(answer) = shared.store.get(key).and_then(|e| Answer::of(&e)) else {
-        return Flow::Reply(Reply::Int(stored));
-    };
-    if !up {
-        tier.queue_writeback(key);
-        return Flow::Reply(Reply::Int(stored));
-    }
-    let (shared, key) = (shared.clone(), key.clone());
-    let sharing = async move { share(&shared, &tier, &key, answer, replace).await };
-    if ctx.client.in_exec {
-        // A transaction or script does not wait: the answer is shared in the background.
-        tokio::spawn(sharing);
-        return Flow::Reply(Reply::Int(stored));
-    }
-    Flow::Wait(Box::pin(async move { Reply::Int(sharing.await) }))
-}
-
-/// Puts an answer this node stored on the tier too; LLMSETNX's reply: 0 if the fleet already
-/// had an answer (the node then takes that one), else 1. Should the tier fail, the answer
-/// becomes the node's own (journaled) and is queued to be written back.
-pub(super) async fn share(
-    shared: &Shared,
-    tier: &Tier,
-    key: &Bytes,
-    answer: Answer,
-    replace: bool,
-) -> i64 {
-    let version = tier.version(key);
-    match tier.complete(key, &answer, replace).await {
-        Ok(Completed::Stored) => 1,
-        Ok(Completed::Existing(other)) => {
-            tier.install(key, &other, version);
-            0
-        }
-        Err(_) => {
-            let _ = shared.store.write(key, |cur| match cur {
-                Some(e) if e.is_near_copy() && answer.is_held_by(e) => {
-                    let mut own = Entry::clone_of(e);
-                    own.near_until = 0;
-                    (Write::Put(own), ())
-                }
-                _ => (Write::Keep, ()),
-            });
-            tier.queue_writeback(key);
-            1
-        }
-    }
+    Ok(super::fleet::stored(ctx, key, stored, up, replace))
 }
 
 /// Parses a generation argument (LLMAPPEND, LLMEND, LLMABORT).

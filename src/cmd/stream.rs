@@ -255,5 +255,5 @@ pub fn llmend(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
         store_answer(shared, key, entry, refreshing)
     })?;
     // The streamed answer goes to the tier like an LLMSETNX's (streams themselves stay local).
-    Ok(super::llm::shared_reply(ctx, key, stored, up, replace))
+    Ok(super::fleet::stored(ctx, key, stored, up, replace))
 }

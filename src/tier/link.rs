@@ -37,10 +37,13 @@ impl std::fmt::Display for Failure {
 
 impl From<RedisError> for Failure {
     fn from(e: RedisError) -> Self {
+        if e.is_timeout() {
+            // The crate's own response timeout: one slow reply is not an outage.
+            return Failure::Timeout;
+        }
         let down = e.is_io_error()
             || e.is_connection_dropped()
             || e.is_connection_refusal()
-            || e.is_timeout()
             || matches!(
                 e.code(),
                 Some("CLUSTERDOWN" | "LOADING" | "MISCONF" | "MASTERDOWN" | "TRYAGAIN")
