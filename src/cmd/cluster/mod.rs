@@ -1,0 +1,155 @@
+//! CLUSTER and its subcommands (INFO, SLOTS, SHARDS, NODES, MYID, KEYSLOT, COUNTKEYSINSLOT,
+//! GETKEYSINSLOT, HELP), and READONLY, READWRITE, ASKING: emulated cluster mode.
+//!
+//! With `cluster-mode emulated` the node answers as a one-node Redis Cluster that owns all
+//! 16384 slots ([`topology`]), so cluster-aware clients (redis-py `RedisCluster`, ioredis
+//! `Cluster`, `redis-cli -c`) can be pointed at it: they read the slot map once (CLUSTER SLOTS,
+//! and CLUSTER INFO for `cluster_state:ok`), find every slot on this node and never see a
+//! redirection. No CROSSSLOT check is made: one node holds every key.
+//!
+//! With `cluster-mode no` (the default) every one of these commands that passes the arity
+//! check answers `ERR This instance has cluster support disabled`, as a standalone Redis
+//! 7.0.15 does (an unknown subcommand and a wrong arity are still caught first, by dispatch).
+
+pub mod slot;
+pub mod topology;
+
+use super::args;
+use super::spec::flag::*;
+use super::{command, permit, CommandError, CommandSpec, Ctx, Handler};
+use crate::acl::READ;
+use crate::config::ClusterMode;
+use crate::protocol::Reply;
+use crate::sub;
+use bytes::Bytes;
+use slot::{key_slot, SLOTS};
+use topology::Myself;
+
+/// `CLUSTER`'s subcommand rows (Redis 7.0.15's arities and flags).
+#[rustfmt::skip]
+pub static SUBCOMMANDS: &[CommandSpec] = &[
+    sub!("cluster", "countkeysinslot", 3, STALE, 0, "cluster", "3.0.0", "<slot>", "Return the number of keys in <slot>.", Handler::Sync(countkeysinslot)),
+    sub!("cluster", "getkeysinslot", 4, STALE, 0, "cluster", "3.0.0", "<slot> <count>", "Return key names stored by current node in a slot.", Handler::Sync(getkeysinslot)),
+    sub!("cluster", "info", 2, STALE, 0, "cluster", "3.0.0", "", "Return information about the cluster.", Handler::Sync(info)),
+    sub!("cluster", "keyslot", 3, STALE, 0, "cluster", "3.0.0", "<key>", "Return the hash slot for <key>.", Handler::Sync(keyslot)),
+    sub!("cluster", "myid", 2, STALE, 0, "cluster", "3.0.0", "", "Return the node id.", Handler::Sync(myid)),
+    sub!("cluster", "nodes", 2, STALE, 0, "cluster", "3.0.0", "", "Return cluster configuration seen by node (one line: this node, master of 0-16383).", Handler::Sync(nodes)),
+    sub!("cluster", "shards", 2, STALE, 0, "cluster", "7.0.0", "", "Return information about slot range mappings and the nodes associated with them.", Handler::Sync(shards)),
+    sub!("cluster", "slots", 2, STALE, 0, "cluster", "3.0.0", "", "Return information about slots range mappings.", Handler::Sync(slots)),
+    sub!("cluster", "help", 2, LOADING | STALE, 0, "cluster", "5.0.0", "", "Show helpful text about the different subcommands.", Handler::Sync(help)),
+];
+
+/// This node as emulated mode announces it, or the standalone error.
+///
+/// The address is `cluster-announce-ip`, else the bind address; a wildcard bind without an
+/// announce address is refused at start (`Config::check`), and shows as the empty address
+/// should a server be built from a `Config` that skipped that check. The port is
+/// `cluster-announce-port`, else the port served.
+fn myself(ctx: &Ctx<'_>) -> Result<Myself, CommandError> {
+    let config = ctx.shared.config();
+    let scale = &config.scale;
+    if scale.cluster_mode != ClusterMode::Emulated {
+        return Err(CommandError::ClusterDisabled);
+    }
+    let ip = match scale.cluster_announce_ip {
+        Some(ip) => ip.to_string(),
+        None if config.bind.is_unspecified() => String::new(),
+        None => config.bind.to_string(),
+    };
+    let port = match scale.cluster_announce_port {
+        0 => ctx.shared.port(),
+        p => p,
+    };
+    Ok(Myself {
+        id: ctx.shared.run_id.clone(),
+        ip,
+        port,
+    })
+}
+
+/// `CLUSTER INFO`
+fn info(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(myself(ctx)?.info())
+}
+
+/// `CLUSTER NODES`
+fn nodes(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(myself(ctx)?.nodes())
+}
+
+/// `CLUSTER SLOTS`
+fn slots(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(myself(ctx)?.slots())
+}
+
+/// `CLUSTER SHARDS`
+fn shards(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(myself(ctx)?.shards())
+}
+
+/// `CLUSTER MYID`
+fn myid(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(myself(ctx)?.myid())
+}
+
+/// `CLUSTER KEYSLOT key`
+fn keyslot(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    myself(ctx)?;
+    Ok(Reply::Int(key_slot(&a[2]) as i64))
+}
+
+/// A slot argument: an integer (else `ERR value is not an integer or out of range`), `None`
+/// when it is outside `0..16384`.
+fn slot_arg(arg: &[u8]) -> Result<Option<u16>, CommandError> {
+    let n = args::int(arg)?;
+    Ok(u16::try_from(n).ok().filter(|s| *s < SLOTS))
+}
+
+/// `CLUSTER COUNTKEYSINSLOT slot`: walks the whole keyspace (there is no per-slot index; the
+/// emulated node owns every slot, so clients only ask this when inspecting it).
+fn countkeysinslot(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    myself(ctx)?;
+    let slot = slot_arg(&a[2])?.ok_or(CommandError::err("Invalid slot"))?;
+    let n = ctx
+        .shared
+        .store
+        .iter()
+        .filter(|(k, _)| key_slot(k) == slot)
+        .count();
+    Ok(Reply::Int(n as i64))
+}
+
+/// `CLUSTER GETKEYSINSLOT slot count`: at most `count` key names of the slot, in byte order,
+/// only those the user may read (as SCAN and KEYS filter them). Walks the whole keyspace.
+fn getkeysinslot(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    myself(ctx)?;
+    let slot = slot_arg(&a[2])?;
+    let count = args::int(&a[3])?;
+    let (Some(slot), Ok(count)) = (slot, usize::try_from(count)) else {
+        return Err(CommandError::err("Invalid slot or number of keys"));
+    };
+    let allowed = permit::key_filter(ctx, READ);
+    let mut keys: Vec<Bytes> = ctx
+        .shared
+        .store
+        .iter()
+        .filter(|(k, _)| key_slot(k) == slot && allowed.as_ref().is_none_or(|f| f(k)))
+        .map(|(k, _)| (*k).clone())
+        .collect();
+    keys.sort_unstable();
+    keys.truncate(count);
+    Ok(Reply::Array(keys.into_iter().map(Reply::Bulk).collect()))
+}
+
+/// `CLUSTER HELP`: the table's text, in emulated mode only (a standalone Redis refuses it too).
+fn help(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    myself(ctx)?;
+    command::help(ctx, a)
+}
+
+/// `READONLY`, `READWRITE`, `ASKING`: OK in emulated mode (this node is the master of every
+/// slot, so reads need no replica permission and no slot is ever being imported).
+pub fn ok_when_emulated(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    myself(ctx)?;
+    Ok(Reply::Ok)
+}
