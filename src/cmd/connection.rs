@@ -135,9 +135,13 @@ pub fn hello(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 }
 
 /// `SELECT index`: only database 0 exists.
-pub fn select(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+/// In emulated cluster mode another database is refused as a cluster node refuses it.
+pub fn select(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     match args::int(&a[1])? {
         0 => Ok(Reply::Ok),
+        _ if ctx.shared.config().scale.cluster_mode == ClusterMode::Emulated => {
+            Err(CommandError::err("SELECT is not allowed in cluster mode"))
+        }
         _ => Err(CommandError::err("DB index is out of range")),
     }
 }

@@ -228,6 +228,8 @@ SHAPE_COMMANDS = [
     [b"CLUSTER", b"COUNTKEYSINSLOT", b"16384"],
     [b"CLUSTER", b"GETKEYSINSLOT", b"1", b"-1"],
     [b"CLUSTER", b"KEYSLOT"],
+    [b"SELECT", b"0"],
+    [b"SELECT", b"1"],
     [b"READONLY"],
     [b"READWRITE"],
     [b"ASKING"],

@@ -191,6 +191,16 @@ async fn emulated_cluster_mode_shows_in_hello_info_and_role_commands() {
         hello.contains(&(bulk("mode") + &bulk("cluster"))),
         "{hello}"
     );
+    // SELECT as a cluster node answers it.
+    assert_eq!(send(&mut raw, &["SELECT", "0"]).await, "+OK\r\n");
+    assert_eq!(
+        send(&mut raw, &["SELECT", "1"]).await,
+        "-ERR SELECT is not allowed in cluster mode\r\n"
+    );
+    assert_eq!(
+        send(&mut raw, &["SELECT", "x"]).await,
+        "-ERR value is not an integer or out of range\r\n"
+    );
     let help = send(&mut raw, &["CLUSTER", "HELP"]).await;
     assert!(
         help.contains("+SLOTS\r\n") && help.contains("+KEYSLOT <key>\r\n"),
