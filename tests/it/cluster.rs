@@ -299,3 +299,50 @@ fn emulated_cluster_on_a_wildcard_bind_without_announce_ip_is_refused_at_start()
         );
     }
 }
+
+/// GETKEYSINSLOT names only keys the user may read, as SCAN and KEYS do; COUNTKEYSINSLOT counts
+/// every key (a number gives no name away).
+#[tokio::test]
+async fn getkeysinslot_shows_only_keys_the_user_may_read() {
+    let s = emulated().await;
+    let mut admin = s.raw().await;
+    // Same hash tag, so the same slot.
+    for k in ["{t}open:1", "{t}secret:1", "{t}open:2"] {
+        assert_eq!(send(&mut admin, &["SET", k, "v"]).await, "+OK\r\n");
+    }
+    let acl = [
+        "ACL",
+        "SETUSER",
+        "reader",
+        "on",
+        ">pw",
+        "~{t}open:*",
+        "+@all",
+    ];
+    assert_eq!(send(&mut admin, &acl).await, "+OK\r\n");
+    let slot = send(&mut admin, &["CLUSTER", "KEYSLOT", "{t}x"]).await;
+    let slot = slot.trim_start_matches(':').trim_end().to_string();
+    let mut reader = s.raw().await;
+    assert_eq!(
+        send(&mut reader, &["AUTH", "reader", "pw"]).await,
+        "+OK\r\n"
+    );
+    assert_eq!(
+        send(&mut reader, &["CLUSTER", "GETKEYSINSLOT", &slot, "10"]).await,
+        format!("*2\r\n{}{}", bulk("{t}open:1"), bulk("{t}open:2"))
+    );
+    assert_eq!(
+        send(&mut admin, &["CLUSTER", "GETKEYSINSLOT", &slot, "10"]).await,
+        format!(
+            "*3\r\n{}{}{}",
+            bulk("{t}open:1"),
+            bulk("{t}open:2"),
+            bulk("{t}secret:1")
+        )
+    );
+    assert_eq!(
+        send(&mut reader, &["CLUSTER", "COUNTKEYSINSLOT", &slot]).await,
+        ":3\r\n"
+    );
+    s.stop().await.expect("stop");
+}

@@ -42,8 +42,8 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
 /// This node as emulated mode announces it, or the standalone error.
 ///
 /// The address is `cluster-announce-ip`, else the bind address; a wildcard bind without an
-/// announce address is refused at start (`Config::check`), and shows as the empty address
-/// should a server be built from a `Config` that skipped that check. The port is
+/// announce address is refused at start (the configuration's start-up checks), and shows as
+/// the empty address should a server be built from a `Config` that skipped them. The port is
 /// `cluster-announce-port`, else the port served.
 fn myself(ctx: &Ctx<'_>) -> Result<Myself, CommandError> {
     let config = ctx.shared.config();
