@@ -207,10 +207,12 @@ def mask(tree, node):
 
 
 def session(node, protocol, commands):
+    """The masked replies of `commands`, each word `{id}` replaced by the node's own id."""
     raw = node.raw()
     try:
         raw.run([b"HELLO", str(protocol).encode()])
-        return [mask(parse(raw.run(c)), node) for c in commands]
+        own = [[node.id.encode() if w == b"{id}" else w for w in c] for c in commands]
+        return [mask(parse(raw.run(c)), node) for c in own]
     finally:
         raw.sock.close()
 
@@ -228,6 +230,12 @@ SHAPE_COMMANDS = [
     [b"CLUSTER", b"COUNTKEYSINSLOT", b"16384"],
     [b"CLUSTER", b"GETKEYSINSLOT", b"1", b"-1"],
     [b"CLUSTER", b"KEYSLOT"],
+    [b"CLUSTER", b"LINKS"],
+    [b"CLUSTER", b"REPLICAS", b"{id}"],
+    [b"CLUSTER", b"SLAVES", b"{id}"],
+    [b"CLUSTER", b"REPLICAS", b"abc"],
+    [b"CLUSTER", b"COUNT-FAILURE-REPORTS", b"{id}"],
+    [b"CLUSTER", b"SAVECONFIG"],
     [b"SELECT", b"0"],
     [b"SELECT", b"1"],
     [b"READONLY"],

@@ -210,6 +210,49 @@ async fn emulated_cluster_mode_shows_in_hello_info_and_role_commands() {
 }
 
 #[tokio::test]
+async fn emulated_cluster_has_no_peers_and_a_fixed_topology() {
+    let s = emulated().await;
+    let id = s.shared.run_id.clone();
+    let mut raw = s.raw().await;
+    // As a one-node redis-server 7.0.15 cluster answers them.
+    assert_eq!(send(&mut raw, &["CLUSTER", "LINKS"]).await, "*0\r\n");
+    for sub in ["REPLICAS", "SLAVES"] {
+        assert_eq!(send(&mut raw, &["CLUSTER", sub, &id]).await, "*0\r\n");
+        assert_eq!(
+            send(&mut raw, &["CLUSTER", sub, "abc"]).await,
+            "-ERR Unknown node abc\r\n"
+        );
+    }
+    assert_eq!(
+        send(&mut raw, &["CLUSTER", "COUNT-FAILURE-REPORTS", &id]).await,
+        ":0\r\n"
+    );
+    assert_eq!(send(&mut raw, &["CLUSTER", "SAVECONFIG"]).await, "+OK\r\n");
+    // Whatever would change the topology is refused, and the slot map stays whole.
+    let fixed =
+        "-ERR The emulated cluster's topology is fixed: one master that owns every slot\r\n";
+    for args in [
+        &["CLUSTER", "ADDSLOTS", "1"][..],
+        &["CLUSTER", "DELSLOTS", "1"],
+        &["CLUSTER", "DELSLOTSRANGE", "0", "16383"],
+        &["CLUSTER", "FLUSHSLOTS"],
+        &["CLUSTER", "SETSLOT", "1", "STABLE"],
+        &["CLUSTER", "MEET", "127.0.0.1", "7000"],
+        &["CLUSTER", "FORGET", &id],
+        &["CLUSTER", "REPLICATE", &id],
+        &["CLUSTER", "FAILOVER"],
+        &["CLUSTER", "RESET", "HARD"],
+        &["CLUSTER", "BUMPEPOCH"],
+        &["CLUSTER", "SET-CONFIG-EPOCH", "1"],
+    ] {
+        assert_eq!(send(&mut raw, args).await, fixed, "{args:?}");
+    }
+    let info = send(&mut raw, &["CLUSTER", "INFO"]).await;
+    assert!(info.contains("cluster_slots_assigned:16384\r\n"), "{info}");
+    s.stop().await.expect("stop");
+}
+
+#[tokio::test]
 async fn emulated_cluster_announces_the_configured_address() {
     let s = start_with(|c| {
         c.scale.cluster_mode = ClusterMode::Emulated;
@@ -237,7 +280,7 @@ async fn standalone_answers_every_cluster_command_with_support_disabled() {
     let mut raw = s.raw().await;
     let disabled = "-ERR This instance has cluster support disabled\r\n";
     let cluster = lookup(b"cluster").and_then(row).expect("CLUSTER row");
-    assert!(cluster.subcommands.len() >= 9);
+    assert!(cluster.subcommands.len() >= 27);
     for sub in cluster.subcommands {
         let mut args = vec!["CLUSTER".to_string(), sub.name.to_ascii_uppercase()];
         while args.len() < sub.arity.unsigned_abs() as usize {

@@ -1,11 +1,15 @@
 //! CLUSTER and its subcommands (INFO, SLOTS, SHARDS, NODES, MYID, KEYSLOT, COUNTKEYSINSLOT,
-//! GETKEYSINSLOT, HELP), and READONLY, READWRITE, ASKING: emulated cluster mode.
+//! GETKEYSINSLOT, LINKS, REPLICAS, COUNT-FAILURE-REPORTS, SAVECONFIG, HELP, and the ones that
+//! would change a real cluster's topology), and READONLY, READWRITE, ASKING: emulated cluster
+//! mode.
 //!
 //! With `cluster-mode emulated` the node answers as a one-node Redis Cluster that owns all
 //! 16384 slots ([`topology`]), so cluster-aware clients (redis-py `RedisCluster`, ioredis
 //! `Cluster`, `redis-cli -c`) can be pointed at it: they read the slot map once (CLUSTER SLOTS,
 //! and CLUSTER INFO for `cluster_state:ok`), find every slot on this node and never see a
-//! redirection. No CROSSSLOT check is made: one node holds every key.
+//! redirection. No CROSSSLOT check is made: one node holds every key. The topology is fixed:
+//! ADDSLOTS, DELSLOTS, SETSLOT, MEET, FORGET, REPLICATE, FAILOVER, RESET, BUMPEPOCH and
+//! SET-CONFIG-EPOCH are refused with one error.
 //!
 //! With `cluster-mode no` (the default) every one of these commands that passes the arity
 //! check answers `ERR This instance has cluster support disabled`, as a standalone Redis
@@ -16,7 +20,7 @@ pub mod topology;
 
 use super::args;
 use super::spec::flag::*;
-use super::{command, permit, CommandError, CommandSpec, Ctx, Handler};
+use super::{command, lossy, permit, CommandError, CommandSpec, Ctx, Handler};
 use crate::acl::READ;
 use crate::config::ClusterMode;
 use crate::protocol::Reply;
@@ -36,8 +40,29 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
     sub!("cluster", "nodes", 2, STALE, 0, "cluster", "3.0.0", "", "Return cluster configuration seen by node (one line: this node, master of 0-16383).", Handler::Sync(nodes)),
     sub!("cluster", "shards", 2, STALE, 0, "cluster", "7.0.0", "", "Return information about slot range mappings and the nodes associated with them.", Handler::Sync(shards)),
     sub!("cluster", "slots", 2, STALE, 0, "cluster", "3.0.0", "", "Return information about slots range mappings.", Handler::Sync(slots)),
+    sub!("cluster", "links", 2, STALE, 0, "cluster", "7.0.0", "", "Return information about all network links between this node and its peers (none).", Handler::Sync(links)),
+    sub!("cluster", "replicas", 3, ADMIN | STALE, 0, "cluster", "5.0.0", "<node-id>", "Return <node-id> replicas (this node has none).", Handler::Sync(replicas)),
+    sub!("cluster", "slaves", 3, ADMIN | STALE, 0, "cluster", "3.0.0", "<node-id>", "Return <node-id> replicas (this node has none).", Handler::Sync(replicas)),
+    sub!("cluster", "count-failure-reports", 3, ADMIN | STALE, 0, "cluster", "3.0.0", "<node-id>", "Return number of failure reports for <node-id> (always 0).", Handler::Sync(count_failure_reports)),
+    sub!("cluster", "saveconfig", 2, ADMIN | STALE, 0, "cluster", "3.0.0", "", "Force saving cluster configuration on disk (there is none to save).", Handler::Sync(saveconfig)),
+    sub!("cluster", "addslots", -3, ADMIN | STALE, 0, "cluster", "3.0.0", "<slot> [<slot> ...]", "Refused: the emulated node owns every slot.", Handler::Sync(fixed)),
+    sub!("cluster", "addslotsrange", -4, ADMIN | STALE, 0, "cluster", "7.0.0", "<start slot> <end slot> [<start slot> <end slot> ...]", "Refused: the emulated node owns every slot.", Handler::Sync(fixed)),
+    sub!("cluster", "bumpepoch", 2, ADMIN | STALE, 0, "cluster", "3.0.0", "", "Refused: the emulated cluster's epochs stay 0.", Handler::Sync(fixed)),
+    sub!("cluster", "delslots", -3, ADMIN | STALE, 0, "cluster", "3.0.0", "<slot> [<slot> ...]", "Refused: the emulated node owns every slot.", Handler::Sync(fixed)),
+    sub!("cluster", "delslotsrange", -4, ADMIN | STALE, 0, "cluster", "7.0.0", "<start slot> <end slot> [<start slot> <end slot> ...]", "Refused: the emulated node owns every slot.", Handler::Sync(fixed)),
+    sub!("cluster", "failover", -2, ADMIN | STALE, 0, "cluster", "3.0.0", "[FORCE|TAKEOVER]", "Refused: the emulated node is the only master.", Handler::Sync(fixed)),
+    sub!("cluster", "flushslots", 2, ADMIN | STALE, 0, "cluster", "3.0.0", "", "Refused: the emulated node owns every slot.", Handler::Sync(fixed)),
+    sub!("cluster", "forget", 3, ADMIN | STALE, 0, "cluster", "3.0.0", "<node-id>", "Refused: the emulated cluster has one node.", Handler::Sync(fixed)),
+    sub!("cluster", "meet", -4, ADMIN | STALE, 0, "cluster", "3.0.0", "<ip> <port> [<bus-port>]", "Refused: the emulated cluster has one node.", Handler::Sync(fixed)),
+    sub!("cluster", "replicate", 3, ADMIN | STALE, 0, "cluster", "3.0.0", "<node-id>", "Refused: the emulated node is the only master.", Handler::Sync(fixed)),
+    sub!("cluster", "reset", -2, ADMIN | NO_SCRIPT | STALE, 0, "cluster", "3.0.0", "[HARD|SOFT]", "Refused: the emulated cluster's topology is fixed.", Handler::Sync(fixed)),
+    sub!("cluster", "set-config-epoch", 3, ADMIN | STALE, 0, "cluster", "3.0.0", "<epoch>", "Refused: the emulated cluster's epochs stay 0.", Handler::Sync(fixed)),
+    sub!("cluster", "setslot", -4, ADMIN | STALE, 0, "cluster", "3.0.0", "<slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)", "Refused: the emulated node owns every slot.", Handler::Sync(fixed)),
     sub!("cluster", "help", 2, LOADING | STALE, 0, "cluster", "5.0.0", "", "Show helpful text about the different subcommands.", Handler::Sync(help)),
 ];
+
+/// What the subcommands that would change a real cluster's topology answer in emulated mode.
+const FIXED: &str = "The emulated cluster's topology is fixed: one master that owns every slot";
 
 /// This node as emulated mode announces it, or the standalone error.
 ///
@@ -139,6 +164,49 @@ fn getkeysinslot(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> 
     keys.sort_unstable();
     keys.truncate(count);
     Ok(Reply::Array(keys.into_iter().map(Reply::Bulk).collect()))
+}
+
+/// `CLUSTER LINKS`: no peers, so no links (an empty array, as a one-node Redis Cluster).
+fn links(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    myself(ctx)?;
+    Ok(Reply::Array(Vec::new()))
+}
+
+/// `ERR Unknown node <id>` unless `id` is this node's.
+fn known_node(me: &Myself, id: &[u8]) -> Result<(), CommandError> {
+    if id == me.id.as_bytes() {
+        Ok(())
+    } else {
+        Err(CommandError::err(format!(
+            "Unknown node {}",
+            lossy(id, 128)
+        )))
+    }
+}
+
+/// `CLUSTER REPLICAS node-id`, `CLUSTER SLAVES node-id`: this node has no replicas.
+fn replicas(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    known_node(&myself(ctx)?, &a[2])?;
+    Ok(Reply::Array(Vec::new()))
+}
+
+/// `CLUSTER COUNT-FAILURE-REPORTS node-id`: no peer ever reports a failure.
+fn count_failure_reports(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    known_node(&myself(ctx)?, &a[2])?;
+    Ok(Reply::Int(0))
+}
+
+/// `CLUSTER SAVECONFIG`: OK; the emulated cluster has no nodes file (its state is fixed).
+fn saveconfig(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    myself(ctx)?;
+    Ok(Reply::Ok)
+}
+
+/// ADDSLOTS, DELSLOTS, SETSLOT, MEET, FORGET, REPLICATE, FAILOVER, RESET, ... : the standalone
+/// error with `cluster-mode no`; in emulated mode refused, since the topology cannot change.
+fn fixed(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    myself(ctx)?;
+    Err(CommandError::err(FIXED))
 }
 
 /// `CLUSTER HELP`: the table's text, in emulated mode only (a standalone Redis refuses it too).
