@@ -11,6 +11,11 @@
 #     only, with a throwaway CA made here and the users of its example aclfile Secret;
 #   - deploy/redis.conf starts Debian's redis-server, and llmcached when a binary is there
 #     ($LLMCACHED_BIN or target/release/llmcached), with only port, bind and dir overridden;
+#   - the scale-out variant (deploy/k8s-scale-out, deploy/scale-out/docker-compose.yml): its
+#     manifests validate the same way, three llmcached nodes name the three Redis Cluster nodes
+#     as their seeds with --shared-tier-cluster yes, and its commands run here: the Redis nodes'
+#     arguments and the file's `redis-cli --cluster create` make a three-master cluster, and
+#     llmcached starts with the nodes' flags on it;
 #   - the Grafana dashboards in deploy/grafana/ are valid JSON, and every metric their queries
 #     name is one a scrape of the binary's /metrics serves (and a misspelt name is caught).
 # Installs its checkers once into target/deploy-venv from deploy/check-requirements.txt.
@@ -171,6 +176,102 @@ probe = " ".join(c["readinessProbe"]["exec"]["command"])
 assert "--tls" in probe and files["tls-ca-cert-file"] in probe, probe
 assert files["port"] == "0" and files["tls-port"] == "6379"
 ' "$DEPLOY/k8s-tls/statefulset.yaml" "$DEPLOY/redis-tls.conf"
+
+mapfile -t SCALE_MANIFESTS < <(find "$DEPLOY/k8s-scale-out" -name '*.yaml' ! -name 'kustomization.yaml' | sort)
+run_check "scale-out variant: Kubernetes manifests validate (strict, 1.37)" \
+    "$VENV/bin/kubernetes-validate" --strict --quiet "${SCALE_MANIFESTS[@]}"
+
+run_check "scale-out variant: kustomization lists every manifest" "$PY" -c '
+import os, sys, yaml
+k = yaml.safe_load(open(sys.argv[1]))
+listed = set(k["resources"])
+present = {os.path.basename(p) for p in sys.argv[2:]}
+assert listed == present, f"listed {sorted(listed)}, present {sorted(present)}"
+' "$DEPLOY/k8s-scale-out/kustomization.yaml" "${SCALE_MANIFESTS[@]}"
+
+run_check "scale-out variant: ConfigMap redis.conf matches deploy/redis.conf" "$PY" -c '
+import sys, yaml
+def directives(text):
+    return [l.split() for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+cm = yaml.safe_load(open(sys.argv[1]))["data"]["redis.conf"]
+assert directives(cm) == directives(open(sys.argv[2]).read()), "the two configurations differ"
+' "$DEPLOY/k8s-scale-out/configmap.yaml" "$DEPLOY/redis.conf"
+
+# The three llmcached pods name every Redis pod as a seed of a cluster tier; the Redis
+# StatefulSet runs three cluster-enabled masters announcing their pod IP; the Job creates the
+# cluster from exactly those pods, with no replicas.
+run_check "scale-out variant: three llmcached nodes over a three-master Redis Cluster" "$PY" -c '
+import re, sys, yaml
+d = sys.argv[1]
+def docs(name):
+    return [x for x in yaml.safe_load_all(open(f"{d}/{name}")) if x]
+(llm,) = docs("statefulset.yaml")
+redis_svc, redis = docs("redis-cluster.yaml")
+(job,) = docs("redis-cluster-create.yaml")
+assert llm["spec"]["replicas"] == 3, llm["spec"]["replicas"]
+n = redis["spec"]["replicas"]
+assert n == 3, f"{n} Redis pods: redis-cli --cluster create needs three masters"
+svc = redis["spec"]["serviceName"]
+assert redis_svc["metadata"]["name"] == svc and redis_svc["spec"]["clusterIP"] == "None"
+name = redis["metadata"]["name"]
+c = llm["spec"]["template"]["spec"]["containers"][0]
+cmd = c["command"]
+assert cmd[:2] == ["llmcached", "/etc/llmcached/redis.conf"], cmd
+flags = dict(zip(cmd[2::2], cmd[3::2]))
+assert flags.get("--shared-tier-cluster") == "yes", flags
+seeds = flags["--shared-tier"].split(",")
+hosts = [re.sub(r"^redis://(:[^@]*@)?", "", u) for u in seeds]
+assert hosts == [f"{name}-{i}.{svc}:6379" for i in range(n)], hosts
+env = {e["name"] for e in c["env"]}
+for u in seeds:
+    for var in re.findall(r"\$\((\w+)\)", u):
+        assert var in env, f"{var} is not in the container environment"
+r = redis["spec"]["template"]["spec"]["containers"][0]
+rcmd = r["command"]
+opts = dict(zip(rcmd[1::2], rcmd[2::2]))
+assert rcmd[0] == "redis-server" and opts["--cluster-enabled"] == "yes", rcmd
+assert opts["--cluster-announce-ip"] == "$(POD_IP)"
+assert any(e["name"] == "POD_IP" and e["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP" for e in r["env"])
+assert r["image"].startswith("redis:7.0"), r["image"]
+script = " ".join(job["spec"]["template"]["spec"]["containers"][0]["command"])
+assert "--cluster create" in script and "--cluster-replicas 0" in script, script
+assert "for i in " + " ".join(str(i) for i in range(n)) + ";" in script, script
+assert f"{name}-$i.{svc}" in script, script
+' "$DEPLOY/k8s-scale-out"
+
+# The compose variant: the same shape, with fixed addresses on its network for the Redis nodes.
+run_check "scale-out compose: three llmcached nodes over a three-master Redis Cluster" "$PY" -c '
+import ipaddress, os, re, sys, yaml
+path = sys.argv[1]
+doc = yaml.safe_load(open(path))
+svcs = doc["services"]
+net = ipaddress.ip_network(doc["networks"]["scale"]["ipam"]["config"][0]["subnet"])
+redis = {k: v for k, v in svcs.items() if re.fullmatch(r"redis-\d", k)}
+llm = {k: v for k, v in svcs.items() if k.startswith("llmcached-")}
+assert len(redis) == 3 and len(llm) == 3, (sorted(redis), sorted(llm))
+addrs = []
+for name, r in sorted(redis.items()):
+    cmd = r["command"]
+    assert cmd[0] == "redis-server" and cmd[cmd.index("--cluster-enabled") + 1] == "yes", cmd
+    ip = r["networks"]["scale"]["ipv4_address"]
+    assert ipaddress.ip_address(ip) in net, ip
+    addrs.append(f"{ip}:6379")
+create = svcs["redis-cluster-create"]
+script = " ".join(create["command"])
+assert "--cluster create " + " ".join(addrs) + " --cluster-replicas 0" in script, script
+assert set(create["depends_on"]) == set(redis)
+for name, n in sorted(llm.items()):
+    cmd = n["command"]
+    flags = dict(zip(cmd[2::2], cmd[3::2]))
+    assert flags.get("--shared-tier-cluster") == "yes", (name, flags)
+    hosts = [re.sub(r"^redis://(:[^@]*@)?", "", u) for u in flags["--shared-tier"].split(",")]
+    assert hosts == addrs, (name, hosts)
+    assert n["depends_on"]["redis-cluster-create"]["condition"] == "service_completed_successfully"
+    assert "redis-cli" in " ".join(n["healthcheck"]["test"])
+    assert any(v.endswith(":/data") for v in n["volumes"]), name
+    base = os.path.join(os.path.dirname(path), n["build"]["context"])
+    assert os.path.isfile(os.path.join(base, n["build"]["dockerfile"])), "Dockerfile not found"
+' "$DEPLOY/scale-out/docker-compose.yml"
 
 run_check "docker-compose.yml: build, health check, volume" "$PY" -c '
 import os, sys, yaml
@@ -402,6 +503,23 @@ elif [ -x "$BIN" ]; then
     tls_starts "$BIN"
 else
     skip "deploy/redis-tls.conf with llmcached (no binary at $BIN)"
+fi
+
+# The scale-out files' own commands, run here: three Debian redis-server processes with the Redis
+# nodes' arguments joined by the file's `redis-cli --cluster create`, then llmcached with the
+# nodes' flags and those three as its seeds (scripts/lib/scale_out_check.py).
+BIN=${LLMCACHED_BIN:-$ROOT/target/release/llmcached}
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    skip "scale-out files' commands with real servers (redis-server or redis-cli not installed)"
+elif [ ! -x "$BIN" ]; then
+    skip "scale-out files' commands with real servers (no binary at $BIN)"
+else
+    for variant in k8s compose; do
+        rm -rf "$WORK/scale-$variant" && mkdir -p "$WORK/scale-$variant"
+        run_check "scale-out $variant: its Redis Cluster forms with three masters and llmcached starts on it" \
+            "$PY" "$ROOT/scripts/lib/scale_out_check.py" "$variant" "$DEPLOY" "$BIN" "$WORK/check.conf" \
+            "$WORK/scale-$variant"
+    done
 fi
 
 junit_write deploy

@@ -23,11 +23,14 @@ def run(ctx: Context, result: SuiteResult, target: str | None) -> None:
     out = ctx.out_dir(result.name)
     with servers.running(target, ctx.release, out) as server:
         junit = out / "pytest.xml"
+        # LLMCACHED_BIN: for the tests that start a node of their own (emulated cluster mode).
+        binary = {"LLMCACHED_BIN": str(ctx.release)} if ctx.release else {}
         env = ctx.env(
             PYTHONDONTWRITEBYTECODE="1",
             CLIENT_TEST_HOST="127.0.0.1",
             CLIENT_TEST_PORT=str(server.port),
             CLIENT_TEST_TARGET=target,
+            **binary,
         )
         argv = [str(python), "-m", "pytest", "tests/clients", "-p", "no:cacheprovider", "-q",
                 "-rfEs", f"--junitxml={junit}", *ctx.pytest_args]

@@ -1,7 +1,8 @@
 """Third-party clients and frameworks against the server, each runner with its own server:
 the Python suites (redis-py, LangChain, LiteLLM: tests/integrations/python under pytest), the
-Node suites (ioredis 6/5, node-redis 6/4: tests/integrations/node under node's test runner with
-its JUnit reporter), and the examples under examples/ run as self-tests.
+Node suites (ioredis 6/5, node-redis 6/4, and ioredis's Cluster against a node in emulated cluster
+mode that its test file starts: tests/integrations/node under node's test runner with its JUnit
+reporter), and the examples under examples/ run as self-tests.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ SKIPPED = 77
 
 
 def _server_env(ctx: Context, server: servers.Server, target: str) -> dict[str, str]:
+    # LLMCACHED_BIN: for the tests that start a node of their own (emulated cluster mode).
+    binary = {"LLMCACHED_BIN": str(ctx.release)} if ctx.release else {}
     return ctx.env(
         INTEGRATION_HOST="127.0.0.1",
         INTEGRATION_PORT=str(server.port),
         INTEGRATION_TARGET=target,
         PYTHONDONTWRITEBYTECODE="1",
+        **binary,
     )
 
 
@@ -66,7 +70,8 @@ def node_suites(ctx: Context, result: SuiteResult, target: str | None) -> None:
         junit = out / "node.xml"
         done = proc.run(
             ["node", "--test", "--test-reporter=spec", "--test-reporter-destination=stdout",
-             "--test-reporter=junit", f"--test-reporter-destination={junit}", "clients.test.js"],
+             "--test-reporter=junit", f"--test-reporter-destination={junit}", "clients.test.js",
+             "cluster.test.js"],
             cwd=ctx.root / "tests/integrations/node", env=_server_env(ctx, server, target),
             timeout=300,
         )

@@ -5,6 +5,7 @@ use super::args::{self, Args};
 use super::{lossy, permit, CommandError, Ctx};
 use crate::acl::log::Reason;
 use crate::client::Client;
+use crate::config::ClusterMode;
 use crate::protocol::{Protocol, Reply};
 use crate::state::REDIS_VERSION;
 use bytes::Bytes;
@@ -117,21 +118,30 @@ pub fn hello(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         ctx.client.protocol = p;
         ctx.client.info.meta(|m| m.resp = p.version());
     }
+    // A cluster node says `cluster` here; emulated cluster mode is one.
+    let mode = match ctx.shared.config().scale.cluster_mode {
+        ClusterMode::Emulated => "cluster",
+        ClusterMode::No => "standalone",
+    };
     Ok(Reply::map([
         ("server", Reply::from_static("redis")),
         ("version", Reply::from_static(REDIS_VERSION)),
         ("proto", Reply::Int(ctx.client.protocol.version())),
         ("id", Reply::Int(ctx.client.id() as i64)),
-        ("mode", Reply::from_static("standalone")),
+        ("mode", Reply::from_static(mode)),
         ("role", Reply::from_static("master")),
         ("modules", Reply::Array(vec![])),
     ]))
 }
 
 /// `SELECT index`: only database 0 exists.
-pub fn select(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+/// In emulated cluster mode another database is refused as a cluster node refuses it.
+pub fn select(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     match args::int(&a[1])? {
         0 => Ok(Reply::Ok),
+        _ if ctx.shared.config().scale.cluster_mode == ClusterMode::Emulated => {
+            Err(CommandError::err("SELECT is not allowed in cluster mode"))
+        }
         _ => Err(CommandError::err("DB index is out of range")),
     }
 }

@@ -42,6 +42,9 @@ pub enum CommandError {
     Busy,
     /// `NOSCRIPT No matching script. Please use EVAL.`
     NoScript,
+    /// `ERR This instance has cluster support disabled` (CLUSTER, READONLY, ... with
+    /// `cluster-mode no`)
+    ClusterDisabled,
     /// `ERR <text>`: a text only one command uses.
     Err(Cow<'static, str>),
     /// A whole error line with its own code (`MISCONF ...`, `TRYAGAIN ...`, `NOTCACHEABLE ...`).
@@ -98,6 +101,9 @@ impl fmt::Display for CommandError {
                 "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
             ),
             CommandError::NoScript => f.write_str("NOSCRIPT No matching script. Please use EVAL."),
+            CommandError::ClusterDisabled => {
+                f.write_str("ERR This instance has cluster support disabled")
+            }
             CommandError::Err(text) => write!(f, "ERR {text}"),
             CommandError::Coded(line) => f.write_str(line),
         }

@@ -2,7 +2,7 @@
 //!
 //! Every command and subcommand is one row ([`CommandSpec`]) of the table in [`table`]: name,
 //! arity, flags, ACL categories, key positions, group, summary, argument syntax and handler. A
-//! container (CLIENT, CONFIG, COMMAND) is a row whose `subcommands` are rows too, as Valkey
+//! container (CLIENT, CONFIG, COMMAND, CLUSTER) is a row whose `subcommands` are rows too, as Valkey
 //! declares them. The rows drive dispatch (lookup, arity, auth, loading and MULTI checks),
 //! `HELP` of every container, `COMMAND COUNT / INFO / DOCS / LIST`, `INFO commandstats`, and the
 //! conformance sweep in the tests. Adding a command is one handler in the file of its family and
@@ -18,6 +18,7 @@ pub mod aclcmd;
 pub mod args;
 pub mod bits;
 pub mod client;
+pub mod cluster;
 pub mod collection;
 pub mod command;
 pub mod config;

@@ -12,9 +12,9 @@ use super::spec::acl::{
 use super::spec::acl::{LIST, SET, SORTEDSET};
 use super::spec::flag::*;
 use super::{
-    aclcmd, bits, client, command, config, connection, counters, expire, hash, json, keyops, keys,
-    latency, llm, llmget, llmkey, multi, object, persist, range, script, search, server, slowlog,
-    stream, string, CommandSpec, Handler,
+    aclcmd, bits, client, cluster, command, config, connection, counters, expire, hash, json,
+    keyops, keys, latency, llm, llmget, llmkey, multi, object, persist, range, script, search,
+    server, slowlog, stream, string, CommandSpec, Handler,
 };
 use super::{list, list_block, set as sets, zrange, zset};
 use crate::row;
@@ -230,6 +230,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("evalsha_ro", -3, READONLY | NO_SCRIPT | STALE | EXCLUSIVE, SCRIPTING, NOKEY, "scripting", "7.0.0", "sha1 numkeys [key [key ...]] [arg [arg ...]]", "Executes a read-only server-side Lua script by SHA1 digest.", F!(script::evalsha_ro)),
     row!("script", -2, 0, 0, NOKEY, "scripting", "2.6.0", "subcommand [arg ...]", "A container for Lua scripts management commands.", S!(command::help), subs: SCRIPT),
     row!("module", -2, 0, 0, NOKEY, "server", "4.0.0", "subcommand [arg ...]", "A container for module commands.", S!(command::help), subs: search::MODULE_SUBCOMMANDS),
+    // cluster (emulated cluster mode: one node that owns every slot)
+    row!("cluster", -2, 0, 0, NOKEY, "cluster", "3.0.0", "subcommand [arg ...]", "A container for Redis Cluster commands.", S!(command::help), subs: cluster::SUBCOMMANDS),
+    row!("readonly", 1, FAST | LOADING | STALE, CONNECTION, NOKEY, "cluster", "3.0.0", "", "Enables read-only queries for a connection to a Redis Cluster replica node (OK: this node is the master of every slot).", S!(cluster::ok_when_emulated)),
+    row!("readwrite", 1, FAST | LOADING | STALE, CONNECTION, NOKEY, "cluster", "3.0.0", "", "Enables read-write queries for a connection to a Redis Cluster replica node (OK: this node is the master of every slot).", S!(cluster::ok_when_emulated)),
+    row!("asking", 1, FAST, CONNECTION, NOKEY, "cluster", "3.0.0", "", "Signals that a cluster client is following an -ASK redirect (OK: this node never redirects).", S!(cluster::ok_when_emulated)),
 ];
 
 /// SCRIPT's subcommands.

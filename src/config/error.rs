@@ -66,6 +66,8 @@ pub enum ConfigError {
     Syntax(&'static str),
     /// A directive llmcached will not run with, as ignoring it would weaken what the file asks.
     Refused(&'static str),
+    /// Settings each valid alone that cannot work together; the text names them and says why.
+    Conflict(&'static str),
 }
 
 impl ConfigError {
@@ -95,7 +97,9 @@ impl fmt::Display for ConfigError {
                 text,
                 why,
             } => write!(f, "{file}:{line}: {why} (in '{text}')"),
-            ConfigError::Syntax(why) | ConfigError::Refused(why) => f.write_str(why),
+            ConfigError::Syntax(why) | ConfigError::Refused(why) | ConfigError::Conflict(why) => {
+                f.write_str(why)
+            }
         }
     }
 }

@@ -17,7 +17,9 @@
 //! - [`mod@file`]: redis.conf reading (`include`, `save` lines, ignored and refused directives);
 //!   `ignored`: the Redis directives it accepts without effect.
 //! - `cli`: the clap command built from the table.
+//! - `checks`: settings valid alone but not together (emulated cluster mode's address).
 
+mod checks;
 mod cli;
 mod error;
 pub mod file;
@@ -166,6 +168,7 @@ impl Config {
                     .map_err(|e| ConfigError::invalid(e, &v))?;
             }
         }
+        checks::check(&config)?;
         Ok(Loaded {
             config,
             warnings,

@@ -5,6 +5,7 @@
 //! section carries the LLMSTATS figures.
 
 use crate::client::ClientInfo;
+use crate::config::ClusterMode;
 use crate::state::{Shared, REDIS_VERSION};
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
@@ -84,6 +85,12 @@ macro_rules! line {
     }};
 }
 
+/// Emulated cluster mode: INFO says `redis_mode:cluster` and `cluster_enabled:1`, as a
+/// cluster node does.
+fn cluster_emulated(shared: &Shared) -> bool {
+    shared.config().scale.cluster_mode == ClusterMode::Emulated
+}
+
 fn section(shared: &Shared, name: &str, out: &mut String) {
     match name {
         "server" => server(shared, out),
@@ -121,7 +128,11 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
         "latencystats" => latencystats(shared, out),
         "cluster" => {
             line!(out, "# Cluster");
-            line!(out, "cluster_enabled:0");
+            line!(
+                out,
+                "cluster_enabled:{}",
+                u8::from(cluster_emulated(shared))
+            );
         }
         "shared" => {
             line!(out, "# Shared");
@@ -185,7 +196,12 @@ fn server(shared: &Shared, out: &mut String) {
     line!(out, "redis_git_sha1:00000000");
     line!(out, "redis_git_dirty:0");
     line!(out, "redis_build_id:0");
-    line!(out, "redis_mode:standalone");
+    let mode = if cluster_emulated(shared) {
+        "cluster"
+    } else {
+        "standalone"
+    };
+    line!(out, "redis_mode:{mode}");
     line!(out, "llmcached_version:{}", env!("CARGO_PKG_VERSION"));
     line!(
         out,

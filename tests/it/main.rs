@@ -2,6 +2,7 @@
 //! (the `redis` crate, RESP2 and RESP3) and by raw bytes.
 
 mod acl;
+mod cluster;
 mod coalescing;
 mod commands;
 mod config_set;

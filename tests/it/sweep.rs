@@ -3,7 +3,7 @@
 //! connection lives on (the trailing PONG proves it); the minimum argument count with junk
 //! arguments gets a reply, never a panic or a hang.
 
-use crate::support::{start, Raw};
+use crate::support::{start, start_with, Raw};
 use llmcached::cmd::{all_rows, CommandSpec};
 
 /// A RESP request for `args`.
@@ -108,7 +108,9 @@ async fn every_row_answers_its_minimum_arguments_with_junk() {
 
 #[tokio::test]
 async fn every_container_lists_its_subcommands_in_help() {
-    let s = start().await;
+    // In emulated cluster mode: without it CLUSTER HELP answers that cluster support is
+    // disabled, as a standalone Redis does (tests/it/cluster.rs).
+    let s = start_with(|c| c.scale.cluster_mode = llmcached::config::ClusterMode::Emulated).await;
     let mut raw = s.raw().await;
     for row in all_rows().filter(|r| !r.subcommands.is_empty()) {
         let args = vec![row.name.to_ascii_uppercase(), "HELP".into()];
