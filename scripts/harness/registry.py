@@ -8,7 +8,7 @@ build: they fail with the reason instead.
 
 from __future__ import annotations
 
-from . import cargo, clients, integrations, scripts, selftest
+from . import cargo, clients, integrations, redis_tcl, scripts, selftest
 from .context import Suite
 
 SUITES: list[Suite] = [
@@ -42,6 +42,9 @@ SUITES: list[Suite] = [
           integrations.examples,
           needs=("redis", "cargo", "venv:integrations", "node", "npm:examples/node"),
           per_target=True),
+    Suite("redis-tcl",
+          "Redis 7.0.15's own Tcl units, external-server mode, llmcached against redis-server",
+          redis_tcl.run, needs=("redis", "redis-tcl-tests"), needs_release=True),
     Suite("deploy", "scripts/check-deploy.sh: deploy/ checked offline (JUnit)",
           scripts.script("scripts/check-deploy.sh", timeout=600),
           needs=("redis", "venv:deploy"), needs_release=True),
