@@ -5,7 +5,10 @@ Each unit runs on a fresh server of each target (units leave configs, scripts an
 that would spill into the next one), bounded by UNIT_TIMEOUT, with
 `runtest --host 127.0.0.1 --port P --singledb --durable --tags -needs:repl --single UNIT`:
 `--singledb` because llmcached serves database 0 only, `--durable` so that an error outside an
-assertion (an unknown command) fails its test instead of ending the whole run. The two targets run
+assertion (an unknown command) fails its test instead of ending the whole run. A test that hangs
+(a reply that never comes) trips runtest's own `--timeout` (PROGRESS_TIMEOUT without progress);
+it is counted as failed and the unit runs again on a fresh server with a `--skipfile` naming
+every test already reported, so the tests after it still run (at most RERUNS times). The two targets run
 side by side, each in its own copy of the tree (runtest empties tests/tmp when it starts) and
 with its own `--baseport` (runtest's test server picks its port from there). redis-server gets
 `--enable-debug-command yes`, so its cases that need DEBUG pass and show up as llmcached's gaps.
@@ -40,8 +43,14 @@ UNITS = (
     "unit/type/list", "unit/type/set", "unit/type/zset", "unit/type/hash", "unit/type/incr",
 )
 TARGETS = ("redis", "llmcached")
-# Seconds for one unit on one target; the slowest (zset on Redis) takes about 20 s alone.
-UNIT_TIMEOUT = 150
+# Seconds for one run of a unit on one target; the slowest (zset on Redis) takes about 20 s on
+# an idle 2-core machine, 40 s on a loaded one.
+UNIT_TIMEOUT = 240
+# Seconds runtest waits for a test to report before it gives up on the run (its `--timeout`). The
+# slowest single test on Redis ("SCAN regression test for issue #4906") takes 5 s on an idle
+# 2-core machine and over 30 s on a loaded one.
+PROGRESS_TIMEOUT = 60
+RERUNS = 3
 EXPECTED = Path("tests/redis-tcl/expected-failures.txt")
 # Apart, so the two runs side by side never race for the same test-server port.
 BASEPORT = {"redis": 21111, "llmcached": 24111}
@@ -50,6 +59,8 @@ SEPARATOR = " | "
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _LINE = re.compile(r"^\[(ok|err|skip|ignore|exception)\]: (.*)$")
 _ELAPSED = re.compile(r" \(\d+ ms\)$")
+# runtest's report when a test made no progress: each client's task, `sock... => (IN PROGRESS) NAME`.
+_IN_PROGRESS = re.compile(r"=> \(IN PROGRESS\) (.*)$")
 
 
 @dataclasses.dataclass
@@ -64,6 +75,8 @@ class UnitRun:
     block_errors: list[str] = dataclasses.field(default_factory=list)
     # Why the run stopped early (an exception, the time limit, a server that did not start).
     stopped: str = ""
+    # The test in progress when runtest gave up on the run (PROGRESS_TIMEOUT), if it said.
+    hung: str = ""
     server_alive: bool = True
     server_tail: str = ""
     seconds: float = 0.0
@@ -83,6 +96,13 @@ def parse(output: str, unit: str) -> UnitRun:
     lines = [_ANSI.sub("", line) for line in output.splitlines()]
     suffix = f" in tests/{unit}.tcl"
     for index, line in enumerate(lines):
+        if line.startswith("[TIMEOUT]:"):
+            run.stopped = f"runtest saw no progress for {PROGRESS_TIMEOUT} s"
+            continue
+        hung = _IN_PROGRESS.search(line)
+        if hung and run.stopped and not run.hung:
+            run.hung = hung[1]
+            continue
         match = _LINE.match(line)
         if not match:
             continue
@@ -159,31 +179,63 @@ def _run_target(ctx: Context, tree: Path, out: Path, target: str) -> dict[str, U
         unit_out = out / unit.replace("/", "-")
         unit_out.mkdir(exist_ok=True)
         started = time.monotonic()
-        try:
-            with servers.running(target, ctx.release, unit_out,
-                                 redis_args=("--enable-debug-command", "yes")) as server:
-                argv = ["./runtest", "--host", "127.0.0.1", "--port", str(server.port),
-                        "--singledb", "--durable", "--tags", "-needs:repl", "--single", unit,
-                        "--clients", "1", "--baseport", str(BASEPORT[target]),
-                        "--timeout", str(UNIT_TIMEOUT)]
-                done = proc.run(argv, cwd=copy, env=ctx.env(), timeout=UNIT_TIMEOUT,
-                                log=unit_out / f"{target}.out", echo=False)
-                parsed = parse(done.output, unit)
-                if done.timed_out:
-                    parsed.stopped = f"ran out of time ({UNIT_TIMEOUT} s)"
-                elif not parsed.passed and not parsed.failed:
-                    parsed.stopped = parsed.stopped or f"runtest exited {done.status} with no test run"
-                parsed.server_alive = server.alive()
-                if not parsed.server_alive:
-                    parsed.server_tail = server.tail()
-        except servers.StartFailed as err:
-            parsed = UnitRun(stopped=f"server did not start: {err}")
+        parsed = _run_unit(ctx, copy, unit_out, target, unit)
         parsed.seconds = time.monotonic() - started
         units[unit] = parsed
         print(f"  {target:9} {unit:18} {len(parsed.passing()):4} passed {len(parsed.failed):4} failed"
               f" ({parsed.seconds:.0f} s){'  stopped: ' + parsed.stopped[:80] if parsed.stopped else ''}",
               flush=True)
     return units
+
+
+def _run_unit(ctx: Context, copy: Path, unit_out: Path, target: str, unit: str) -> UnitRun:
+    """One unit on fresh servers of `target`: run again past a hung test, results merged."""
+    merged = UnitRun()
+    skip: list[str] = []
+    for attempt in range(1 + RERUNS):
+        run = _run_once(ctx, copy, unit_out / f"{target}{f'.{attempt}' if attempt else ''}.out",
+                        target, unit, skip)
+        for name, n in run.passed.items():
+            merged.passed[name] = merged.passed.get(name, 0) + n
+        for name, why in run.failed.items():
+            merged.failed.setdefault(name, why)
+        merged.skipped |= run.skipped - set(skip)
+        merged.block_errors += run.block_errors
+        merged.server_alive = merged.server_alive and run.server_alive
+        merged.server_tail = merged.server_tail or run.server_tail
+        if not run.hung or run.hung in merged.failed or attempt == RERUNS:
+            merged.stopped = run.stopped
+            break
+        merged.failed[run.hung] = (f"no reply for {PROGRESS_TIMEOUT} s (the unit went on "
+                                   "without it, on a fresh server)")
+        skip = sorted(set(merged.passed) | set(merged.failed) | merged.skipped)
+    return merged
+
+
+def _run_once(ctx: Context, copy: Path, log: Path, target: str, unit: str, skip: list[str]) -> UnitRun:
+    try:
+        with servers.running(target, ctx.release, log.parent,
+                             redis_args=("--enable-debug-command", "yes")) as server:
+            argv = ["./runtest", "--host", "127.0.0.1", "--port", str(server.port),
+                    "--singledb", "--durable", "--tags", "-needs:repl", "--single", unit,
+                    "--clients", "1", "--baseport", str(BASEPORT[target]),
+                    "--timeout", str(PROGRESS_TIMEOUT)]
+            if skip:
+                skipfile = log.with_suffix(".skip")
+                skipfile.write_text("".join(f"{name}\n" for name in skip))
+                argv += ["--skipfile", str(skipfile)]
+            done = proc.run(argv, cwd=copy, env=ctx.env(), timeout=UNIT_TIMEOUT, log=log, echo=False)
+            parsed = parse(done.output, unit)
+            if done.timed_out:
+                parsed.stopped = f"ran out of time ({UNIT_TIMEOUT} s)"
+            elif not (parsed.passed or parsed.failed or parsed.stopped or skip):
+                parsed.stopped = f"runtest exited {done.status} with no test run"
+            parsed.server_alive = server.alive()
+            if not parsed.server_alive:
+                parsed.server_tail = server.tail()
+            return parsed
+    except servers.StartFailed as err:
+        return UnitRun(stopped=f"server did not start: {err}")
 
 
 def _record(result: SuiteResult, runs: dict[str, dict[str, UnitRun]],

@@ -29,10 +29,11 @@ SUITES: list[Suite] = [
     Suite("clients", "redis-py (pytest, JUnit), redis-cli and redis-benchmark against the server",
           clients.run, needs=("redis", "venv:clients"), per_target=True),
     Suite("integrations/python",
-          "redis-py, LangChain, LiteLLM, RedisVL semantic caches (pytest, JUnit)",
+          "redis-py, LangChain, LiteLLM, RedisVL semantic caches; django-redis, aiocache, "
+          "dogpile.cache, python-redis-lock (pytest, JUnit)",
           integrations.python_suites, needs=("redis", "venv:integrations"), per_target=True),
     Suite("integrations/python-redis5",
-          "LangChain community's semantic cache on redis-py 5 (pytest, JUnit)",
+          "LangChain community's semantic cache, LlamaIndex's RedisKVStore on redis-py 5 (pytest, JUnit)",
           integrations.python_redis5_suites, needs=("redis", "venv:integrations-redis5"),
           per_target=True),
     Suite("integrations/node", "ioredis 6/5, node-redis 6/4 (node --test, JUnit)",
