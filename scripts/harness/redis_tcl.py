@@ -141,7 +141,8 @@ def load_expected(path: Path) -> dict[tuple[str, str], str]:
         parts = line.split(SEPARATOR)
         if len(parts) != 3 or not all(p.strip() for p in parts):
             raise ValueError(f"{path}:{number}: want `unit | test name | reason`, got {line!r}")
-        unit, name, reason = (p.strip() for p in parts)
+        # The name is kept as written: a few of Redis's test names end in a space.
+        unit, name, reason = parts[0].strip(), parts[1], parts[2].strip()
         if unit not in UNITS:
             raise ValueError(f"{path}:{number}: {unit!r} is not one of the units run")
         expected[(unit, name)] = reason
@@ -264,7 +265,7 @@ def _record(result: SuiteResult, runs: dict[str, dict[str, UnitRun]],
                 missing += 1
                 why = mine.failed.get(name) or mine.stopped or "not reached"
                 result.failed(case, f"passes on Redis, {state} on llmcached: {why}")
-                unlisted.append(f"{unit}{SEPARATOR}{name}{SEPARATOR}{why}")
+                unlisted.append(f"{unit}{SEPARATOR}{name}{SEPARATOR}{why.replace(SEPARATOR, ' / ')}")
         rows.append((unit, len(base.passing()), len(base.failed), len(mine.passing()), len(mine.failed),
                      listed, missing, base.seconds, mine.seconds))
     table = _table(rows)
