@@ -1,6 +1,8 @@
 """What the suites need installed, made ready once per run: Debian packages (redis-server,
 redis-tools, python3-venv), the Python venvs under target/ and the node_modules of the Node code.
 
+Also Redis's own Tcl test tree, fetched from Debian's source package (redis_src.py).
+
 A suite names what it needs in the registry (`needs=`); the harness prepares the union before the
 first suite runs. Whatever cannot be made ready is reported once and fails only the suites that
 need it; the rest of the run goes on.
@@ -19,7 +21,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from . import proc
+from . import proc, redis_src
 
 INSTALL_TIMEOUT = 1800
 
@@ -47,6 +49,7 @@ class Deps:
             "redis": self._redis,
             "promtool": self._promtool,
             "node": self._node,
+            "redis-tcl-tests": self._redis_tcl_tests,
             "venv:clients": lambda: self._venv(
                 target_dir / "test-venv", root / "tests/clients/requirements.txt", rebuild=False
             ),
@@ -124,6 +127,15 @@ class Deps:
         print(_version(["promtool", "--version"]).splitlines()[0], flush=True)
         return "promtool"
 
+    def _redis_tcl_tests(self) -> Path:
+        """Redis's own test tree (redis_src.py) and a tclsh that its runtest finds."""
+        if not any(shutil.which(f"tclsh{v}") for v in ("8.5", "8.6", "8.7")):
+            self._apt_install(["tcl"])
+        try:
+            return redis_src.tree(self.target_dir, self._as_root, self._apt_update)
+        except redis_src.FetchFailed as err:
+            raise Unavailable(str(err))
+
     def _node(self) -> str:
         if not (shutil.which("node") and shutil.which("npm")):
             raise Unavailable("node and npm (Node.js 20 or later) are not installed")
@@ -195,9 +207,12 @@ class Deps:
         """apt-get install, as root (directly, or through sudo -n); apt-get update once per run."""
         print(f"installing with apt-get: {' '.join(packages)}", flush=True)
         if not self._apt_updated:
-            self._as_root(["apt-get", "update", "-q"])
-            self._apt_updated = True
+            self._apt_update()
         self._as_root(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages])
+
+    def _apt_update(self) -> None:
+        self._as_root(["apt-get", "update", "-q"])
+        self._apt_updated = True
 
     def _as_root(self, argv: list[str]) -> None:
         argv = ["env", "DEBIAN_FRONTEND=noninteractive", *argv]

@@ -1,8 +1,10 @@
 """Third-party clients and frameworks against the server, each runner with its own server:
-the Python suites (redis-py, LangChain, LiteLLM: tests/integrations/python under pytest), the
-Node suites (ioredis 6/5, node-redis 6/4, and ioredis's Cluster against a node in emulated cluster
-mode that its test file starts: tests/integrations/node under node's test runner with its JUnit
-reporter), and the examples under examples/ run as self-tests.
+the Python suites (redis-py, LangChain, LiteLLM, django-redis, aiocache, dogpile.cache,
+python-redis-lock: tests/integrations/python under pytest; LlamaIndex and LangChain community's
+semantic cache on redis-py 5: tests/integrations/python-redis5), the Node suites (ioredis 6/5,
+node-redis 6/4, and ioredis's Cluster against a node in emulated cluster mode that its test file
+starts: tests/integrations/node under node's test runner with its JUnit reporter), and the
+examples under examples/ run as self-tests.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def python_suites(ctx: Context, result: SuiteResult, target: str | None) -> None
 
 
 def python_redis5_suites(ctx: Context, result: SuiteResult, target: str | None) -> None:
-    """The suites that need redis-py 5 (LangChain community's semantic cache), in their venv."""
+    """The suites that need redis-py 5 (LangChain community's semantic cache, LlamaIndex's
+    RedisKVStore), in their venv."""
     assert target
     python = ctx.deps.python("venv:integrations-redis5")
     out = ctx.out_dir(result.name)

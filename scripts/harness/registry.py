@@ -8,7 +8,7 @@ build: they fail with the reason instead.
 
 from __future__ import annotations
 
-from . import cargo, clients, integrations, scripts, selftest
+from . import cargo, clients, integrations, redis_tcl, scripts, selftest
 from .context import Suite
 
 SUITES: list[Suite] = [
@@ -29,10 +29,11 @@ SUITES: list[Suite] = [
     Suite("clients", "redis-py (pytest, JUnit), redis-cli and redis-benchmark against the server",
           clients.run, needs=("redis", "venv:clients"), per_target=True),
     Suite("integrations/python",
-          "redis-py, LangChain, LiteLLM, RedisVL semantic caches (pytest, JUnit)",
+          "redis-py, LangChain, LiteLLM, RedisVL semantic caches; django-redis, aiocache, "
+          "dogpile.cache, python-redis-lock (pytest, JUnit)",
           integrations.python_suites, needs=("redis", "venv:integrations"), per_target=True),
     Suite("integrations/python-redis5",
-          "LangChain community's semantic cache on redis-py 5 (pytest, JUnit)",
+          "LangChain community's semantic cache, LlamaIndex's RedisKVStore on redis-py 5 (pytest, JUnit)",
           integrations.python_redis5_suites, needs=("redis", "venv:integrations-redis5"),
           per_target=True),
     Suite("integrations/node", "ioredis 6/5, node-redis 6/4 (node --test, JUnit)",
@@ -42,6 +43,9 @@ SUITES: list[Suite] = [
           integrations.examples,
           needs=("redis", "cargo", "venv:integrations", "node", "npm:examples/node"),
           per_target=True),
+    Suite("redis-tcl",
+          "Redis 7.0.15's own Tcl units, external-server mode, llmcached against redis-server",
+          redis_tcl.run, needs=("redis", "redis-tcl-tests"), needs_release=True),
     Suite("deploy", "scripts/check-deploy.sh: deploy/ checked offline (JUnit)",
           scripts.script("scripts/check-deploy.sh", timeout=600),
           needs=("redis", "venv:deploy"), needs_release=True),

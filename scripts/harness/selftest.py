@@ -9,7 +9,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from . import cli, junit
+from . import cli, junit, redis_src, redis_tcl
 from .context import Context
 from .results import Outcome, SuiteResult, closing_counts
 
@@ -120,6 +120,67 @@ class Selection(unittest.TestCase):
         self.assertTrue(cli._matches("clients[redis]", ["clients[redis]"]))
         self.assertFalse(cli._matches("clients[redis]", ["clients[llmcached]"]))
         self.assertFalse(cli._matches("rust", ["rus"]))
+
+
+RUNTEST = """Testing unit/expire
+[\x1b[0;32;49mok\x1b[0m]: EXPIRE - set timeouts multiple times (2 ms)
+[\x1b[0;32;49mok\x1b[0m]: Same name twice (1 ms)
+[\x1b[0;31;49merr\x1b[0m]: Same name twice in tests/unit/expire.tcl
+Expected '1' to equal or match '0'
+[\x1b[0;31;49merr\x1b[0m]: Redis should lazy expire keys in tests/unit/expire.tcl
+ERR unknown command 'debug', with args beginning with: 'set-active-expire' '0'
+[\x1b[0;31;49merr\x1b[0m]: ERR unknown command 'function', with args beginning with: 'flush'
+[\x1b[0;36;49mignore\x1b[0m]: All TTL in commands are propagated as absolute timestamp: repl tag
+[\x1b[0;31;49mTIMEOUT\x1b[0m]: clients state report follows.
+sock55d0 => (IN PROGRESS) BLPOP that never wakes
+*** [err]: Same name twice in tests/unit/expire.tcl
+"""
+
+
+class RedisTcl(unittest.TestCase):
+    def test_runtest_output_read_per_test(self):
+        run = redis_tcl.parse(RUNTEST, "unit/expire")
+        self.assertEqual(run.passing(), ["EXPIRE - set timeouts multiple times"])
+        self.assertEqual(run.state("Same name twice"), "failed")
+        self.assertEqual(run.failed["Redis should lazy expire keys"],
+                         "ERR unknown command 'debug', with args beginning with: 'set-active-expire' '0'")
+        self.assertEqual(run.state("never reported"), "not run")
+        self.assertEqual(len(run.block_errors), 1)
+        self.assertIn("All TTL in commands are propagated as absolute timestamp", run.skipped)
+        self.assertEqual(run.hung, "BLPOP that never wakes")
+        self.assertIn("no progress", run.stopped)
+
+    def test_expected_failures_lines(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "expected.txt"
+            path.write_text("# comment\n\nunit/expire | A | DEBUG\n", encoding="utf-8")
+            self.assertEqual(redis_tcl.load_expected(path), {("unit/expire", "A"): "DEBUG"})
+            for bad in ("unit/expire | A\n", "unit/nope | A | why\n", "unit/expire | A | \n"):
+                path.write_text(bad, encoding="utf-8")
+                with self.assertRaises(ValueError):
+                    redis_tcl.load_expected(path)
+
+    def test_deb_src_mirrors_only_the_debian_archive(self):
+        with tempfile.TemporaryDirectory() as d:
+            apt = Path(d)
+            (apt / "sources.list.d").mkdir()
+            (apt / "sources.list").write_text(
+                "deb [signed-by=/k.gpg] http://deb.debian.org/debian bookworm main contrib\n"
+                "deb https://deb.nodesource.com/node_20.x nodistro main\n")
+            (apt / "sources.list.d/debian.sources").write_text(
+                "Types: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n"
+                "Components: main\n\nTypes: deb deb-src\nURIs: http://deb.debian.org/debian\n"
+                "Suites: bookworm-updates\nComponents: main\n")
+            installed = []
+            wrote = redis_src._add_deb_src(apt, apt, lambda argv: installed.append(argv))
+            self.assertTrue(wrote)
+            text = (apt / redis_src.OUR_SOURCES).read_text()
+            self.assertIn("URIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main contrib\n"
+                          "Signed-By: /k.gpg", text)
+            self.assertIn("URIs: http://deb.debian.org/debian-security\nSuites: bookworm-security", text)
+            self.assertNotIn("nodesource", text)
+            self.assertNotIn("bookworm-updates", text)  # it has its deb-src already
+            self.assertEqual(installed[0][-1], str(apt / "sources.list.d" / redis_src.OUR_SOURCES))
 
 
 class _Recorder(unittest.TestResult):

@@ -99,14 +99,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(target: str, binary: Path | None, out_dir: Path) -> Iterator[Server]:
-    """A started `target` ("llmcached", the `binary`, or "redis") for the duration of the block."""
+def running(target: str, binary: Path | None, out_dir: Path,
+            redis_args: tuple[str, ...] = ()) -> Iterator[Server]:
+    """A started `target` ("llmcached", the `binary`, or "redis") for the duration of the block;
+    `redis_args` are extra arguments for redis-server (say `--enable-debug-command yes`)."""
     data = Path(tempfile.mkdtemp(prefix=f"{target}-test."))
     log = out_dir / f"{target}.log"
     log.unlink(missing_ok=True)
     server = None
     try:
-        server = _start_llmcached(binary, data, log) if target == "llmcached" else _start_redis(data, log)
+        server = (_start_llmcached(binary, data, log) if target == "llmcached"
+                  else _start_redis(data, log, redis_args))
         print(f"{target} listening on 127.0.0.1:{server.port} (pid {server.process.pid}, log {log})")
         yield server
     finally:
@@ -131,7 +134,7 @@ def _start_llmcached(binary: Path | None, data: Path, log: Path) -> Server:
     return server
 
 
-def _start_redis(data: Path, log: Path) -> Server:
+def _start_redis(data: Path, log: Path, extra: tuple[str, ...] = ()) -> Server:
     if not shutil.which("redis-server"):
         raise StartFailed("redis-server is not installed")
     # redis-server cannot listen on port 0 (0 disables TCP): it gets a port the OS just handed
@@ -140,7 +143,7 @@ def _start_redis(data: Path, log: Path) -> Server:
     for _ in range(3):
         port = free_port()
         argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(data), "--daemonize", "no", "--logfile", ""]
+                "--appendonly", "no", "--dir", str(data), "--daemonize", "no", "--logfile", "", *extra]
         server = Server("redis", argv, re.compile("Ready to accept connections"), log)
         try:
             server.wait_ready()

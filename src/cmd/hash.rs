@@ -1,5 +1,5 @@
 //! Hash commands: HSET / HMSET, HGET, HMGET, HGETALL, HDEL, HEXISTS, HLEN, HKEYS, HVALS, HINCRBY,
-//! HSETNX, HSTRLEN, HSCAN.
+//! HINCRBYFLOAT, HSETNX, HSTRLEN, HSCAN.
 //!
 //! A hash is a [`Value::Hash`]: an `Arc<HashMap>` inside an immutable [`Entry`]. A write builds a
 //! new map (copied only when something changes) and a new entry that keeps the key's expiry, all
@@ -18,6 +18,7 @@ use super::keyspace::{lookup_read, owned, write};
 use super::{CommandError, Ctx};
 use crate::cache::{Entry, Store, Value, Write};
 use crate::protocol::parse::parse_i64;
+use crate::protocol::reply::format_double;
 use crate::protocol::Reply;
 use bytes::Bytes;
 use std::borrow::Cow;
@@ -230,6 +231,31 @@ pub fn hincrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     })
 }
 
+/// `HINCRBYFLOAT key field increment`: a missing field counts as 0; the result is written as
+/// INCRBYFLOAT writes it (see [`super::counters`]). An infinite increment is refused before the
+/// hash is looked at, an infinite result after, with Redis's two texts.
+pub fn hincrbyfloat(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let by = args::float(&a[3])?;
+    if by.is_infinite() {
+        return Err(CommandError::err("value is NaN or Infinity"));
+    }
+    modify(&ctx.shared.store, &a[1], |map| {
+        let old = match map.get(&a[2]) {
+            None => 0.0,
+            Some(v) => {
+                args::float(v).map_err(|_| CommandError::err("hash value is not a float"))?
+            }
+        };
+        let new = old + by;
+        if !new.is_finite() {
+            return Err(CommandError::err("increment would produce NaN or Infinity"));
+        }
+        let text = Bytes::from(format_double(new));
+        map.to_mut().insert(owned(&a[2]), text.clone());
+        Ok(Reply::Bulk(text))
+    })
+}
+
 /// Hashes up to this many fields, each field and value up to [`LISTPACK_VALUE`] bytes, are what
 /// Redis keeps as a listpack (`hash-max-listpack-entries` / `-value` defaults): HSCAN returns
 /// them whole, as Redis does.
@@ -266,6 +292,47 @@ mod tests {
 
     fn b(s: &str) -> Bytes {
         Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn hincrbyfloat_adds_and_words_its_errors_as_redis() {
+        use crate::cmd::testing::{bulk, error, TestServer};
+        let server = TestServer::new();
+        let mut c = server.client();
+        assert_eq!(c.run(&["HINCRBYFLOAT", "h", "f", "2.5"]), bulk("2.5"));
+        assert_eq!(c.run(&["HINCRBYFLOAT", "h", "f", "0.1"]), bulk("2.6"));
+        assert_eq!(c.run(&["HINCRBYFLOAT", "h", "f", "-2.6"]), bulk("0"));
+        assert_eq!(c.run(&["HINCRBYFLOAT", "h", "f", "1e2"]), bulk("100"));
+        assert_eq!(c.run(&["HGET", "h", "f"]), bulk("100"));
+        c.run(&[
+            "HSET", "h", "left", " 1", "right", "1 ", "nul", "1\0x", "s", "abc",
+        ]);
+        for field in ["left", "right", "nul", "s"] {
+            assert_eq!(
+                c.run(&["HINCRBYFLOAT", "h", field, "1"]),
+                error("ERR hash value is not a float")
+            );
+        }
+        assert_eq!(
+            c.run(&["HINCRBYFLOAT", "h", "f", "abc"]),
+            error("ERR value is not a valid float")
+        );
+        assert_eq!(
+            c.run(&["HINCRBYFLOAT", "h", "f", "+inf"]),
+            error("ERR value is NaN or Infinity")
+        );
+        // Past the range of a double (Redis's long double reaches further before it refuses).
+        c.run(&["HSET", "h", "big", "1.7e308"]);
+        assert_eq!(
+            c.run(&["HINCRBYFLOAT", "h", "big", "1.7e308"]),
+            error("ERR increment would produce NaN or Infinity")
+        );
+        assert_eq!(c.run(&["HGET", "h", "big"]), bulk("1.7e308"));
+        c.run(&["SET", "str", "x"]);
+        assert_eq!(
+            c.run(&["HINCRBYFLOAT", "str", "f", "1"]),
+            error("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //! TOUCH key [key ...]            -> how many exist (each counts as read)
 //! RANDOMKEY                      -> a key, or nil when the keyspace is empty
 //! ```
+//! A list that RENAME or COPY puts at a key wakes a client blocked there (BLPOP and the other
+//! blocking pops), as Redis signals the key as ready.
+//!
 //! The two keys of RENAME and COPY are written one after the other. With the default single
 //! event loop nothing runs in between, so each is atomic as in Redis; with `--io-threads` above
 //! 1 another thread's write to one of the two keys can interleave (as for MULTI).
@@ -15,8 +18,9 @@
 use super::args::{self, Args};
 use super::keyspace::lookup_read;
 use super::{CommandError, Ctx};
-use crate::cache::{Entry, Write};
+use crate::cache::{Entry, Value, Write};
 use crate::protocol::Reply;
+use crate::state::Shared;
 use bytes::Bytes;
 
 /// Moves `src` to `dst`; `only_new`: leave an existing `dst` alone (RENAMENX).
@@ -40,8 +44,16 @@ fn rename_to(
     })?;
     if moved {
         store.write(src, |_| (Write::Remove, ()))?;
+        wake_if_list(ctx.shared, dst, &entry);
     }
     Ok(moved)
+}
+
+/// A list arrived at `key`: the first client blocked on it may pop now.
+fn wake_if_list(shared: &Shared, key: &[u8], entry: &Entry) {
+    if matches!(entry.value, Value::List(_)) {
+        shared.list_waits.wake(key);
+    }
 }
 
 /// `RENAME key newkey`
@@ -90,6 +102,9 @@ pub fn copy(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
             (Write::Put(copy), true)
         }
     })?;
+    if copied {
+        wake_if_list(ctx.shared, dst, &entry);
+    }
     Ok(Reply::Int(copied as i64))
 }
 

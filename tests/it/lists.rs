@@ -88,6 +88,34 @@ async fn blpop_is_woken_by_an_lpush_from_another_connection() {
     assert_eq!(cmd(&mut other, &["EXISTS", "lock:signal"]).await, "0");
 }
 
+/// Redis's "BLPOP when new key is moved into place": a list that RENAME (or COPY) puts at the
+/// key a client is blocked on wakes it; a string moved there does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blpop_is_woken_when_rename_or_copy_moves_a_list_into_place() {
+    let s = start().await;
+    let mut other = s.conn(false).await;
+    for (verb, extra) in [("RENAME", None), ("COPY", Some("REPLACE"))] {
+        let mut waiter = s.conn(false).await;
+        let blocked = tokio::spawn(async move { cmd(&mut waiter, &["BLPOP", "foo", "0"]).await });
+        until_blocked(&mut other, 1).await;
+        cmd(&mut other, &["SET", "str", "x"]).await;
+        assert_eq!(cmd(&mut other, &["COPY", "str", "foo"]).await, "1");
+        cmd(&mut other, &["DEL", "foo"]).await;
+        until_blocked(&mut other, 1).await;
+        assert_eq!(
+            cmd(&mut other, &["RPUSH", "bob", "abc", "def", "hij"]).await,
+            "3"
+        );
+        let mut argv = vec![verb, "bob", "foo"];
+        argv.extend(extra);
+        let moved = cmd(&mut other, &argv).await;
+        assert!(moved == "OK" || moved == "1", "{verb}: {moved}");
+        assert_eq!(blocked.await.unwrap(), "[foo,abc]", "{verb}");
+        until_blocked(&mut other, 0).await;
+        cmd(&mut other, &["DEL", "foo", "bob", "str"]).await;
+    }
+}
+
 /// Two clients blocked on one key are served in the order they blocked, as Redis serves them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_waiters_are_served_first_come_first_served() {
