@@ -17,14 +17,15 @@ pub use error::ParseError;
 
 use super::canonical::next_escape;
 use super::number::{self, NumberError};
-use super::tree::{Json, Object};
+use super::tree::{canonical_escape_len, Json, Object, Text};
 use error::{pointer, syntax_at, Segment};
 
 /// Deepest nesting of arrays and objects accepted (`serde_json`'s limit too).
 pub const MAX_DEPTH: usize = 127;
 
 /// Parses `bytes` as one JSON value.
-pub fn parse(bytes: &[u8]) -> Result<Json, ParseError> {
+/// Strings without escape sequences borrow from `bytes` (see [`Text`]).
+pub fn parse(bytes: &[u8]) -> Result<Json<'_>, ParseError> {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => return Err(syntax_at(bytes, e.valid_up_to(), "invalid UTF-8", false)),
@@ -91,7 +92,7 @@ struct Parser<'a> {
 
 type Step<T> = Result<T, Pending>;
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn err<T>(&self, msg: &'static str) -> Step<T> {
         let eof = self.pos >= self.bytes.len();
         Err(Pending::Syntax {
@@ -111,7 +112,7 @@ impl Parser<'_> {
         self.bytes.get(self.pos).copied()
     }
 
-    fn value(&mut self, depth: usize) -> Step<Json> {
+    fn value(&mut self, depth: usize) -> Step<Json<'a>> {
         match self.peek() {
             None => self.err("EOF while parsing a value"),
             Some(b'{') => self.object(depth + 1),
@@ -125,7 +126,7 @@ impl Parser<'_> {
         }
     }
 
-    fn literal(&mut self, word: &'static str, value: Json) -> Step<Json> {
+    fn literal(&mut self, word: &'static str, value: Json<'a>) -> Step<Json<'a>> {
         for &expected in word.as_bytes() {
             match self.peek() {
                 Some(b) if b == expected => self.pos += 1,
@@ -136,7 +137,7 @@ impl Parser<'_> {
         Ok(value)
     }
 
-    fn array(&mut self, depth: usize) -> Step<Json> {
+    fn array(&mut self, depth: usize) -> Step<Json<'a>> {
         if depth > MAX_DEPTH {
             return self.err("recursion limit exceeded");
         }
@@ -171,7 +172,7 @@ impl Parser<'_> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Step<Json> {
+    fn object(&mut self, depth: usize) -> Step<Json<'a>> {
         if depth > MAX_DEPTH {
             return self.err("recursion limit exceeded");
         }
@@ -199,7 +200,7 @@ impl Parser<'_> {
             self.skip_ws();
             let value = match self.value(depth) {
                 Ok(v) => v,
-                Err(e) => return Err(e.within(|| Segment::Name(name))),
+                Err(e) => return Err(e.within(|| Segment::Name(name.as_str().to_owned()))),
             };
             members.push((name, value));
             self.skip_ws();
@@ -207,7 +208,7 @@ impl Parser<'_> {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Object::from_members(members)
+                    return Object::from_parsed(members)
                         .map(Json::Object)
                         .map_err(|name| Pending::Duplicate {
                             name,
@@ -224,9 +225,43 @@ impl Parser<'_> {
         }
     }
 
-    /// Parses a string at `self.pos` (which holds the opening quote).
-    fn string(&mut self) -> Step<String> {
-        self.pos += 1;
+    /// Parses a string at `self.pos` (which holds the opening quote). A literal whose
+    /// escapes are all spelled as JCS spells them (nearly all of them) is borrowed; the
+    /// others are decoded into a copy, which is also where every error is found.
+    fn string(&mut self) -> Step<Text<'a>> {
+        let open = self.pos;
+        let start = open + 1;
+        let mut at = next_escape(self.bytes, start);
+        let mut escaped = false;
+        loop {
+            match self.bytes.get(at) {
+                Some(b'"') => {
+                    self.pos = at + 1;
+                    // Split only at ASCII bytes, so the slice is whole characters.
+                    let literal = &self.text[open..=at];
+                    return Ok(if escaped {
+                        Text::canonical(literal)
+                    } else {
+                        Text::verbatim(literal)
+                    });
+                }
+                Some(b'\\') => match canonical_escape_len(&self.bytes[at..]) {
+                    Some(len) => {
+                        escaped = true;
+                        at = next_escape(self.bytes, at + len);
+                    }
+                    None => break,
+                },
+                _ => break,
+            }
+        }
+        self.pos = start;
+        self.decode_string()
+    }
+
+    /// The general string path from `self.pos` (just past the opening quote): decodes every
+    /// escape and reports every error.
+    fn decode_string(&mut self) -> Step<Text<'a>> {
         let mut out = String::new();
         loop {
             let start = self.pos;
@@ -238,7 +273,7 @@ impl Parser<'_> {
                 None => return self.err("EOF while parsing a string"),
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(Text::from(out));
                 }
                 Some(b'\\') => {
                     self.pos += 1;
@@ -338,7 +373,7 @@ impl Parser<'_> {
         self.pos - start
     }
 
-    fn number(&mut self) -> Step<Json> {
+    fn number(&mut self) -> Step<Json<'a>> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
