@@ -11,7 +11,6 @@
 #[path = "keying_crosscheck/bodies.rs"]
 mod bodies;
 #[path = "../benches/llmkey/fixtures.rs"]
-#[allow(dead_code)] // the bench uses other sizes of the same shapes
 mod fixtures;
 
 use llmcached::keying::{cache_key, KeyOptions};

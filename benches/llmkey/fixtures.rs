@@ -97,7 +97,7 @@ pub fn agent_transcript(target: usize) -> Vec<u8> {
             "path": format!("src/module_{}/file_{turn}.rs", turn % 13),
             "limit": 10 + turn % 90,
             "mode": mode,
-            "recursive": turn % 2 == 0,
+            "recursive": turn.is_multiple_of(2),
         })
         .to_string();
         let call_id = format!("call_{turn:06}");

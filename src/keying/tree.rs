@@ -62,9 +62,7 @@ impl<'a> Text<'a> {
     /// A string literal, quotes included, that has no escape sequence.
     pub(super) fn verbatim(literal: &'a str) -> Text<'a> {
         debug_assert!(literal.len() >= 2 && literal.starts_with('"') && literal.ends_with('"'));
-        debug_assert!(
-            super::canonical::next_escape(literal.as_bytes(), 1) == literal.len() - 1
-        );
+        debug_assert!(super::canonical::next_escape(literal.as_bytes(), 1) == literal.len() - 1);
         Text(Repr::Plain(literal))
     }
 

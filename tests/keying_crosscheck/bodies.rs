@@ -34,26 +34,103 @@ impl Rng {
 /// every escape JCS writes as it came (`\n`, `\"`, `\u001f`), and escapes it rewrites
 /// (`\/`, `\u00e9`, uppercase hex, short controls as `\u000a`, surrogate pairs).
 const PIECES: &[&str] = &[
-    "hello", " ", "Lorem ipsum dolor sit amet", "café", "東京", "😀", "Ω", "\u{7f}", "\u{2028}",
-    "\\n", "\\t", "\\r", "\\b", "\\f", "\\\"", "\\\\", "\\u001f", "\\u0000", "\\u0001", "\\u001b",
-    "\\/", "\\u00e9", "\\u00E9", "\\u001F", "\\u000a", "\\u0009", "\\u0022", "\\u005c",
-    "\\ud83d\\ude00", "\\uD83D\\uDE00", "\\u2028", "\\u0041", "a\\\\nb", "{\\\"x\\\":1}",
+    "hello",
+    " ",
+    "Lorem ipsum dolor sit amet",
+    "café",
+    "東京",
+    "😀",
+    "Ω",
+    "\u{7f}",
+    "\u{2028}",
+    "\\n",
+    "\\t",
+    "\\r",
+    "\\b",
+    "\\f",
+    "\\\"",
+    "\\\\",
+    "\\u001f",
+    "\\u0000",
+    "\\u0001",
+    "\\u001b",
+    "\\/",
+    "\\u00e9",
+    "\\u00E9",
+    "\\u001F",
+    "\\u000a",
+    "\\u0009",
+    "\\u0022",
+    "\\u005c",
+    "\\ud83d\\ude00",
+    "\\uD83D\\uDE00",
+    "\\u2028",
+    "\\u0041",
+    "a\\\\nb",
+    "{\\\"x\\\":1}",
 ];
 
 /// Broken pieces: each makes the literal (and so the body) an error.
 const BROKEN: &[&str] = &[
-    "\\x", "\\u12", "\\ud800", "\\udc00", "\\ud800\\u0041", "\t", "\\u00zz", "\\",
+    "\\x",
+    "\\u12",
+    "\\ud800",
+    "\\udc00",
+    "\\ud800\\u0041",
+    "\t",
+    "\\u00zz",
+    "\\",
 ];
 
 const NUMBERS: &[&str] = &[
-    "0", "-0", "1", "-1", "0.0", "1.0", "1e0", "1E+2", "0.1", "-2.5e-3", "123456789",
-    "9007199254740992", "9007199254740993", "18446744073709551616", "1e21", "1.5e300",
-    "1e400", "9007199254740993.0", "0.7", "2", "1.0e-7", "00", "1.", "-",
+    "0",
+    "-0",
+    "1",
+    "-1",
+    "0.0",
+    "1.0",
+    "1e0",
+    "1E+2",
+    "0.1",
+    "-2.5e-3",
+    "123456789",
+    "9007199254740992",
+    "9007199254740993",
+    "18446744073709551616",
+    "1e21",
+    "1.5e300",
+    "1e400",
+    "9007199254740993.0",
+    "0.7",
+    "2",
+    "1.0e-7",
+    "00",
+    "1.",
+    "-",
 ];
 
 const NAMES: &[&str] = &[
-    "a", "b", "role", "content", "type", "text", "model", "temperature", "n", "top_p", "tools",
-    "stream", "user", "metadata", "é", "\u{fb33}", "😀", "A", "ab", "\\u0061", "\\n",
+    "a",
+    "b",
+    "role",
+    "content",
+    "type",
+    "text",
+    "model",
+    "temperature",
+    "n",
+    "top_p",
+    "tools",
+    "stream",
+    "user",
+    "metadata",
+    "é",
+    "\u{fb33}",
+    "😀",
+    "A",
+    "ab",
+    "\\u0061",
+    "\\n",
 ];
 
 /// A string literal (with quotes), broken with a small chance when `broken` is set.
@@ -75,7 +152,11 @@ fn ws(rng: &mut Rng) -> &'static str {
 
 /// A random value of at most `depth` levels.
 fn value(rng: &mut Rng, depth: usize, broken: bool, out: &mut String) {
-    let kind = if depth == 0 { rng.below(5) } else { rng.below(7) };
+    let kind = if depth == 0 {
+        rng.below(5)
+    } else {
+        rng.below(7)
+    };
     match kind {
         0 => out.push_str(rng.pick(&["null", "true", "false"])),
         1 | 2 => {
@@ -136,9 +217,8 @@ fn message(rng: &mut Rng, out: &mut String) {
     let content = match rng.below(5) {
         0 => format!(r#"[{{"type":"text","text":{text}}}]"#),
         1 => format!(r#"[{{"type":"text","text":{text}}},{{"type":"text","text":"x"}}]"#),
-        2 => format!(
-            r#"[{{"type":"image_url","image_url":{{"url":"https://x/y.png","detail":"auto"}}}}]"#
-        ),
+        2 => r#"[{"type":"image_url","image_url":{"url":"https://x/y.png","detail":"auto"}}]"#
+            .to_string(),
         _ => text,
     };
     out.push_str(&format!(r#"{{"role":"{role}","content":{content}}}"#));
@@ -175,10 +255,15 @@ pub fn body(case: u64) -> (Vec<u8>, Vec<Vec<u8>>) {
         // Anthropic Messages.
         2 => {
             out.push_str(r#"{"model":"claude-sonnet-4-5","max_tokens":1024,"system":["#);
-            out.push_str(&format!(r#"{{"type":"text","text":{}}}"#, literal(&mut rng, false)));
+            out.push_str(&format!(
+                r#"{{"type":"text","text":{}}}"#,
+                literal(&mut rng, false)
+            ));
             out.push_str(r#"],"messages":[{"role":"user","content":[{"type":"text","text":"#);
             out.push_str(&literal(&mut rng, broken));
-            out.push_str(r#","cache_control":{"type":"ephemeral"}}]}],"tools":[{"name":"f","input_schema":"#);
+            out.push_str(
+                r#","cache_control":{"type":"ephemeral"}}]}],"tools":[{"name":"f","input_schema":"#,
+            );
             object(&mut rng, 2, false, &mut out);
             out.push_str(r#"}],"temperature":0,"metadata":{"user_id":"x"}}"#);
         }
@@ -198,7 +283,9 @@ pub fn body(case: u64) -> (Vec<u8>, Vec<Vec<u8>>) {
         }
         // OpenAI Responses.
         4 => {
-            out.push_str(r#"{"model":"gpt-4.1","temperature":0,"input":[{"role":"user","content":"#);
+            out.push_str(
+                r#"{"model":"gpt-4.1","temperature":0,"input":[{"role":"user","content":"#,
+            );
             out.push_str(&literal(&mut rng, broken));
             out.push_str(r#"}],"include":["b","a"],"top_p":1,"extra":"#);
             value(&mut rng, 2, broken, &mut out);
@@ -208,13 +295,21 @@ pub fn body(case: u64) -> (Vec<u8>, Vec<Vec<u8>>) {
         _ => {
             object(&mut rng, 3, broken, &mut out);
             let cut = rng.below(out.len() + 1);
-            out.truncate((0..=cut).rev().find(|&i| out.is_char_boundary(i)).unwrap_or(0));
+            out.truncate(
+                (0..=cut)
+                    .rev()
+                    .find(|&i| out.is_char_boundary(i))
+                    .unwrap_or(0),
+            );
             if rng.below(3) == 0 {
                 out.push_str(" x");
             }
         }
     }
-    (out.into_bytes(), args.iter().map(|a| a.as_bytes().to_vec()).collect())
+    (
+        out.into_bytes(),
+        args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+    )
 }
 
 /// Gemini bodies carry no model: always pass one.
