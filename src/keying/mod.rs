@@ -238,7 +238,7 @@ impl HashSink {
 }
 
 impl Sink for HashSink {
-    #[inline]
+    #[inline(always)]
     fn put(&mut self, bytes: &[u8]) {
         if bytes.len() > Self::CAPACITY - self.len {
             self.hasher.update(&self.buf[..self.len]);
