@@ -24,7 +24,11 @@ fn key_or_error(body: &[u8], args: &[Vec<u8>]) -> String {
 
 #[test]
 fn generated_bodies_keep_their_recorded_keys_and_errors() {
-    let recorded = std::fs::read_to_string("tests/data/keying/crosscheck.txt").unwrap();
+    let recorded = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/keying/crosscheck.txt"
+    ))
+    .unwrap();
     let recorded: Vec<&str> = recorded.lines().collect();
     assert_eq!(recorded.len() as u64, bodies::CASES);
     let mut keys = 0;

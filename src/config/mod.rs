@@ -375,6 +375,7 @@ mod tests {
                 "latency-tracking-info-percentiles",
                 "metrics-max-models",
                 "busy-reply-threshold",
+                "llm-key-offload-bytes",
             ]
         );
     }
