@@ -16,33 +16,96 @@
 //! LLMPURGE pattern
 //!     -> count of keys deleted that match the glob (e.g. llm:v1:gpt-4o:*)
 //! ```
+//!
+//! # Off the event loop
+//! LLMKEY and LLMLOOKUP key a body of at least `llm-key-offload-bytes` (64kb) on a blocking
+//! thread and answer through [`Flow::Wait`], so a 1 MB prompt does not hold up the other
+//! clients of the event loop for the milliseconds its keying takes (LLMLOOKUP then looks the
+//! key up as it would have on the loop; with `SEMANTIC` it keys in place). At most [`offload_slots`] such keyings
+//! run at once (the others wait their turn without blocking anything), so keying never takes
+//! every core from the event loop. Inside MULTI/EXEC and scripts, which cannot wait, the body
+//! is keyed in place. Replies and errors are the same on both paths.
 
 use super::llmget::{single_flight, ReadOptions};
 use super::{permit, CommandError, Ctx, Flow};
 use crate::acl::{namespace, READ, WRITE};
 use crate::cache::Write;
+use crate::client::Client;
 use crate::glob;
 use crate::keying::{cache_key, KeyOptions};
 use crate::protocol::Reply;
 use bytes::Bytes;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::Semaphore;
 
 /// Keys deleted per batch by LLMPURGE before it yields to other work.
 const PURGE_BATCH: usize = 1024;
 
 /// Computes the key. Keying errors carry their own code (`ERR ...`, `NOTCACHEABLE ...`).
 fn key_of(body: &Bytes, options: &[Bytes]) -> Result<Bytes, CommandError> {
-    let opts = KeyOptions::parse_args(options).map_err(|e| CommandError::coded(e.to_string()))?;
-    let key = cache_key(body, &opts).map_err(|e| CommandError::coded(e.to_string()))?;
+    key_with(body, &parse_options(options)?)
+}
+
+fn parse_options(options: &[Bytes]) -> Result<KeyOptions, CommandError> {
+    KeyOptions::parse_args(options).map_err(|e| CommandError::coded(e.to_string()))
+}
+
+fn key_with(body: &[u8], opts: &KeyOptions) -> Result<Bytes, CommandError> {
+    let key = cache_key(body, opts).map_err(|e| CommandError::coded(e.to_string()))?;
     Ok(Bytes::from(key.key))
 }
 
 /// `LLMKEY request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name] [NAMESPACE ns]`
-pub fn llmkey(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
-    let (ns, opts) = permit::llm_namespace(ctx, &a[2..])?;
-    Ok(Reply::Bulk(namespace::apply(
-        key_of(&a[1], &opts)?,
-        ns.as_deref(),
-    )))
+pub fn llmkey(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
+    let (ns, options) = permit::llm_namespace(ctx, &a[2..])?;
+    let opts = parse_options(&options)?;
+    if !offloads(ctx, &a[1]) {
+        let key = key_with(&a[1], &opts)?;
+        return Ok(Flow::Reply(Reply::Bulk(namespace::apply(
+            key,
+            ns.as_deref(),
+        ))));
+    }
+    let body = a[1].clone();
+    Ok(Flow::Wait(Box::pin(async move {
+        match key_off_loop(body, opts).await {
+            Ok(key) => Reply::Bulk(namespace::apply(key, ns.as_deref())),
+            Err(e) => Reply::from(e),
+        }
+    })))
+}
+
+/// Whether `body` is keyed off the event loop (see the module docs).
+fn offloads(ctx: &Ctx<'_>, body: &Bytes) -> bool {
+    let threshold = ctx.shared.config().llm_key_offload_bytes;
+    threshold > 0 && body.len() as u64 >= threshold && !ctx.client.in_exec
+}
+
+/// How many bodies are keyed off the event loop at once: every core but one, at least one.
+/// On two cores that leaves one to the event loop however many large bodies arrive.
+pub fn offload_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+}
+
+/// Keys `body` on a blocking thread once one of the [`offload_slots`] is free.
+///
+/// # Cancellation
+/// Dropped before its turn (the client went away), it gives up its place; dropped while
+/// keying, the thread finishes that one body (bounded by the body) and the result is dropped.
+async fn key_off_loop(body: Bytes, opts: KeyOptions) -> Result<Bytes, CommandError> {
+    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    let slots = SLOTS.get_or_init(|| Arc::new(Semaphore::new(offload_slots())));
+    // The semaphore is never closed, so acquiring fails only if it were.
+    let Ok(slot) = slots.clone().acquire_owned().await else {
+        return Err(CommandError::err("the keying pool is closed"));
+    };
+    let keyed = tokio::task::spawn_blocking(move || {
+        let key = key_with(&body, &opts);
+        drop(slot);
+        key
+    })
+    .await;
+    keyed.unwrap_or_else(|_| Err(CommandError::err("the keying task failed")))
 }
 
 /// `LLMLOOKUP request-json [keying options] [WAIT ms] [MAXAGE s] [MAXSTALE s] [MODE m] [META]`
@@ -60,14 +123,59 @@ fn lookup(ctx: &mut Ctx<'_>, a: &[Bytes], read_only: bool) -> Result<Flow, Comma
     let opts = ReadOptions::parse(a, 2, ctx.shared, read_only, Some(&mut keying))?;
     let (ns, mut rest) = permit::llm_namespace(ctx, &keying)?;
     let semantic = super::semantic::Semantic::take(&mut rest)?;
-    let key = namespace::apply(key_of(&a[1], &rest)?, ns.as_deref());
     // A read-only lookup takes no lease, so reading the key is all it needs.
     let access = if read_only { READ } else { READ | WRITE };
+    if semantic.is_none() && offloads(ctx, &a[1]) {
+        return lookup_off_loop(ctx, a[1].clone(), parse_options(&rest)?, ns, opts, access);
+    }
+    let key = namespace::apply(key_of(&a[1], &rest)?, ns.as_deref());
     permit::admit_key(ctx, &key, access)?;
     if let Some(sem) = semantic {
         return super::semantic::lookup(ctx, &a[1], key, sem, opts, access);
     }
     single_flight(ctx, &key.clone(), opts, Some(key))
+}
+
+/// LLMLOOKUP of a large body: the key is computed off the event loop, then the lookup runs
+/// as on the loop, for a client that is this connection's stand-in: the same id, ACL user,
+/// protocol and deferred-write flag (so ACL checks and logs, the lease owner and durability
+/// are this connection's). The lease flag is set on the connection itself beforehand, so a
+/// lease taken meanwhile is handed on if the client goes away.
+fn lookup_off_loop(
+    ctx: &mut Ctx<'_>,
+    body: Bytes,
+    keying: KeyOptions,
+    ns: Option<Bytes>,
+    opts: ReadOptions,
+    access: u8,
+) -> Result<Flow, CommandError> {
+    let shared = ctx.shared.clone();
+    let mut stand_in = Client::new(ctx.client.info.clone(), true);
+    stand_in.protocol = ctx.client.protocol;
+    stand_in.user = ctx.client.user.clone();
+    stand_in.deferred_write = ctx.client.deferred_write.clone();
+    ctx.client.used_leases = true;
+    Ok(Flow::Wait(Box::pin(async move {
+        let key = match key_off_loop(body, keying).await {
+            Ok(key) => namespace::apply(key, ns.as_deref()),
+            Err(e) => return Reply::from(e),
+        };
+        let flow = {
+            let mut ctx = Ctx {
+                shared: &shared,
+                client: &mut stand_in,
+            };
+            permit::admit_key(&mut ctx, &key, access)
+                .and_then(|()| single_flight(&mut ctx, &key.clone(), opts, Some(key)))
+        };
+        match flow {
+            Ok(Flow::Reply(reply)) => reply,
+            Ok(Flow::Wait(wait)) => wait.await,
+            // A lookup never closes the connection.
+            Ok(Flow::Close) => Reply::err("the lookup failed"),
+            Err(e) => Reply::from(e),
+        }
+    })))
 }
 
 /// `LLMPURGE pattern`: walks the keyspace off the async workers and deletes matching keys one

@@ -77,6 +77,8 @@ pub struct Config {
     pub llm_default_grace: Duration,
     /// The longest `LLMABORT ... BACKOFF ms` window; longer requests are cut to it.
     pub llm_max_backoff: Duration,
+    /// LLMKEY bodies of at least this many bytes are keyed off the event loop; 0 = never.
+    pub llm_key_offload_bytes: u64,
     /// SLOWLOG, LATENCY, the metrics endpoint and the log format.
     pub observe: ObserveConfig,
     /// The shared tier and emulated cluster mode.
@@ -115,6 +117,7 @@ impl Default for Config {
             llm_stream_max_bytes: 16 * 1024 * 1024,
             llm_default_grace: Duration::ZERO,
             llm_max_backoff: Duration::from_secs(60),
+            llm_key_offload_bytes: 64 * 1024,
             observe: ObserveConfig::default(),
             scale: ScaleConfig::default(),
             busy_reply_threshold: Duration::from_millis(5000),
@@ -375,6 +378,7 @@ mod tests {
                 "latency-tracking-info-percentiles",
                 "metrics-max-models",
                 "busy-reply-threshold",
+                "llm-key-offload-bytes",
             ]
         );
     }

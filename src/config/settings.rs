@@ -17,6 +17,7 @@ use crate::cache::EvictionKind;
 use crate::persistence::{FsyncPolicy, SaveSchedule};
 use std::time::Duration;
 
+mod keying;
 mod observe;
 mod scale;
 mod script;
@@ -430,6 +431,7 @@ pub static SETTINGS: &[Setting] = &[
     observe::METRICS_MAX_MODELS,
     observe::LOG_FORMAT,
     script::BUSY_REPLY_THRESHOLD,
+    keying::LLM_KEY_OFFLOAD_BYTES,
     scale::SHARED_TIER,
     scale::SHARED_TIER_CLUSTER,
     scale::SHARED_TIMEOUT_MS,

@@ -128,6 +128,11 @@ pub fn cmp_utf16(a: &str, b: &str) -> Ordering {
     let Some(first_diff) = ab.iter().zip(bb).position(|(x, y)| x != y) else {
         return ab.len().cmp(&bb.len());
     };
+    // Two ASCII bytes are two whole characters, each one UTF-16 unit of the same value.
+    // Names are ASCII nearly always, so this decides almost every sort and lookup.
+    if ab[first_diff] < 0x80 && bb[first_diff] < 0x80 {
+        return ab[first_diff].cmp(&bb[first_diff]);
+    }
     // Back up to the start of the character holding the first differing byte. The bytes
     // before it are equal in both strings, so it is a character boundary in both.
     let mut start = first_diff;
@@ -194,10 +199,13 @@ pub fn write_string<S: Sink>(s: &str, out: &mut S) {
 
 /// Index of the first byte at or after `from` that needs escaping, or `bytes.len()`.
 ///
-/// Prompts are long runs of plain text, so whole 8-byte words are skipped while none of their
-/// bytes needs escaping; only a word that has one is looked at byte by byte.
+/// Prompts are long runs of plain text, so whole 16-byte blocks are skipped with SSE2 (part
+/// of every x86-64 CPU) while none of their bytes needs escaping; elsewhere, and for the
+/// tail, 8-byte words, and a word that has one is looked at byte by byte.
 #[inline]
 pub(crate) fn next_escape(bytes: &[u8], from: usize) -> usize {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    let from = sse2::skip_plain(bytes, from);
     let mut i = from;
     loop {
         while let Some(chunk) = bytes.get(i..i + 8) {
@@ -219,6 +227,44 @@ pub(crate) fn next_escape(bytes: &[u8], from: usize) -> usize {
             return end;
         }
         i = end;
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+
+    /// The first byte at or after `from` that needs escaping when it is found in a whole
+    /// 16-byte block, else the start of the tail shorter than 16 bytes: every byte before
+    /// the returned index is plain.
+    #[inline]
+    pub(super) fn skip_plain(bytes: &[u8], from: usize) -> usize {
+        let mut i = from;
+        // SAFETY: SSE2 is enabled for this target (the cfg above); each load reads the 16
+        // bytes `bytes[i..i + 16]`, in bounds by the loop condition, unaligned loads allowed.
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let backslash = _mm_set1_epi8(b'\\' as i8);
+            let control_max = _mm_set1_epi8(0x1F);
+            while i + 16 <= bytes.len() {
+                let v = _mm_loadu_si128(bytes.as_ptr().add(i).cast::<__m128i>());
+                // max(v, 0x1F) == 0x1F exactly for the bytes 0x00..=0x1F (unsigned).
+                let control = _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max);
+                let special = _mm_or_si128(
+                    control,
+                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                );
+                let mask = _mm_movemask_epi8(special);
+                if mask != 0 {
+                    return i + mask.trailing_zeros() as usize;
+                }
+                i += 16;
+            }
+        }
+        i
     }
 }
 
@@ -332,7 +378,7 @@ mod tests {
     #[test]
     fn word_scan_finds_every_special_byte_at_every_offset() {
         for special in (0u8..0x20).chain([b'"', b'\\']) {
-            for len in 0..20 {
+            for len in 0..40 {
                 for at in 0..len {
                     let mut bytes = vec![b'a'; len];
                     bytes[at] = special;

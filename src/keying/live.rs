@@ -48,7 +48,7 @@ fn present(body: &Object, name: &str) -> bool {
     body.get(name).is_some_and(|v| !matches!(v, Json::Null))
 }
 
-fn tools(body: &Object) -> impl Iterator<Item = &Object> {
+fn tools<'b>(body: &'b Object<'_>) -> impl Iterator<Item = &'b Object<'b>> {
     body.get("tools")
         .and_then(Json::as_array)
         .into_iter()
@@ -56,7 +56,7 @@ fn tools(body: &Object) -> impl Iterator<Item = &Object> {
         .filter_map(Json::as_object)
 }
 
-fn tool_type(tool: &Object) -> &str {
+fn tool_type<'b>(tool: &'b Object<'_>) -> &'b str {
     tool.get("type").and_then(Json::as_str).unwrap_or("")
 }
 

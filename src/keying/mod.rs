@@ -156,17 +156,17 @@ pub fn key_material(body: &[u8], opts: &KeyOptions) -> Result<String, KeyError> 
 }
 
 /// A request that passed every check, in its merged form, ready to be hashed.
-struct Prepared<'a> {
-    body: Object,
+struct Prepared<'a, 'o> {
+    body: Object<'a>,
     dialect: Dialect,
     model: String,
-    format: Option<&'a str>,
+    format: Option<&'o str>,
 }
 
-impl<'a> Prepared<'a> {
+impl<'a, 'o> Prepared<'a, 'o> {
     /// Parses, resolves the model, merges the forms and applies both policies, in that order
     /// (the policies read the merged form, so every spelling of a field is judged alike).
-    fn new(bytes: &[u8], opts: &'a KeyOptions) -> Result<Self, KeyError> {
+    fn new(bytes: &'a [u8], opts: &'o KeyOptions) -> Result<Self, KeyError> {
         let tree::Json::Object(mut body) = parse::parse(bytes)? else {
             return Err(KeyError::NotAnObject);
         };
@@ -238,7 +238,7 @@ impl HashSink {
 }
 
 impl Sink for HashSink {
-    #[inline]
+    #[inline(always)]
     fn put(&mut self, bytes: &[u8]) {
         if bytes.len() > Self::CAPACITY - self.len {
             self.hasher.update(&self.buf[..self.len]);

@@ -314,8 +314,12 @@ impl Conflict {
 
 /// Renames the known fields of `object` (a `msg`) to camelCase, recursively.
 fn walk(msg: Msg, object: &mut Object) -> Result<(), Conflict> {
+    // Every snake_case name that differs from its camelCase one has a `_`: an object without
+    // one (nearly all: a part, a function call) needs no renaming, only the descent, and is
+    // spared building and looking up each field's snake_case name.
+    let any_snake = object.keys().any(|k| k.contains('_'));
     for &(camel, kind) in fields(msg) {
-        if let Some(snake) = snake_case(camel) {
+        if let Some(snake) = any_snake.then(|| snake_case(camel)).flatten() {
             if let Some(mut value) = object.remove(&snake) {
                 descend(kind, &mut value).map_err(|c| c.within(|| snake.clone()))?;
                 match object.get_mut(camel) {

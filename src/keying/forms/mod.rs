@@ -97,7 +97,10 @@ fn sort_strings(list: &mut Json) {
 }
 
 /// The objects of an array member, for in-place rewriting.
-fn objects_mut<'a>(parent: &'a mut Object, name: &str) -> impl Iterator<Item = &'a mut Object> {
+fn objects_mut<'p, 'a>(
+    parent: &'p mut Object<'a>,
+    name: &str,
+) -> impl Iterator<Item = &'p mut Object<'a>> {
     parent
         .get_mut(name)
         .and_then(Json::as_array_mut)

@@ -11,11 +11,11 @@
 //! writer cannot overflow the stack.
 
 mod error;
+mod string;
 
 pub(crate) use error::quoted;
 pub use error::ParseError;
 
-use super::canonical::next_escape;
 use super::number::{self, NumberError};
 use super::tree::{Json, Object};
 use error::{pointer, syntax_at, Segment};
@@ -24,7 +24,8 @@ use error::{pointer, syntax_at, Segment};
 pub const MAX_DEPTH: usize = 127;
 
 /// Parses `bytes` as one JSON value.
-pub fn parse(bytes: &[u8]) -> Result<Json, ParseError> {
+/// Strings without escape sequences borrow from `bytes` (see [`Text`]).
+pub fn parse(bytes: &[u8]) -> Result<Json<'_>, ParseError> {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => return Err(syntax_at(bytes, e.valid_up_to(), "invalid UTF-8", false)),
@@ -91,7 +92,7 @@ struct Parser<'a> {
 
 type Step<T> = Result<T, Pending>;
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn err<T>(&self, msg: &'static str) -> Step<T> {
         let eof = self.pos >= self.bytes.len();
         Err(Pending::Syntax {
@@ -111,7 +112,7 @@ impl Parser<'_> {
         self.bytes.get(self.pos).copied()
     }
 
-    fn value(&mut self, depth: usize) -> Step<Json> {
+    fn value(&mut self, depth: usize) -> Step<Json<'a>> {
         match self.peek() {
             None => self.err("EOF while parsing a value"),
             Some(b'{') => self.object(depth + 1),
@@ -125,7 +126,7 @@ impl Parser<'_> {
         }
     }
 
-    fn literal(&mut self, word: &'static str, value: Json) -> Step<Json> {
+    fn literal(&mut self, word: &'static str, value: Json<'a>) -> Step<Json<'a>> {
         for &expected in word.as_bytes() {
             match self.peek() {
                 Some(b) if b == expected => self.pos += 1,
@@ -136,7 +137,7 @@ impl Parser<'_> {
         Ok(value)
     }
 
-    fn array(&mut self, depth: usize) -> Step<Json> {
+    fn array(&mut self, depth: usize) -> Step<Json<'a>> {
         if depth > MAX_DEPTH {
             return self.err("recursion limit exceeded");
         }
@@ -171,7 +172,7 @@ impl Parser<'_> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Step<Json> {
+    fn object(&mut self, depth: usize) -> Step<Json<'a>> {
         if depth > MAX_DEPTH {
             return self.err("recursion limit exceeded");
         }
@@ -199,7 +200,7 @@ impl Parser<'_> {
             self.skip_ws();
             let value = match self.value(depth) {
                 Ok(v) => v,
-                Err(e) => return Err(e.within(|| Segment::Name(name))),
+                Err(e) => return Err(e.within(|| Segment::Name(name.as_str().to_owned()))),
             };
             members.push((name, value));
             self.skip_ws();
@@ -207,7 +208,7 @@ impl Parser<'_> {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Object::from_members(members)
+                    return Object::from_parsed(members)
                         .map(Json::Object)
                         .map_err(|name| Pending::Duplicate {
                             name,
@@ -224,112 +225,6 @@ impl Parser<'_> {
         }
     }
 
-    /// Parses a string at `self.pos` (which holds the opening quote).
-    fn string(&mut self) -> Step<String> {
-        self.pos += 1;
-        let mut out = String::new();
-        loop {
-            let start = self.pos;
-            let stop = next_escape(self.bytes, start);
-            // The bytes before an ASCII stop byte are whole characters of valid UTF-8.
-            out.push_str(&self.text[start..stop]);
-            self.pos = stop;
-            match self.peek() {
-                None => return self.err("EOF while parsing a string"),
-                Some(b'"') => {
-                    self.pos += 1;
-                    return Ok(out);
-                }
-                Some(b'\\') => {
-                    self.pos += 1;
-                    self.escape(&mut out)?;
-                }
-                Some(_) => {
-                    return self
-                        .err("control character (\\u0000-\\u001F) found while parsing a string")
-                }
-            }
-        }
-    }
-
-    fn escape(&mut self, out: &mut String) -> Step<()> {
-        let Some(b) = self.peek() else {
-            return self.err("EOF while parsing a string");
-        };
-        self.pos += 1;
-        let c = match b {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let unit = self.hex4()?;
-                match unit {
-                    0xD800..=0xDBFF => {
-                        if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
-                            return self.err("unexpected end of hex escape");
-                        }
-                        self.pos += 2;
-                        let low = self.hex4()?;
-                        if !(0xDC00..=0xDFFF).contains(&low) {
-                            self.pos -= 1;
-                            return self.err("lone leading surrogate in hex escape");
-                        }
-                        let c = 0x1_0000
-                            + ((u32::from(unit) - 0xD800) << 10)
-                            + (u32::from(low) - 0xDC00);
-                        match char::from_u32(c) {
-                            Some(c) => c,
-                            None => return self.err("invalid unicode code point"),
-                        }
-                    }
-                    0xDC00..=0xDFFF => {
-                        self.pos -= 1;
-                        // serde_json words it this way too.
-                        return self.err("lone leading surrogate in hex escape");
-                    }
-                    _ => match char::from_u32(u32::from(unit)) {
-                        Some(c) => c,
-                        None => return self.err("invalid unicode code point"),
-                    },
-                }
-            }
-            _ => {
-                self.pos -= 1;
-                return self.err("invalid escape");
-            }
-        };
-        out.push(c);
-        Ok(())
-    }
-
-    fn hex4(&mut self) -> Step<u16> {
-        let Some(quad) = self.bytes.get(self.pos..self.pos + 4) else {
-            self.pos = self.bytes.len();
-            return self.err("EOF while parsing a string");
-        };
-        let mut v: u16 = 0;
-        for &b in quad {
-            let d = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'f' => b - b'a' + 10,
-                b'A'..=b'F' => b - b'A' + 10,
-                _ => {
-                    // Reported at the last of the four, as serde_json does.
-                    self.pos += 3;
-                    return self.err("invalid escape");
-                }
-            };
-            v = (v << 4) | u16::from(d);
-        }
-        self.pos += 4;
-        Ok(v)
-    }
-
     fn digits(&mut self) -> usize {
         let start = self.pos;
         while let Some(b'0'..=b'9') = self.peek() {
@@ -338,7 +233,7 @@ impl Parser<'_> {
         self.pos - start
     }
 
-    fn number(&mut self) -> Step<Json> {
+    fn number(&mut self) -> Step<Json<'a>> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
