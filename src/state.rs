@@ -21,6 +21,7 @@ use crate::observe::Observe;
 use crate::search::Registry;
 use crate::types::waits::KeyWaits;
 use arc_swap::ArcSwap;
+use bytes::Bytes;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
@@ -61,8 +62,8 @@ pub struct Shared {
     config: ArcSwap<Config>,
     pub store: Arc<Store>,
     pub flights: Flights,
-    /// Clients blocked on list pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH), per key.
-    pub list_waits: KeyWaits,
+    /// Clients blocked on list and sorted-set pops, per key (woken through the store's observer).
+    pub key_waits: Arc<KeyWaits>,
     /// The search indexes (FT.*), following the store as its observer.
     pub search: Arc<Registry>,
     /// The keys connections WATCH (raised by every change, through the store's observer).
@@ -120,11 +121,16 @@ impl Shared {
             }
         }
         let watches = Arc::new(Watches::default());
-        store.set_observer(Arc::new(Observers(vec![search.clone(), watches.clone()])));
+        let key_waits = Arc::new(KeyWaits::default());
+        store.set_observer(Arc::new(Observers(vec![
+            search.clone(),
+            watches.clone(),
+            key_waits.clone(),
+        ])));
         Shared {
             store,
             flights,
-            list_waits: KeyWaits::default(),
+            key_waits,
             search,
             watches,
             scripts: crate::script::Scripts::default(),
@@ -319,4 +325,20 @@ fn run_id() -> String {
     );
     let digest = Sha256::digest(seed.as_bytes());
     digest[..20].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The blocked clients follow the store: a key that takes a value may serve them (see the waits
+/// module). Called under the key's stripe lock; waking takes only the registry's lock.
+impl crate::cache::Observer for KeyWaits {
+    fn put(&self, key: &Bytes, _: &crate::cache::Entry) {
+        self.wake(key);
+    }
+
+    fn remove(&self, _: &[u8]) {}
+
+    fn flush_all(&self) {}
+
+    fn extra_weight(&self, _: &[u8], _: &crate::cache::Entry) -> usize {
+        0
+    }
 }

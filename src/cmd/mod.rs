@@ -17,6 +17,7 @@
 pub mod aclcmd;
 pub mod args;
 pub mod bits;
+pub mod blocking;
 pub mod client;
 pub mod collection;
 pub mod command;
