@@ -58,8 +58,10 @@ pub mod table;
 #[cfg(test)]
 pub mod testing;
 pub mod ttl;
+pub mod zalgebra;
 pub mod zrange;
 pub mod zset;
+pub mod zset_block;
 
 pub use error::{lossy, CommandError};
 pub use execute::execute;
