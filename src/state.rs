@@ -64,6 +64,8 @@ pub struct Shared {
     pub flights: Flights,
     /// Clients blocked on list and sorted-set pops, per key (woken through the store's observer).
     pub key_waits: Arc<KeyWaits>,
+    /// CLIENT PAUSE: the commands it holds wait in their connections.
+    pub pause: crate::pause::Pause,
     /// The search indexes (FT.*), following the store as its observer.
     pub search: Arc<Registry>,
     /// The keys connections WATCH (raised by every change, through the store's observer).
@@ -131,6 +133,7 @@ impl Shared {
             store,
             flights,
             key_waits,
+            pause: Default::default(),
             search,
             watches,
             scripts: crate::script::Scripts::default(),

@@ -102,6 +102,9 @@ fn admit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<usize, Reply> {
     if let Err(e) = super::permit::admit(ctx, index, spec, args) {
         return refuse(ctx, Some(index), e, true);
     }
+    if let Some(e) = super::monitor::refused(ctx, spec) {
+        return refuse(ctx, Some(index), e.into(), true);
+    }
     if ctx.shared.is_loading() && !spec.has(flag::LOADING) {
         return refuse(ctx, Some(index), CommandError::Loading.into(), false);
     }

@@ -13,8 +13,8 @@ use super::spec::acl::{LIST, SET, SORTEDSET};
 use super::spec::flag::*;
 use super::{
     aclcmd, bits, client, command, config, connection, counters, expire, hash, json, keyops, keys,
-    latency, llm, llmget, llmkey, multi, object, persist, range, script, search, server, slowlog,
-    stream, string, CommandSpec, Handler,
+    latency, llm, llmget, llmkey, monitor, multi, object, persist, range, script, search, server,
+    slowlog, stream, string, CommandSpec, Handler,
 };
 use super::{list, list_block, set as sets, zalgebra, zrange, zset, zset_block};
 use crate::row;
@@ -54,6 +54,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("dbsize", 1, READONLY | FAST, KEYSPACE, NOKEY, "server", "1.0.0", "", "Returns the number of keys in the database.", S!(server::dbsize)),
     row!("flushdb", -1, WRITE, KEYSPACE | DANGEROUS, NOKEY, "server", "1.0.0", "[ASYNC|SYNC]", "Removes all keys from the database.", S!(server::flushdb)),
     row!("flushall", -1, WRITE, KEYSPACE | DANGEROUS, NOKEY, "server", "1.0.0", "[ASYNC|SYNC]", "Removes all keys from all databases.", S!(server::flushdb)),
+    row!("monitor", 1, ADMIN | NO_SCRIPT | LOADING | STALE, 0, NOKEY, "server", "1.0.0", "", "Listens for all requests received by the server in real-time.", S!(monitor::monitor)),
     row!("time", 1, FAST | LOADING | STALE, 0, NOKEY, "server", "2.6.0", "", "Returns the server time.", S!(server::time)),
     row!("save", 1, ADMIN | NO_MULTI, 0, NOKEY, "server", "1.0.0", "", "Synchronously saves the database to disk.", F!(persist::save)),
     row!("bgsave", -1, ADMIN, 0, NOKEY, "server", "1.0.0", "[SCHEDULE]", "Asynchronously saves the database to disk.", S!(persist::bgsave)),
