@@ -31,13 +31,16 @@ fn not_a_zset(shared: &Shared, key: &[u8]) -> bool {
         .is_some_and(|e| !matches!(e.value, crate::cache::Value::ZSet(_)))
 }
 
+/// A key and the (score, member) pairs popped from it.
+type Popped = (Bytes, Vec<(f64, Bytes)>);
+
 /// Pops up to `count` members from the first of `keys` that has any: the key and the members.
 fn pop_first(
     shared: &Shared,
     keys: &[Bytes],
     highest: bool,
     count: usize,
-) -> Result<Option<(Bytes, Vec<(f64, Bytes)>)>, CommandError> {
+) -> Result<Option<Popped>, CommandError> {
     for key in keys {
         let items = modify(&shared.store, key, |z: &mut ZSet| {
             let n = count.min(z.len());

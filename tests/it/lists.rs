@@ -4,8 +4,6 @@
 
 use crate::support::{call, cmd, start, start_with, until_blocked};
 use llmcached::persistence::FsyncPolicy;
-use redis::aio::MultiplexedConnection;
-use std::time::Duration;
 
 const WRONGTYPE: &str = "ERROR:WRONGTYPE Operation against a key holding the wrong kind of value";
 
