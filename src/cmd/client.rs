@@ -32,9 +32,10 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
 /// write) for `timeout` milliseconds; they wait, then run.
 fn pause(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     if a.len() > 4 {
-        return Err(CommandError::err(
-            "unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.",
-        ));
+        return Err(CommandError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            lossy(&a[1], 128)
+        )));
     }
     let ms = match args::int(&a[2]) {
         Ok(n) if n < 0 => return Err(CommandError::err("timeout is negative")),

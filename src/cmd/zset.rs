@@ -278,7 +278,8 @@ pub fn zpopmax(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 const RANDMEMBER_MAX: u64 = 1 << 24;
 
 /// `ZRANDMEMBER key [count [WITHSCORES]]`: distinct members for a positive count, with repeats
-/// for a negative one; a count of the set's size or more returns the whole set, in order.
+/// for a negative one; a count of the set's size or more returns the whole set, highest score
+/// first (as Redis 7.0.15 does).
 pub fn zrandmember(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let proto = ctx.client.protocol;
     let Some(c) = a.get(2) else {
@@ -321,7 +322,8 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError
                 .map(|_| pick(all[rng.below(all.len())]))
                 .collect::<Vec<_>>()
         } else if count as usize >= all.len() {
-            all.into_iter().map(pick).collect()
+            // Redis 7.0.15 answers the whole set highest score first.
+            all.into_iter().rev().map(pick).collect()
         } else {
             let mut chosen = std::collections::HashSet::new();
             let mut out = Vec::with_capacity(count as usize);

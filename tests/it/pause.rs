@@ -48,7 +48,7 @@ async fn pause_arguments_and_tracking_answer_clearly() {
         (&["CLIENT", "PAUSE", "10", "foo"], "ERROR:ERR CLIENT PAUSE mode must be WRITE or ALL"),
         (
             &["CLIENT", "PAUSE", "10", "WRITE", "x"],
-            "ERROR:ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.",
+            "ERROR:ERR unknown subcommand or wrong number of arguments for 'PAUSE'. Try CLIENT HELP.",
         ),
         (&["CLIENT", "UNPAUSE"], "OK"),
         (&["CLIENT", "NO-EVICT", "on"], "OK"),

@@ -245,7 +245,7 @@ async fn union_inter_diff_and_store_forms() {
             .count(),
         2
     );
-    assert_eq!(cmd(&mut c, &["ZRANDMEMBER", "top", "5"]).await, "[ann,bob]");
+    assert_eq!(cmd(&mut c, &["ZRANDMEMBER", "top", "5"]).await, "[bob,ann]");
     assert_eq!(
         cmd(&mut c, &["ZUNION", "0", "x"]).await,
         "ERROR:ERR at least 1 input key is needed for 'zunion' command"
