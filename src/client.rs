@@ -142,6 +142,10 @@ pub struct Client {
     /// Set by a command that wrote while the connection awaited it (a script on its own
     /// thread): the connection then awaits durability before the next reply goes out.
     pub deferred_write: Arc<AtomicBool>,
+    /// In MONITOR mode: the lines to send, between replies.
+    pub monitor: Option<tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>>,
+    /// The client a script's commands run as (MONITOR shows them from `lua`).
+    pub script: bool,
 }
 
 impl Client {
@@ -158,6 +162,8 @@ impl Client {
             wrote: false,
             used_leases: false,
             watching: None,
+            monitor: None,
+            script: false,
         }
     }
 

@@ -72,6 +72,9 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, socket: S, info: Arc<ClientIn
     if let Err(e) = conn.run().await {
         debug!(client = conn.client.id(), "connection ended: {e}");
     }
+    if conn.client.monitor.is_some() {
+        shared.observe.monitors.detach(conn.client.id());
+    }
     if conn.client.used_leases {
         // Any lease this client still holds goes to the next follower: a dead leader must not
         // hold its followers until the lease times out.
@@ -136,19 +139,49 @@ impl<S: Socket> Connection<S> {
     async fn run(&mut self) -> Result<(), Stop> {
         let mut shutdown = self.shared.shutdown_receiver();
         loop {
-            let idle = self.shared.config().timeout;
+            // A monitor is not an idle client (Redis exempts its replicas and monitors too).
+            let idle = match self.client.monitor {
+                Some(_) => None,
+                None => self.shared.config().timeout,
+            };
             if !self.serve_batch(&mut shutdown).await? {
                 return Ok(());
             }
             // Wait without a buffer: 10,000 idle clients must not hold 10,000 read buffers.
             tokio::select! {
                 ready = self.socket.readable() => ready?,
+                line = next_line(&mut self.client.monitor) => {
+                    self.send_monitor_lines(line).await?;
+                    continue;
+                }
                 _ = shutdown.changed() => return Ok(()),
                 _ = idle_timer(idle) => return Ok(()),
                 _ = self.client.info.killed() => return Ok(()),
             };
             self.read()?;
         }
+    }
+
+    /// Sends a monitor its lines: `first` and whatever else is queued, in one write.
+    async fn send_monitor_lines(&mut self, first: Option<Bytes>) -> Result<(), Stop> {
+        let Some(first) = first else {
+            // The feed dropped this monitor: it is a monitor no more.
+            self.client.monitor = None;
+            return Ok(());
+        };
+        let mut buf = first.to_vec();
+        if let Some(rx) = self.client.monitor.as_mut() {
+            while let Ok(more) = rx.try_recv() {
+                buf.extend_from_slice(&more);
+            }
+        }
+        self.socket.write_all(&buf).await?;
+        self.socket.flush().await?;
+        self.shared
+            .stats
+            .net_output_bytes
+            .fetch_add(buf.len() as u64, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Executes what the read buffer holds, sends the replies and gives back the buffers that
@@ -268,6 +301,9 @@ impl<S: Socket> Connection<S> {
                 self.out.discard();
                 return Err(Stop::Closed);
             }
+            if self.shared.pause.active() && self.client.monitor.is_none() {
+                self.hold_while_paused(&args, shutdown).await?;
+            }
             match self.dispatch(&args) {
                 Flow::Reply(r) => r.encode(self.client.protocol, &mut self.out),
                 Flow::Close => {
@@ -291,6 +327,38 @@ impl<S: Socket> Connection<S> {
             }
             if self.out.len() >= WRITE_HIGH_WATER {
                 self.flush().await?;
+            }
+        }
+    }
+
+    /// Holds a command while CLIENT PAUSE holds it (it waits, it does not fail), watching the
+    /// socket as a blocked command does; the replies before it are sent first.
+    async fn hold_while_paused(
+        &mut self,
+        args: &[Bytes],
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), Stop> {
+        let writes = cmd::may_write(&self.client, args);
+        if !self.shared.pause.holds(writes) {
+            return Ok(());
+        }
+        self.flush().await?;
+        self.out.clear();
+        let shared = self.shared.clone();
+        let released = shared.pause.released(writes);
+        tokio::pin!(released);
+        loop {
+            tokio::select! {
+                _ = &mut released => return Ok(()),
+                ready = self.socket.readable() => {
+                    ready?;
+                    self.read()?;
+                    if self.rbuf.len() > self.limits.max_query_buffer {
+                        return Err(Stop::Closed);
+                    }
+                }
+                _ = shutdown.changed() => return Ok(()),
+                _ = self.client.info.killed() => return Err(Stop::Closed),
             }
         }
     }
@@ -400,6 +468,14 @@ async fn write_output<S: AsyncWrite + Unpin>(socket: &mut S, out: &Output) -> io
 /// the connection when any command is `POST` or `Host:`.
 fn is_cross_protocol(name: &[u8]) -> bool {
     name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:")
+}
+
+/// The next line for a monitor; never resolves for a connection that is not one.
+async fn next_line(rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>) -> Option<Bytes> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn idle_timer(idle: Option<std::time::Duration>) {

@@ -23,6 +23,7 @@
 //!   the script cache, and the gate that makes a script or EXEC atomic.
 //! - [`client`]: per-connection state and the registry behind `CLIENT LIST`.
 //! - [`durability`]: the store's journal, loading at start, rewrites; takes the store.
+//! - [`pause`]: CLIENT PAUSE's server-wide hold on client commands (all, or those that may write).
 //! - [`observe`]: per-command latency histograms, the slow log, the latency monitor, error
 //!   counts, LLM lookup timings (what SLOWLOG, LATENCY, INFO and `/metrics` read).
 //! - [`state`]: [`state::Shared`], the state every command sees (below the commands).
@@ -46,6 +47,7 @@ pub mod glob;
 pub mod keying;
 pub mod metrics;
 pub mod observe;
+pub mod pause;
 pub mod persistence;
 pub mod protocol;
 pub mod script;

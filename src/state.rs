@@ -22,6 +22,7 @@ use crate::search::Registry;
 use crate::tier::Tier;
 use crate::types::waits::KeyWaits;
 use arc_swap::ArcSwap;
+use bytes::Bytes;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
@@ -62,8 +63,10 @@ pub struct Shared {
     config: ArcSwap<Config>,
     pub store: Arc<Store>,
     pub flights: Flights,
-    /// Clients blocked on list pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH), per key.
-    pub list_waits: KeyWaits,
+    /// Clients blocked on list and sorted-set pops, per key (woken through the store's observer).
+    pub key_waits: Arc<KeyWaits>,
+    /// CLIENT PAUSE: the commands it holds wait in their connections.
+    pub pause: crate::pause::Pause,
     /// The search indexes (FT.*), following the store as its observer.
     pub search: Arc<Registry>,
     /// The keys connections WATCH (raised by every change, through the store's observer).
@@ -132,11 +135,17 @@ impl Shared {
                 store.clone(),
             ))
         });
-        store.set_observer(Arc::new(Observers(vec![search.clone(), watches.clone()])));
+        let key_waits = Arc::new(KeyWaits::default());
+        store.set_observer(Arc::new(Observers(vec![
+            search.clone(),
+            watches.clone(),
+            key_waits.clone(),
+        ])));
         Shared {
             store,
             flights,
-            list_waits: KeyWaits::default(),
+            key_waits,
+            pause: Default::default(),
             search,
             watches,
             scripts: crate::script::Scripts::default(),
@@ -332,4 +341,20 @@ fn run_id() -> String {
     );
     let digest = Sha256::digest(seed.as_bytes());
     digest[..20].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The blocked clients follow the store: a key that takes a value may serve them (see the waits
+/// module). Called under the key's stripe lock; waking takes only the registry's lock.
+impl crate::cache::Observer for KeyWaits {
+    fn put(&self, key: &Bytes, _: &crate::cache::Entry) {
+        self.wake(key);
+    }
+
+    fn remove(&self, _: &[u8]) {}
+
+    fn flush_all(&self) {}
+
+    fn extra_weight(&self, _: &[u8], _: &crate::cache::Entry) -> usize {
+        0
+    }
 }

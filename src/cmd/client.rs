@@ -1,5 +1,5 @@
-//! CLIENT and its subcommands: SETNAME, GETNAME, ID, SETINFO, INFO, LIST, KILL, NO-EVICT,
-//! NO-TOUCH, HELP.
+//! CLIENT and its subcommands: SETNAME, GETNAME, ID, SETINFO, INFO, LIST, KILL, PAUSE, UNPAUSE,
+//! NO-EVICT (accepted: llmcached never evicts clients), NO-TOUCH, TRACKING (OFF only), HELP.
 
 use super::args::{self, Args};
 use super::connection::valid_name;
@@ -20,10 +20,62 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
     sub!("client", "list", -2, ADMIN | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "2.4.0", "[TYPE normal] [ID <id> [<id> ...]]", "Return information about client connections.", Handler::Sync(list)),
     sub!("client", "no-evict", 3, ADMIN | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "7.0.0", "(ON|OFF)", "Protect current client connection from eviction (accepted; clients are never evicted).", Handler::Sync(on_off)),
     sub!("client", "no-touch", 3, LOADING | STALE, CONNECTION, "connection", "7.2.0", "(ON|OFF)", "Will not touch LRU/LFU stats when this mode is on (accepted; reads always count).", Handler::Sync(on_off)),
+    sub!("client", "pause", -3, ADMIN | NO_SCRIPT | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "3.0.0", "<timeout> [WRITE|ALL]", "Suspend all, or just write, clients for <timeout> milliseconds.", Handler::Sync(pause)),
+    sub!("client", "unpause", 2, ADMIN | NO_SCRIPT | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "6.2.0", "", "Stop the current client pause, resuming traffic.", Handler::Sync(unpause)),
+    sub!("client", "tracking", -3, NO_SCRIPT | LOADING | STALE, CONNECTION, "connection", "6.0.0", "(ON|OFF) [REDIRECT <id>] [PREFIX <prefix> ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]", "Control server assisted client side caching (OFF only: llmcached sends no invalidations).", Handler::Sync(tracking)),
     sub!("client", "setinfo", 4, LOADING | STALE, CONNECTION, "connection", "7.2.0", "<option> <value>", "Set client meta attr. Options are: LIB-NAME, LIB-VER.", Handler::Sync(setinfo)),
     sub!("client", "setname", 3, LOADING | STALE, CONNECTION, "connection", "2.6.9", "<name>", "Assign the name <name> to the current connection.", Handler::Sync(setname)),
     sub!("client", "help", 2, LOADING | STALE, CONNECTION, "connection", "5.0.0", "", "Show helpful text about the different subcommands.", Handler::Sync(command::help)),
 ];
+
+/// `CLIENT PAUSE timeout [WRITE|ALL]`: holds the clients' commands (all, or those that may
+/// write) for `timeout` milliseconds; they wait, then run.
+fn pause(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    if a.len() > 4 {
+        return Err(CommandError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            lossy(&a[1], 128)
+        )));
+    }
+    let ms = match args::int(&a[2]) {
+        Ok(n) if n < 0 => return Err(CommandError::err("timeout is negative")),
+        Ok(n) => n as u64,
+        Err(_) => {
+            return Err(CommandError::err(
+                "timeout is not an integer or out of range",
+            ))
+        }
+    };
+    let mode = match a.get(3) {
+        None => crate::pause::Mode::All,
+        Some(m) if args::is(m, "ALL") => crate::pause::Mode::All,
+        Some(m) if args::is(m, "WRITE") => crate::pause::Mode::Write,
+        Some(_) => return Err(CommandError::err("CLIENT PAUSE mode must be WRITE or ALL")),
+    };
+    ctx.shared.pause.pause(ms, mode);
+    Ok(Reply::Ok)
+}
+
+/// `CLIENT UNPAUSE`
+fn unpause(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    ctx.shared.pause.unpause();
+    Ok(Reply::Ok)
+}
+
+/// `CLIENT TRACKING ON|OFF [...]`: OFF is accepted (tracking is always off); ON is refused
+/// with a clear error, because llmcached does not send invalidation messages: a client that
+/// believed tracking was on would serve stale entries from its local cache for ever.
+fn tracking(_: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    if args::is(&a[2], "OFF") {
+        return Ok(Reply::Ok);
+    }
+    if args::is(&a[2], "ON") {
+        return Err(CommandError::err(
+            "CLIENT TRACKING is not supported: llmcached sends no invalidation messages, so client-side caching would serve stale values",
+        ));
+    }
+    Err(CommandError::Syntax)
+}
 
 /// `CLIENT SETNAME name`
 fn setname(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {

@@ -155,6 +155,9 @@ pub fn quit(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
 /// `RESET`: back to a fresh connection's state.
 pub fn reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
     let c: &mut Client = ctx.client;
+    if c.monitor.take().is_some() {
+        ctx.shared.observe.monitors.detach(c.id());
+    }
     c.multi = None;
     c.watching = None;
     c.protocol = Protocol::Resp2;

@@ -8,8 +8,25 @@ use crate::protocol::Reply;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 
-/// Checks and runs (or, inside MULTI, queues) the command `args`.
+/// Checks and runs (or, inside MULTI, queues) the command `args`, then serves the clients
+/// blocked on keys it wrote (as Redis's `handleClientsBlockedOnKeys`: after the command, before
+/// its reply and before this connection's next command; a no-op costing one atomic load when no
+/// key is ready).
 pub fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Flow {
+    let flow = run(ctx, args);
+    let shared = ctx.shared;
+    if shared.key_waits.has_ready() {
+        // Serving writes: not while a script runs (a busy one leaves the keys ready for the
+        // serve after its own EVAL).
+        let threshold = || shared.config().busy_reply_threshold;
+        if let Ok(_pass) = shared.scripts.gate.shared(threshold) {
+            shared.key_waits.serve();
+        }
+    }
+    flow
+}
+
+fn run(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Flow {
     match admit(ctx, args) {
         Ok(index) => {
             if let Some(multi) = ctx.client.multi.as_mut() {
@@ -84,6 +101,9 @@ fn admit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<usize, Reply> {
     }
     if let Err(e) = super::permit::admit(ctx, index, spec, args) {
         return refuse(ctx, Some(index), e, true);
+    }
+    if let Some(e) = super::monitor::refused(ctx, spec) {
+        return refuse(ctx, Some(index), e.into(), true);
     }
     if ctx.shared.is_loading() && !spec.has(flag::LOADING) {
         return refuse(ctx, Some(index), CommandError::Loading.into(), false);

@@ -18,9 +18,8 @@
 use super::args::{self, Args};
 use super::keyspace::lookup_read;
 use super::{CommandError, Ctx};
-use crate::cache::{Entry, Value, Write};
+use crate::cache::{Entry, Write};
 use crate::protocol::Reply;
-use crate::state::Shared;
 use bytes::Bytes;
 
 /// Moves `src` to `dst`; `only_new`: leave an existing `dst` alone (RENAMENX).
@@ -44,16 +43,8 @@ fn rename_to(
     })?;
     if moved {
         store.write(src, |_| (Write::Remove, ()))?;
-        wake_if_list(ctx.shared, dst, &entry);
     }
     Ok(moved)
-}
-
-/// A list arrived at `key`: the first client blocked on it may pop now.
-fn wake_if_list(shared: &Shared, key: &[u8], entry: &Entry) {
-    if matches!(entry.value, Value::List(_)) {
-        shared.list_waits.wake(key);
-    }
 }
 
 /// `RENAME key newkey`
@@ -103,7 +94,6 @@ pub fn copy(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         }
     })?;
     if copied {
-        wake_if_list(ctx.shared, dst, &entry);
     }
     Ok(Reply::Int(copied as i64))
 }

@@ -2,8 +2,8 @@
 //! LTRIM, LINSERT, LPOS, LMOVE, RPOPLPUSH (the blocking pops are in the blocking-list file).
 //!
 //! A list is a [`List`] (a `VecDeque`) changed in place under the key's stripe lock through
-//! the collection helpers, so a push or pop at either end is O(1). Every push wakes the first
-//! client blocked on the key (`Shared::list_waits`).
+//! the collection helpers, so a push or pop at either end is O(1). A push makes the key ready for
+//! the clients blocked on it (`Shared::key_waits`, through the store's observer).
 //!
 //! # Format
 //! ```text
@@ -43,7 +43,7 @@ pub(super) fn end(arg: &[u8]) -> Result<End, CommandError> {
 }
 
 /// Pushes `items` at `end` of the list at `key` (only onto an existing list when `existing`),
-/// wakes a client blocked on the key, and returns the new length.
+/// and returns the new length (the store's observer wakes clients blocked on the key).
 pub(super) fn push(
     shared: &Shared,
     key: &Bytes,
@@ -60,9 +60,6 @@ pub(super) fn push(
         }
         Ok((l.len(), true))
     })?;
-    if len > 0 {
-        shared.list_waits.wake(key);
-    }
     Ok(len)
 }
 

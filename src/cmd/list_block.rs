@@ -1,12 +1,9 @@
 //! The blocking list pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP (and LMPOP, its
 //! non-blocking form).
 //!
-//! A pop that finds nothing registers the client on each of its keys in the list waits
-//! (`Shared::list_waits`) and awaits a push there, as LLMGET's followers await a fill: the
-//! connection keeps reading the socket meanwhile (a disconnect drops the wait), `CLIENT LIST`
-//! shows the client with flag `b` and INFO counts it in `blocked_clients`. Clients blocked on
-//! one key are served in the order they blocked (see the waits module for how no wake is lost
-//! and how a wake moves on).
+//! A pop that finds nothing blocks on its keys (see the blocking module): it is served by the
+//! connection that writes one of them, right after that command and before its reply, in the
+//! order the clients blocked.
 //!
 //! # Format
 //! ```text
@@ -19,6 +16,7 @@
 //! `timeout` is in seconds, a float; 0 waits for ever. Inside MULTI nothing blocks: a pop that
 //! finds nothing answers the timeout reply at once, as in Redis.
 
+use super::blocking::{block, timeout};
 use super::list::{end, move_one, pop_n};
 use super::{CommandError, Ctx, Flow};
 use crate::protocol::Reply;
@@ -27,87 +25,6 @@ use crate::types::list::End;
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
-
-/// Parses a blocking timeout in seconds as Redis 7.0 does: `None` for 0 (for ever).
-fn timeout(arg: &[u8]) -> Result<Option<Duration>, CommandError> {
-    let secs = std::str::from_utf8(arg)
-        .ok()
-        .filter(|s| !s.is_empty() && !s.starts_with(char::is_whitespace))
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|v| !v.is_nan())
-        .ok_or_else(|| CommandError::err("timeout is not a float or out of range"))?;
-    let ms = secs * 1000.0;
-    // Redis adds the timeout to the clock in 64-bit milliseconds: what overflows is negative.
-    if ms < 0.0 || !ms.is_finite() || ms >= (i64::MAX / 2) as f64 {
-        return Err(CommandError::err("timeout is negative"));
-    }
-    Ok((ms > 0.0).then(|| Duration::from_micros((ms * 1000.0) as u64)))
-}
-
-/// What a blocked pop does once an item may be there: `Ok(None)` if nothing was there.
-type Attempt = Box<dyn Fn(&Shared) -> Result<Option<Reply>, CommandError> + Send + Sync>;
-
-/// Runs `attempt` now; if it finds nothing, blocks on `keys` until it finds something or
-/// `wait` runs out (`Reply::NilArray` then). In MULTI it does not block.
-fn block(
-    ctx: &mut Ctx<'_>,
-    keys: Vec<Bytes>,
-    wait: Option<Duration>,
-    attempt: Attempt,
-) -> Result<Flow, CommandError> {
-    if let Some(reply) = attempt(ctx.shared)? {
-        return Ok(Flow::Reply(reply));
-    }
-    if ctx.client.in_exec {
-        return Ok(Flow::Reply(Reply::NilArray));
-    }
-    let shared = ctx.shared.clone();
-    let deadline = wait.map(|w| Instant::now() + w);
-    Ok(Flow::Wait(Box::pin(async move {
-        blocked(&shared, &keys, deadline, attempt).await
-    })))
-}
-
-async fn blocked(
-    shared: &Arc<Shared>,
-    keys: &[Bytes],
-    deadline: Option<Instant>,
-    attempt: Attempt,
-) -> Reply {
-    let guard = shared.list_waits.block(keys);
-    loop {
-        guard.rearm();
-        match attempt(shared) {
-            Ok(Some(reply)) => return reply,
-            Ok(None) => {}
-            // A blocked-on key that took another type meanwhile is not served: keep waiting on
-            // the others, as Redis does. A destination of another type (BLMOVE) and other
-            // errors (a refused write) end the wait with the error, as in Redis.
-            Err(CommandError::WrongType) if keys.iter().any(|k| not_a_list(shared, k)) => {}
-            Err(e) => return e.into(),
-        }
-        match deadline {
-            Some(at) => {
-                if tokio::time::timeout_at(at, guard.woken()).await.is_err() {
-                    return Reply::NilArray;
-                }
-            }
-            None => guard.woken().await,
-        }
-    }
-}
-
-/// After a client served itself: wakes the next client on every one of its keys that still
-/// has items. Its own wake marks were cleared before it tried, so a push to another of its keys
-/// since then woke nobody else; waking marks it again and its guard's drop hands each mark on.
-fn pass_on(shared: &Shared, keys: &[Bytes]) {
-    for k in keys {
-        if shared.store.get(k).is_some() {
-            shared.list_waits.wake(k);
-        }
-    }
-}
 
 fn not_a_list(shared: &Shared, key: &[u8]) -> bool {
     shared
@@ -116,12 +33,10 @@ fn not_a_list(shared: &Shared, key: &[u8]) -> bool {
         .is_some_and(|e| !matches!(e.value, crate::cache::Value::List(_)))
 }
 
-/// Pops one item from the first of `keys` that has one; wakes the next blocked client if the
-/// list still has items.
+/// Pops one item from the first of `keys` that has one.
 fn pop_first(shared: &Shared, keys: &[Bytes], end: End) -> Result<Option<Reply>, CommandError> {
     for key in keys {
         if let Some(item) = pop_n(shared, key, end, 1)?.and_then(|v| v.into_iter().next()) {
-            pass_on(shared, keys);
             return Ok(Some(Reply::Array(vec![
                 Reply::Bulk(key.clone()),
                 Reply::Bulk(item),
@@ -139,7 +54,8 @@ fn bpop(ctx: &mut Ctx<'_>, a: &[Bytes], end: End) -> Result<Flow, CommandError> 
         ctx,
         keys,
         wait,
-        Box::new(move |shared| pop_first(shared, &ks, end)),
+        Arc::new(move |shared| pop_first(shared, &ks, end)),
+        not_a_list,
     )
 }
 
@@ -166,13 +82,8 @@ fn bmove(
         ctx,
         vec![from.clone()],
         wait,
-        Box::new(move |shared| {
-            let item = move_one(shared, &f, &t, wherefrom, whereto)?;
-            if item.is_some() && shared.store.get(&f).is_some() {
-                shared.list_waits.wake(&f);
-            }
-            Ok(item.map(Reply::Bulk))
-        }),
+        Arc::new(move |shared| Ok(move_one(shared, &f, &t, wherefrom, whereto)?.map(Reply::Bulk))),
+        not_a_list,
     )
 }
 
@@ -221,7 +132,6 @@ fn mpop_first(
 ) -> Result<Option<Reply>, CommandError> {
     for key in keys {
         if let Some(items) = pop_n(shared, key, side, count)? {
-            pass_on(shared, keys);
             return Ok(Some(Reply::Array(vec![
                 Reply::Bulk(key.clone()),
                 Reply::Array(items.into_iter().map(Reply::Bulk).collect()),
@@ -246,7 +156,8 @@ pub fn blmpop(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
         ctx,
         keys,
         wait,
-        Box::new(move |shared| mpop_first(shared, &ks, side, count)),
+        Arc::new(move |shared| mpop_first(shared, &ks, side, count)),
+        not_a_list,
     )
 }
 
@@ -305,27 +216,11 @@ mod tests {
             panic!("blocks")
         };
         let w = tokio::spawn(w);
-        while s.shared.list_waits.blocked() == 0 {
+        while s.shared.key_waits.blocked() == 0 {
             tokio::task::yield_now().await;
         }
         let mut pusher = s.client();
         pusher.run(&["RPUSH", "y", "1", "2"]);
         assert_eq!(w.await.unwrap(), popped("y", &["2", "1"]));
-    }
-
-    #[test]
-    fn timeouts_parse_as_redis_7_0() {
-        assert_eq!(timeout(b"0"), Ok(None));
-        assert_eq!(timeout(b"0.5"), Ok(Some(Duration::from_millis(500))));
-        assert_eq!(timeout(b"2"), Ok(Some(Duration::from_secs(2))));
-        for (bad, text) in [
-            (&b"x"[..], "ERR timeout is not a float or out of range"),
-            (b"", "ERR timeout is not a float or out of range"),
-            (b"-1", "ERR timeout is negative"),
-            (b"1e100", "ERR timeout is negative"),
-            (b"inf", "ERR timeout is negative"),
-        ] {
-            assert_eq!(timeout(bad).unwrap_err().to_string(), text, "{bad:?}");
-        }
     }
 }

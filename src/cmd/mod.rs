@@ -17,6 +17,7 @@
 pub mod aclcmd;
 pub mod args;
 pub mod bits;
+pub mod blocking;
 pub mod client;
 pub mod cluster;
 pub mod collection;
@@ -41,6 +42,7 @@ pub mod list_block;
 pub mod llm;
 pub mod llmget;
 pub mod llmkey;
+pub mod monitor;
 pub mod multi;
 pub mod object;
 pub mod permit;
@@ -59,8 +61,10 @@ pub mod table;
 #[cfg(test)]
 pub mod testing;
 pub mod ttl;
+pub mod zalgebra;
 pub mod zrange;
 pub mod zset;
+pub mod zset_block;
 
 pub use error::{lossy, CommandError};
 pub use execute::execute;
@@ -209,12 +213,21 @@ pub fn call(ctx: &mut Ctx<'_>, index: usize, args: &[Bytes]) -> Flow {
     if spec.has(flag::WRITE) {
         ctx.client.wrote = true;
     }
+    let monitored = ctx.shared.observe.monitors.active() && monitor::shown(spec, args);
+    let exec = spec.full_name == "exec";
+    if monitored && !exec {
+        monitor::feed(ctx, args);
+    }
     let start = Instant::now();
     let flow = match spec.handler {
         Handler::Sync(f) => Flow::Reply(f(ctx, args).unwrap_or_else(Reply::from)),
         Handler::Flow(f) => f(ctx, args).unwrap_or_else(|e| Flow::Reply(e.into())),
     };
     let end = Instant::now();
+    if monitored && exec {
+        // As Redis: EXEC is shown after the commands it ran.
+        monitor::feed(ctx, args);
+    }
     let elapsed = end.saturating_duration_since(start);
     let usec = elapsed.as_micros() as u64;
     if let Some(stat) = ctx.shared.cmdstats.get(index) {
@@ -231,6 +244,26 @@ pub fn call(ctx: &mut Ctx<'_>, index: usize, args: &[Bytes]) -> Flow {
         ctx.client.close_after_reply = true;
     }
     flow
+}
+
+/// Whether CLIENT PAUSE WRITE holds `args`: a write row, EVAL / EVALSHA (their scripts may
+/// write), or EXEC of a transaction that queued a write, as Redis decides.
+pub fn may_write(client: &Client, args: &[Bytes]) -> bool {
+    let Some(Ok(index)) = resolve(args) else {
+        return false;
+    };
+    let Some(spec) = row(index) else {
+        return false;
+    };
+    match spec.full_name {
+        "eval" | "evalsha" => true,
+        "exec" => client.multi.as_ref().is_some_and(|m| {
+            m.queued
+                .iter()
+                .any(|(i, _)| row(*i).is_some_and(|s| s.has(flag::WRITE)))
+        }),
+        _ => spec.has(flag::WRITE),
+    }
 }
 
 /// Feeds the slow log, the latency histograms and monitor, error counts and LLM lookup

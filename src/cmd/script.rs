@@ -96,6 +96,7 @@ fn script_client(caller: &Client) -> Client {
     let mut c = Client::new(caller.info.clone(), true);
     c.user = caller.user.clone();
     c.in_exec = true;
+    c.script = true;
     c
 }
 

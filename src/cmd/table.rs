@@ -13,10 +13,10 @@ use super::spec::acl::{LIST, SET, SORTEDSET};
 use super::spec::flag::*;
 use super::{
     aclcmd, bits, client, cluster, command, config, connection, counters, expire, hash, json,
-    keyops, keys, latency, llm, llmget, llmkey, multi, object, persist, range, script, search,
-    server, slowlog, stream, string, CommandSpec, Handler,
+    keyops, keys, latency, llm, llmget, llmkey, monitor, multi, object, persist, range, script,
+    search, server, slowlog, stream, string, CommandSpec, Handler,
 };
-use super::{list, list_block, set as sets, zrange, zset};
+use super::{list, list_block, set as sets, zalgebra, zrange, zset, zset_block};
 use crate::row;
 
 macro_rules! S {
@@ -198,6 +198,19 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("zpopmin", -2, WRITE | FAST, SORTEDSET, KEY1, "sorted-set", "5.0.0", "key [count]", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", S!(zset::zpopmin)),
     row!("zpopmax", -2, WRITE | FAST, SORTEDSET, KEY1, "sorted-set", "5.0.0", "key [count]", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", S!(zset::zpopmax)),
     row!("zscan", -3, READONLY, SORTEDSET, KEY1, "sorted-set", "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Iterates over members and scores of a sorted set.", S!(zset::zscan)),
+    row!("zrandmember", -2, READONLY, SORTEDSET, KEY1, "sorted-set", "6.2.0", "key [count [WITHSCORES]]", "Returns one or more random members from a sorted set.", S!(zset::zrandmember)),
+    row!("zrangestore", -5, WRITE | DENY_OOM, SORTEDSET, (1, 2, 1), "sorted-set", "6.2.0", "dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]", "Stores a range of members from sorted set in a key.", S!(zrange::zrangestore)),
+    row!("zunion", -3, READONLY, SORTEDSET, (2, -1, 1), "sorted-set", "6.2.0", "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]", "Returns the union of multiple sorted sets.", S!(zalgebra::zunion)),
+    row!("zinter", -3, READONLY, SORTEDSET, (2, -1, 1), "sorted-set", "6.2.0", "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]", "Returns the intersect of multiple sorted sets.", S!(zalgebra::zinter)),
+    row!("zdiff", -3, READONLY, SORTEDSET, (2, -1, 1), "sorted-set", "6.2.0", "numkeys key [key ...] [WITHSCORES]", "Returns the difference between multiple sorted sets.", S!(zalgebra::zdiff)),
+    row!("zunionstore", -4, WRITE | DENY_OOM, SORTEDSET, (1, -1, 1), "sorted-set", "2.0.0", "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]", "Stores the union of multiple sorted sets in a key.", S!(zalgebra::zunionstore)),
+    row!("zinterstore", -4, WRITE | DENY_OOM, SORTEDSET, (1, -1, 1), "sorted-set", "2.0.0", "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]", "Stores the intersect of multiple sorted sets in a key.", S!(zalgebra::zinterstore)),
+    row!("zdiffstore", -4, WRITE | DENY_OOM, SORTEDSET, (1, -1, 1), "sorted-set", "6.2.0", "destination numkeys key [key ...]", "Stores the difference of multiple sorted sets in a key.", S!(zalgebra::zdiffstore)),
+    row!("zintercard", -3, READONLY, SORTEDSET, (2, -1, 1), "sorted-set", "7.0.0", "numkeys key [key ...] [LIMIT limit]", "Returns the number of members of the intersect of multiple sorted sets.", S!(zalgebra::zintercard)),
+    row!("zmpop", -4, WRITE, SORTEDSET, (2, -2, 1), "sorted-set", "7.0.0", "numkeys key [key ...] MIN|MAX [COUNT count]", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", S!(zset_block::zmpop)),
+    row!("bzmpop", -5, WRITE | BLOCKING, SORTEDSET, (3, -2, 1), "sorted-set", "7.0.0", "timeout numkeys key [key ...] MIN|MAX [COUNT count]", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", F!(zset_block::bzmpop)),
+    row!("bzpopmin", -3, WRITE | NO_SCRIPT | BLOCKING | FAST, SORTEDSET, (1, -2, 1), "sorted-set", "5.0.0", "key [key ...] timeout", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", F!(zset_block::bzpopmin)),
+    row!("bzpopmax", -3, WRITE | NO_SCRIPT | BLOCKING | FAST, SORTEDSET, (1, -2, 1), "sorted-set", "5.0.0", "key [key ...] timeout", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", F!(zset_block::bzpopmax)),
     // JSON documents (RedisJSON, root path only)
     row!("json.set", -4, WRITE | DENY_OOM, JSON, KEY1, "json", "1.0.0", "key path value [NX|XX]", "Sets the JSON document at a key (root path only), with NX / XX conditions.", S!(json::set)),
     row!("json.get", -2, READONLY, JSON, KEY1, "json", "1.0.0", "key [INDENT indent] [NEWLINE newline] [SPACE space] [path ...]", "Returns the JSON document at a key (root path only), optionally laid out.", S!(json::get)),
@@ -236,6 +249,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("readonly", 1, FAST | LOADING | STALE, CONNECTION, NOKEY, "cluster", "3.0.0", "", "Enables read-only queries for a connection to a Redis Cluster replica node (OK: this node is the master of every slot).", S!(cluster::ok_when_emulated)),
     row!("readwrite", 1, FAST | LOADING | STALE, CONNECTION, NOKEY, "cluster", "3.0.0", "", "Enables read-write queries for a connection to a Redis Cluster replica node (OK: this node is the master of every slot).", S!(cluster::ok_when_emulated)),
     row!("asking", 1, FAST, CONNECTION, NOKEY, "cluster", "3.0.0", "", "Signals that a cluster client is following an -ASK redirect (OK: this node never redirects).", S!(cluster::ok_when_emulated)),
+    // server: MONITOR, appended last (fuzz regression inputs name table rows by their index)
+    row!("monitor", 1, ADMIN | NO_SCRIPT | LOADING | STALE, 0, NOKEY, "server", "1.0.0", "", "Listens for all requests received by the server in real-time.", S!(monitor::monitor)),
 ];
 
 /// SCRIPT's subcommands.

@@ -6,6 +6,7 @@
 //! ```text
 //! ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
 //!     with REV, start and stop are the high end first for BYSCORE / BYLEX
+//! ZRANGESTORE dst src start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] -> members stored
 //! ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
 //! ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]
 //! ZREVRANGE key start stop [WITHSCORES]
@@ -13,7 +14,7 @@
 //! A score range costs O(log n) to find its first member; a rank range O(start + count).
 
 use super::args::{self, Args};
-use super::collection::{modify, read};
+use super::collection::{modify, read, store};
 use super::zset::with_scores;
 use super::{CommandError, Ctx};
 use crate::protocol::Reply;
@@ -95,10 +96,11 @@ fn limit(opts: &mut Args<'_>) -> Result<(i64, i64), CommandError> {
     Ok((offset, count))
 }
 
-/// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`
-pub fn zrange(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+/// Parses `start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]` from `a[at]`
+/// (WITHSCORES only when not `store`, as ZRANGESTORE refuses it).
+fn parse_range(a: &[Bytes], at: usize, store: bool) -> Result<Range, CommandError> {
     let mut opts = Args::new(a);
-    for _ in 0..3 {
+    for _ in 1..at + 2 {
         opts.next_bytes()?;
     }
     let (mut byscore, mut bylex, mut rev, mut scores, mut lim) = (false, false, false, false, None);
@@ -109,7 +111,7 @@ pub fn zrange(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
             bylex = true;
         } else if opts.eat("REV") {
             rev = true;
-        } else if opts.eat("WITHSCORES") {
+        } else if !store && opts.eat("WITHSCORES") {
             scores = true;
         } else if opts.eat("LIMIT") {
             lim = Some(limit(&mut opts)?);
@@ -132,9 +134,9 @@ pub fn zrange(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     }
     // With REV the first bound is the high one.
     let (lo, hi) = if rev && (byscore || bylex) {
-        (&a[3], &a[2])
+        (&a[at + 1], &a[at])
     } else {
-        (&a[2], &a[3])
+        (&a[at], &a[at + 1])
     };
     let by = if byscore {
         By::Score(score_bound(lo)?, score_bound(hi)?)
@@ -143,13 +145,29 @@ pub fn zrange(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     } else {
         By::Rank(args::int(lo)?, args::int(hi)?)
     };
-    let r = Range {
+    Ok(Range {
         by,
         rev,
         limit: lim,
         scores,
-    };
+    })
+}
+
+/// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`
+pub fn zrange(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let r = parse_range(a, 2, false)?;
     reply(ctx, &a[1], r)
+}
+
+/// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]`: the members
+/// stored at `dst` (replacing what it held, without a TTL; an empty range deletes it).
+pub fn zrangestore(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let r = parse_range(a, 3, true)?;
+    let items = read(&ctx.shared.store, &a[2], |z: &ZSet| select(z, &r))?.unwrap_or_default();
+    let z = ZSet::from_pairs(items);
+    let n = z.len();
+    store(&ctx.shared.store, &a[1], z)?;
+    Ok(Reply::Int(n as i64))
 }
 
 /// The options of ZRANGEBYSCORE / ZREVRANGEBYSCORE after the bounds.

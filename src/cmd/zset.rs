@@ -1,6 +1,6 @@
 //! Sorted-set commands: ZADD (NX / XX / GT / LT / CH / INCR), ZINCRBY, ZREM, ZSCORE, ZMSCORE,
-//! ZCARD, ZCOUNT, ZRANK, ZREVRANK, ZPOPMIN, ZPOPMAX, ZSCAN (the range commands are in the
-//! zrange file).
+//! ZCARD, ZCOUNT, ZRANK, ZREVRANK, ZPOPMIN, ZPOPMAX, ZRANDMEMBER, ZSCAN (the range commands are
+//! in the zrange file, the algebra in zalgebra, the multi-key and blocking pops in zset_block).
 //!
 //! A sorted set is a [`ZSet`] changed in place under the key's stripe lock through the
 //! collection helpers: adding, re-scoring and removing a member is O(log n). Scores are written
@@ -21,6 +21,7 @@ use super::list::positive;
 use super::{CommandError, Ctx};
 use crate::protocol::{Protocol, Reply};
 use crate::types::zset::{format_score, parse_score, ZSet};
+use crate::types::Rng;
 use bytes::Bytes;
 
 /// Members up to this many, each up to [`LISTPACK_VALUE`] bytes, are what Redis keeps as a
@@ -270,6 +271,77 @@ pub fn zpopmin(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 /// `ZPOPMAX key [count]`
 pub fn zpopmax(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     zpop(ctx, a, true)
+}
+
+/// Above this many picks ZRANDMEMBER refuses a count: Redis would build the reply whatever its
+/// size (gigabytes for a count near `-LONG_MAX / 2`).
+const RANDMEMBER_MAX: u64 = 1 << 24;
+
+/// `ZRANDMEMBER key [count [WITHSCORES]]`: distinct members for a positive count, with repeats
+/// for a negative one; a count of the set's size or more returns the whole set, highest score
+/// first (as Redis 7.0.15 does).
+pub fn zrandmember(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let proto = ctx.client.protocol;
+    let Some(c) = a.get(2) else {
+        let m = read(&ctx.shared.store, &a[1], |z: &ZSet| {
+            if z.is_empty() {
+                return None;
+            }
+            let i = Rng::new().below(z.len());
+            z.iter().nth(i).map(|(_, m)| m.clone())
+        })?;
+        return Ok(m.flatten().map_or(Reply::Nil, Reply::Bulk));
+    };
+    let count = match args::int(c)? {
+        i64::MIN => return Err(CommandError::err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        )),
+        n => n,
+    };
+    let scores = match &a[3..] {
+        [] => false,
+        [w] if args::is(w, "WITHSCORES") => {
+            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+                return Err(CommandError::err("value is out of range"));
+            }
+            true
+        }
+        _ => return Err(CommandError::Syntax),
+    };
+    if count < 0 && count.unsigned_abs() > RANDMEMBER_MAX {
+        return Err(CommandError::err("value is out of range"));
+    }
+    let picked = read(&ctx.shared.store, &a[1], |z: &ZSet| {
+        let all: Vec<(f64, &Bytes)> = z.iter().collect();
+        let mut rng = Rng::new();
+        let pick = |(s, m): (f64, &Bytes)| (s, m.clone());
+        if all.is_empty() {
+            Vec::new()
+        } else if count < 0 {
+            (0..count.unsigned_abs())
+                .map(|_| pick(all[rng.below(all.len())]))
+                .collect::<Vec<_>>()
+        } else if count as usize >= all.len() {
+            // Redis 7.0.15 answers the whole set highest score first.
+            all.into_iter().rev().map(pick).collect()
+        } else {
+            let mut chosen = std::collections::HashSet::new();
+            let mut out = Vec::with_capacity(count as usize);
+            while out.len() < count as usize {
+                let i = rng.below(all.len());
+                if chosen.insert(i) {
+                    out.push(pick(all[i]));
+                }
+            }
+            out
+        }
+    })?
+    .unwrap_or_default();
+    Ok(if scores {
+        with_scores(proto, picked, false)
+    } else {
+        Reply::Array(picked.into_iter().map(|(_, m)| Reply::Bulk(m)).collect())
+    })
 }
 
 /// `ZSCAN key cursor [MATCH pattern] [COUNT count]`: members and their scores (as text).

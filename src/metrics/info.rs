@@ -239,13 +239,13 @@ fn clients(shared: &Shared, out: &mut String) {
     line!(
         out,
         "blocked_clients:{}",
-        shared.flights.followers_waiting() + shared.list_waits.blocked()
+        shared.flights.followers_waiting() + shared.key_waits.blocked()
     );
     line!(out, "tracking_clients:0");
     line!(
         out,
         "clients_in_timeout_table:{}",
-        shared.flights.followers_waiting() + shared.list_waits.blocked()
+        shared.flights.followers_waiting() + shared.key_waits.blocked()
     );
 }
 

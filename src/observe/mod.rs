@@ -1,5 +1,6 @@
 //! What the server records about its own work, below the commands: per-command latency
-//! histograms, the slow log, the latency monitor, error counts and LLM lookup timings.
+//! histograms, the slow log, the latency monitor, error counts, LLM lookup timings and the
+//! MONITOR feed.
 //!
 //! SLOWLOG, LATENCY, INFO (`# Latencystats`, `# Errorstats`) and the metrics endpoint read it;
 //! the command call ([`Observe::command_done`]) and the connection (for replies that waited)
@@ -19,6 +20,7 @@
 pub mod errors;
 pub mod events;
 pub mod histogram;
+pub mod monitor;
 pub mod slowlog;
 
 use crate::config::ObserveConfig;
@@ -84,6 +86,8 @@ pub struct Observe {
     /// The `model` label values the metrics endpoint has handed out (at most
     /// `metrics-max-models`); once a model has a label it keeps it, so `other` only grows.
     pub model_labels: Mutex<Vec<String>>,
+    /// The clients in MONITOR mode.
+    pub monitors: monitor::Monitors,
 }
 
 /// Rows whose replies are LLM lookups.
@@ -105,6 +109,7 @@ impl Observe {
             lookups: Default::default(),
             follower_wait: Default::default(),
             model_labels: Mutex::new(Vec::new()),
+            monitors: Default::default(),
         };
         o.configure(config);
         o

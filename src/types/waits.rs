@@ -1,78 +1,199 @@
-//! Clients blocked on list pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH), queued per key in the order
-//! they blocked, as Redis serves them.
+//! Clients blocked on keys (the list pops BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP and the
+//! sorted-set pops BZPOPMIN, BZPOPMAX, BZMPOP), queued per key in the order they blocked, and
+//! served as Redis serves them (`handleClientsBlockedOnKeys`): after the command that made a key
+//! ready and before that command's connection runs its next one.
 //!
-//! A blocked client registers on each of its keys ([`KeyWaits::block`]), then tries its pop;
-//! a push wakes the first client queued on the key ([`KeyWaits::wake`]), which tries again.
+//! A blocked client registers on each of its keys with the attempt that would serve it
+//! ([`KeyWaits::block`]). A write to a key that has blocked clients marks it ready
+//! ([`KeyWaits::wake`]); the connection that wrote then calls [`KeyWaits::serve`] once its
+//! command is done, which runs the attempts of the clients queued on each ready key, in order,
+//! and hands each served client its reply. An attempt that writes (BLMOVE pushing to its
+//! destination) makes keys ready too; they are served in the same call, so a chain of blocked
+//! BLMOVEs has moved the item to its last list before the pushing command replies (Redis's
+//! "Linked LMOVEs").
 //!
 //! # Invariants
-//! - No wake is lost: a client registers before its first try and clears its wake marks before
-//!   each try ([`Blocked::rearm`]), so a push that lands after a try finds it registered and
-//!   unmarked, and its wake is stored by the `Notify` until the client awaits it.
-//! - FIFO: a key has at most one woken client at a time (the first one queued). A woken client
-//!   that served itself and sees items left wakes the next one ([`KeyWaits::wake`] again); one
-//!   that stops waiting while marked (timeout, disconnect) hands its wake on in its drop. So
-//!   with two clients blocked on one key, the one that blocked first gets the first item.
+//! - No wake is lost: a client is registered before its key can be marked for it; registering
+//!   marks its keys ready, so a push that landed between its first try and its registration is
+//!   seen by the serve that follows the blocking command itself.
+//! - FIFO: the clients of one key are tried in the order they blocked, and one [`serve`] runs at
+//!   a time (`serving`), so with two clients blocked on one key the first gets the first item.
+//! - A client gets one outcome: its state goes from waiting to served (with its reply) or to
+//!   gone (timed out, disconnected) under its own lock, and an attempt runs only while that lock
+//!   is held and the state is waiting. A reply that lands as the timeout fires wins.
+//! - Lock order: a client's state, then the store's stripe locks (inside the attempt), then the
+//!   registry; the registry lock is never held while taking a client's state.
+//! - With nobody blocked, [`KeyWaits::wake`] and [`KeyWaits::serve`] cost one atomic load each.
 //! - The count of blocked clients ([`KeyWaits::blocked`], INFO `blocked_clients`) is the number
 //!   of live [`Blocked`] guards.
+//!
+//! [`serve`]: KeyWaits::serve
 
+use crate::protocol::Reply;
 use bytes::Bytes;
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
-struct Queued {
+/// What serves a blocked client once one of its keys is ready: its reply, or `None` to keep it
+/// blocked (nothing there yet, or a key of another type).
+pub type Attempt = Box<dyn Fn() -> Option<Reply> + Send + Sync>;
+
+enum State {
+    Waiting,
+    Served(Reply),
+    Gone,
+}
+
+struct Waiter {
     id: u64,
-    notify: Arc<Notify>,
-    /// Woken for this key and not yet tried since.
-    woken: bool,
+    state: Mutex<State>,
+    notify: Notify,
+    attempt: Attempt,
+    keys: Vec<Bytes>,
 }
 
 #[derive(Default)]
 struct Inner {
-    keys: HashMap<Bytes, VecDeque<Queued>>,
+    keys: HashMap<Bytes, VecDeque<Arc<Waiter>>>,
+    /// Keys written since the last serve that have clients blocked on them, in order.
+    ready: VecDeque<Bytes>,
+    ready_set: HashSet<Bytes>,
     next_id: u64,
 }
 
-/// The registry, shared by every connection.
+impl Inner {
+    fn mark(&mut self, key: &[u8]) -> bool {
+        if !self.keys.contains_key(key) || self.ready_set.contains(key) {
+            return false;
+        }
+        let k = Bytes::copy_from_slice(key);
+        self.ready_set.insert(k.clone());
+        self.ready.push_back(k);
+        true
+    }
+
+    fn unqueue(&mut self, w: &Waiter) {
+        for k in &w.keys {
+            if let Some(q) = self.keys.get_mut(k) {
+                q.retain(|e| e.id != w.id);
+                if q.is_empty() {
+                    self.keys.remove(k);
+                }
+            }
+        }
+    }
+}
+
+/// The registry, shared by every connection. It follows the store as an observer: every write
+/// of a key (`Observer::put`, in the state module) wakes the clients blocked on it, whatever command wrote it
+/// (a push, ZADD, RENAME, COPY, a script).
 #[derive(Default)]
 pub struct KeyWaits {
     inner: Arc<Mutex<Inner>>,
+    /// Some key is ready: [`KeyWaits::serve`] has work.
+    pending: AtomicBool,
+    serving: Mutex<()>,
     blocked: Arc<AtomicU64>,
 }
 
-impl KeyWaits {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        lock(&self.inner)
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
     }
+}
 
-    /// Registers a client blocked on `keys` (in their order), at the end of each key's queue.
-    pub fn block(&self, keys: &[Bytes]) -> Blocked {
-        let notify = Arc::new(Notify::new());
-        let mut inner = self.lock();
+impl KeyWaits {
+    /// Registers a client blocked on `keys` (in their order), at the end of each key's queue,
+    /// and marks the keys ready so that the serve after this command tries it once more.
+    pub fn block(&self, keys: &[Bytes], attempt: Attempt) -> Blocked {
+        let mut inner = lock(&self.inner);
         inner.next_id += 1;
-        let id = inner.next_id;
+        let w = Arc::new(Waiter {
+            id: inner.next_id,
+            state: Mutex::new(State::Waiting),
+            notify: Notify::new(),
+            attempt,
+            keys: keys.to_vec(),
+        });
         for k in keys {
-            inner.keys.entry(k.clone()).or_default().push_back(Queued {
-                id,
-                notify: notify.clone(),
-                woken: false,
-            });
+            inner
+                .keys
+                .entry(k.clone())
+                .or_default()
+                .push_back(w.clone());
+        }
+        let mut any = false;
+        for k in keys {
+            any |= inner.mark(k);
+        }
+        if any {
+            self.pending.store(true, Ordering::Release);
         }
         drop(inner);
         self.blocked.fetch_add(1, Ordering::Relaxed);
         Blocked {
             inner: self.inner.clone(),
             blocked: self.blocked.clone(),
-            id,
-            keys: keys.to_vec(),
-            notify,
+            waiter: w,
         }
     }
 
-    /// Items arrived at `key`: wakes the first client queued on it, unless it is already woken.
+    /// `key` was written: if clients are blocked on it, marks it ready for the next serve.
     pub fn wake(&self, key: &[u8]) {
-        wake_first(&mut self.lock(), key);
+        if self.blocked.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        if lock(&self.inner).mark(key) {
+            self.pending.store(true, Ordering::Release);
+        }
+    }
+
+    /// Serves the clients blocked on every ready key, keys in the order they became ready and
+    /// each key's clients in the order they blocked, until no key is ready. Called by a
+    /// connection after each command (a no-op unless a key is ready).
+    pub fn serve(&self) {
+        if !self.pending.load(Ordering::Acquire) {
+            return;
+        }
+        let _one_at_a_time = lock(&self.serving);
+        loop {
+            let (key, queue) = {
+                let mut inner = lock(&self.inner);
+                let Some(key) = inner.ready.pop_front() else {
+                    self.pending.store(false, Ordering::Release);
+                    return;
+                };
+                inner.ready_set.remove(&key);
+                let queue: Vec<Arc<Waiter>> = inner
+                    .keys
+                    .get(&key)
+                    .map(|q| q.iter().cloned().collect())
+                    .unwrap_or_default();
+                (key, queue)
+            };
+            drop(key);
+            for w in queue {
+                let mut st = lock(&w.state);
+                if !matches!(*st, State::Waiting) {
+                    continue;
+                }
+                if let Some(reply) = (w.attempt)() {
+                    *st = State::Served(reply);
+                    drop(st);
+                    lock(&self.inner).unqueue(&w);
+                    w.notify.notify_one();
+                }
+            }
+        }
+    }
+
+    /// Some key is ready: a [`KeyWaits::serve`] now would have work.
+    pub fn has_ready(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
     }
 
     /// Clients blocked now.
@@ -81,74 +202,57 @@ impl KeyWaits {
     }
 }
 
-fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
-
-fn wake_first(inner: &mut Inner, key: &[u8]) {
-    if let Some(first) = inner.keys.get_mut(key).and_then(|q| q.front_mut()) {
-        if !first.woken {
-            first.woken = true;
-            first.notify.notify_one();
-        }
-    }
-}
-
-/// One blocked client's place in the queues of its keys. Dropping it leaves them (handing a
-/// wake it did not use on to the next client).
+/// One blocked client's place in the queues of its keys. Dropping it leaves them.
 pub struct Blocked {
     inner: Arc<Mutex<Inner>>,
     blocked: Arc<AtomicU64>,
-    id: u64,
-    keys: Vec<Bytes>,
-    notify: Arc<Notify>,
+    waiter: Arc<Waiter>,
 }
 
 impl Blocked {
-    /// Clears this client's wake marks: call before each try.
-    pub fn rearm(&self) {
-        let mut inner = lock(&self.inner);
-        for k in &self.keys {
-            if let Some(q) = inner.keys.get_mut(k) {
-                for e in q.iter_mut().filter(|e| e.id == self.id) {
-                    e.woken = false;
+    /// The reply a serve handed this client, awaited until `deadline` (`None`: for ever);
+    /// `None` if the deadline passed first.
+    pub async fn reply(&self, deadline: Option<Instant>) -> Option<Reply> {
+        let w = &self.waiter;
+        loop {
+            if let Some(r) = self.take() {
+                return Some(r);
+            }
+            let woken = match deadline {
+                Some(at) => tokio::time::timeout_at(at, w.notify.notified())
+                    .await
+                    .is_ok(),
+                None => {
+                    w.notify.notified().await;
+                    true
                 }
+            };
+            if !woken {
+                let mut st = lock(&w.state);
+                return match std::mem::replace(&mut *st, State::Gone) {
+                    State::Served(r) => Some(r),
+                    _ => None,
+                };
             }
         }
     }
 
-    /// Resolves when a push wakes this client (at once if one did since the last await).
-    pub async fn woken(&self) {
-        self.notify.notified().await;
+    fn take(&self) -> Option<Reply> {
+        let mut st = lock(&self.waiter.state);
+        match std::mem::replace(&mut *st, State::Gone) {
+            State::Served(r) => Some(r),
+            other => {
+                *st = other;
+                None
+            }
+        }
     }
 }
 
 impl Drop for Blocked {
     fn drop(&mut self) {
-        let mut inner = lock(&self.inner);
-        for k in &self.keys {
-            let Some(q) = inner.keys.get_mut(k) else {
-                continue;
-            };
-            let mut handed_on = false;
-            q.retain(|e| {
-                if e.id == self.id {
-                    handed_on |= e.woken;
-                    false
-                } else {
-                    true
-                }
-            });
-            if q.is_empty() {
-                inner.keys.remove(k);
-            } else if handed_on {
-                wake_first(&mut inner, k);
-            }
-        }
-        drop(inner);
+        *lock(&self.waiter.state) = State::Gone;
+        lock(&self.inner).unqueue(&self.waiter);
         self.blocked.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -156,48 +260,49 @@ impl Drop for Blocked {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::sync::atomic::AtomicUsize;
 
     fn key(s: &str) -> Bytes {
         Bytes::copy_from_slice(s.as_bytes())
     }
 
-    async fn is_woken(b: &Blocked) -> bool {
-        tokio::time::timeout(Duration::from_millis(20), b.woken())
-            .await
-            .is_ok()
+    /// An attempt that serves while `items` is positive, taking one.
+    fn taker(items: &Arc<AtomicUsize>, name: &'static str) -> Attempt {
+        let items = items.clone();
+        Box::new(move || {
+            let n = items.load(Ordering::SeqCst);
+            (n > 0).then(|| {
+                items.store(n - 1, Ordering::SeqCst);
+                Reply::from_static(name)
+            })
+        })
     }
 
     #[tokio::test]
-    async fn the_first_blocked_is_woken_first_and_a_dropped_wake_moves_on() {
+    async fn the_first_blocked_is_served_first_and_nobody_is_left_behind() {
         let w = KeyWaits::default();
-        let a = w.block(&[key("k")]);
-        let b = w.block(&[key("k"), key("other")]);
+        let items = Arc::new(AtomicUsize::new(0));
+        let a = w.block(&[key("k")], taker(&items, "a"));
+        let b = w.block(&[key("k"), key("other")], taker(&items, "b"));
+        w.serve();
         assert_eq!(w.blocked(), 2);
+        items.store(1, Ordering::SeqCst);
         w.wake(b"k");
-        // A second push while the first client is woken does not jump the queue.
-        w.wake(b"k");
-        assert!(!is_woken(&b).await);
-        assert!(is_woken(&a).await);
-        // `a` stops waiting without trying: its wake goes to `b`.
+        w.serve();
+        let now = Instant::now();
+        assert_eq!(a.reply(Some(now)).await, Some(Reply::from_static("a")));
+        assert_eq!(b.reply(Some(now)).await, None);
         drop(a);
-        assert!(is_woken(&b).await);
-        assert_eq!(w.blocked(), 1);
         drop(b);
         assert_eq!(w.blocked(), 0);
-        assert!(w.lock().keys.is_empty());
+        assert!(lock(&w.inner).keys.is_empty());
     }
 
     #[tokio::test]
-    async fn a_wake_before_the_await_is_kept() {
+    async fn a_wake_with_nobody_blocked_marks_nothing() {
         let w = KeyWaits::default();
-        let a = w.block(&[key("k")]);
-        a.rearm();
         w.wake(b"k");
-        assert!(is_woken(&a).await);
-        // Rearmed, the next push wakes it again.
-        a.rearm();
-        w.wake(b"k");
-        assert!(is_woken(&a).await);
+        assert!(!w.pending.load(Ordering::SeqCst));
+        assert!(lock(&w.inner).ready.is_empty());
     }
 }

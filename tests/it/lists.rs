@@ -2,29 +2,10 @@
 //! blocking pops woken by another connection (the waiters of python-redis-lock), FIFO order of
 //! blocked clients, and lists across a restart.
 
-use crate::support::{call, cmd, start, start_with};
+use crate::support::{call, cmd, start, start_with, until_blocked};
 use llmcached::persistence::FsyncPolicy;
-use redis::aio::MultiplexedConnection;
-use std::time::Duration;
 
 const WRONGTYPE: &str = "ERROR:WRONGTYPE Operation against a key holding the wrong kind of value";
-
-/// Waits until INFO reports `n` blocked clients (the event, not a sleep).
-async fn until_blocked(c: &mut MultiplexedConnection, n: u64) {
-    let want = format!("blocked_clients:{n}\r");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let info = cmd(c, &["INFO", "clients"]).await;
-        if info.contains(&want) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never {want}: {info}"
-        );
-        tokio::task::yield_now().await;
-    }
-}
 
 #[tokio::test]
 async fn a_work_queue_session() {
@@ -186,4 +167,80 @@ async fn lists_survive_a_restart() {
     let mut c = s.conn(false).await;
     assert_eq!(cmd(&mut c, &["LRANGE", "l", "0", "-1"]).await, "[,b,a]");
     assert_eq!(cmd(&mut c, &["TYPE", "l"]).await, "list");
+}
+
+/// Redis's "Linked LMOVEs" (tests/unit/type/list.tcl): two BLMOVEs chained through list2 have
+/// moved the item to list3 by the time RPUSH replies, because blocked clients are served right
+/// after the command that wrote their key and before its reply. Before that fix the item was
+/// still on its way when the next command ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linked_lmoves_are_served_before_the_push_replies() {
+    let s = start().await;
+    let mut r = s.conn(false).await;
+    let mut rd1 = s.conn(false).await;
+    let mut rd2 = s.conn(false).await;
+    let a = tokio::spawn(async move {
+        cmd(
+            &mut rd1,
+            &["BLMOVE", "list1", "list2", "RIGHT", "LEFT", "0"],
+        )
+        .await
+    });
+    until_blocked(&mut r, 1).await;
+    let b = tokio::spawn(async move {
+        cmd(
+            &mut rd2,
+            &["BLMOVE", "list2", "list3", "LEFT", "RIGHT", "0"],
+        )
+        .await
+    });
+    until_blocked(&mut r, 2).await;
+    assert_eq!(cmd(&mut r, &["RPUSH", "list1", "foo"]).await, "1");
+    assert_eq!(cmd(&mut r, &["LRANGE", "list1", "0", "-1"]).await, "[]");
+    assert_eq!(cmd(&mut r, &["LRANGE", "list2", "0", "-1"]).await, "[]");
+    assert_eq!(cmd(&mut r, &["LRANGE", "list3", "0", "-1"]).await, "[foo]");
+    assert_eq!(a.await.unwrap(), "foo");
+    assert_eq!(b.await.unwrap(), "foo");
+}
+
+/// A push inside MULTI serves a blocked client after EXEC, once, with the state EXEC left:
+/// an LPUSH followed by a DEL in the same transaction serves nobody (Redis's "BLPOP, LPUSH +
+/// DEL should not awake blocked client").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_and_del_in_one_exec_serves_nobody() {
+    let s = start().await;
+    let mut r = s.conn(false).await;
+    let mut waiter = s.conn(false).await;
+    let w = tokio::spawn(async move { cmd(&mut waiter, &["BLPOP", "l", "0"]).await });
+    until_blocked(&mut r, 1).await;
+    let mut pipe = redis::pipe();
+    pipe.atomic()
+        .cmd("LPUSH")
+        .arg("l")
+        .arg("a")
+        .cmd("DEL")
+        .arg("l");
+    let _: redis::Value = pipe.query_async(&mut r).await.unwrap();
+    until_blocked(&mut r, 1).await;
+    assert_eq!(cmd(&mut r, &["RPUSH", "l", "b"]).await, "1");
+    assert_eq!(w.await.unwrap(), "[l,b]");
+}
+
+/// LMPOP and BLMPOP through a client; BLMPOP woken by another connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blmpop_is_woken_by_a_push_to_any_of_its_keys() {
+    let s = start().await;
+    let mut r = s.conn(true).await;
+    let mut waiter = s.conn(false).await;
+    let w = tokio::spawn(async move {
+        cmd(
+            &mut waiter,
+            &["BLMPOP", "0", "2", "a", "b", "LEFT", "COUNT", "3"],
+        )
+        .await
+    });
+    until_blocked(&mut r, 1).await;
+    assert_eq!(cmd(&mut r, &["RPUSH", "b", "1", "2"]).await, "2");
+    assert_eq!(w.await.unwrap(), "[b,[1,2]]");
+    assert_eq!(cmd(&mut r, &["LMPOP", "1", "b", "LEFT"]).await, "(nil)");
 }

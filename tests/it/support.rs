@@ -125,6 +125,23 @@ pub fn text(v: &Value) -> String {
     }
 }
 
+/// Waits until INFO reports `n` blocked clients (the event, not a sleep).
+pub async fn until_blocked(c: &mut MultiplexedConnection, n: u64) {
+    let want = format!("blocked_clients:{n}\r");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = cmd(c, &["INFO", "clients"]).await;
+        if info.contains(&want) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never {want}: {info}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
 pub async fn cmd(con: &mut MultiplexedConnection, args: &[&str]) -> String {
     text(&call(con, args).await)
 }

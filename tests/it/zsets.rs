@@ -2,7 +2,7 @@
 //! token budgets (ZREMRANGEBYSCORE, ZADD, ZCARD in one MULTI), leaderboards in RESP2 and RESP3,
 //! and sorted sets across a restart.
 
-use crate::support::{call, cmd, start, start_with, text};
+use crate::support::{call, cmd, start, start_with, text, until_blocked};
 use llmcached::persistence::FsyncPolicy;
 use redis::aio::MultiplexedConnection;
 use redis::Value;
@@ -141,5 +141,113 @@ async fn sorted_sets_survive_a_restart() {
     assert_eq!(
         cmd(&mut c, &["ZRANGE", "z", "0", "-1", "WITHSCORES"]).await,
         "[x,2.1000000000000001,hi,inf]"
+    );
+}
+
+/// BZPOPMIN / BZPOPMAX / BZMPOP block like the list pops: served by a ZADD from another
+/// connection, first come first served, and the set is empty when ZADD has replied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_sorted_set_pops_are_served_by_zadd_in_order() {
+    let s = start().await;
+    let mut r = s.conn(false).await;
+    let mut first = s.conn(false).await;
+    let mut second = s.conn(true).await;
+    let a = tokio::spawn(async move { cmd(&mut first, &["BZPOPMIN", "q", "0"]).await });
+    until_blocked(&mut r, 1).await;
+    let b = tokio::spawn(async move {
+        cmd(
+            &mut second,
+            &["BZMPOP", "0", "2", "x", "q", "MAX", "COUNT", "5"],
+        )
+        .await
+    });
+    until_blocked(&mut r, 2).await;
+    assert_eq!(
+        cmd(&mut r, &["ZADD", "q", "1", "a", "2", "b", "3", "c"]).await,
+        "3"
+    );
+    assert_eq!(cmd(&mut r, &["EXISTS", "q"]).await, "0");
+    assert_eq!(a.await.unwrap(), "[q,a,1]");
+    assert_eq!(b.await.unwrap(), "[q,[[c,3],[b,2]]]");
+    assert_eq!(cmd(&mut r, &["BZPOPMAX", "q", "0.01"]).await, "(nil)");
+}
+
+/// The algebra through a client, as a leaderboard merge uses it: weights, aggregates, a plain
+/// set as an input, the STORE forms and ZINTERCARD, ZRANGESTORE and ZRANDMEMBER.
+#[tokio::test]
+async fn union_inter_diff_and_store_forms() {
+    let s = start().await;
+    let mut c = s.conn(false).await;
+    cmd(&mut c, &["ZADD", "week1", "10", "ann", "20", "bob"]).await;
+    cmd(&mut c, &["ZADD", "week2", "5", "bob", "7", "cat"]).await;
+    cmd(&mut c, &["SADD", "vip", "ann", "cat"]).await;
+    assert_eq!(
+        cmd(&mut c, &["ZUNION", "2", "week1", "week2", "WITHSCORES"]).await,
+        "[cat,7,ann,10,bob,25]"
+    );
+    assert_eq!(
+        cmd(
+            &mut c,
+            &[
+                "ZINTER",
+                "2",
+                "week1",
+                "vip",
+                "WEIGHTS",
+                "1",
+                "100",
+                "WITHSCORES"
+            ]
+        )
+        .await,
+        "[ann,110]"
+    );
+    assert_eq!(
+        cmd(
+            &mut c,
+            &[
+                "ZUNIONSTORE",
+                "all",
+                "2",
+                "week1",
+                "week2",
+                "AGGREGATE",
+                "MAX"
+            ]
+        )
+        .await,
+        "3"
+    );
+    assert_eq!(
+        cmd(&mut c, &["ZRANGE", "all", "0", "-1", "WITHSCORES"]).await,
+        "[cat,7,ann,10,bob,20]"
+    );
+    assert_eq!(
+        cmd(&mut c, &["ZDIFF", "2", "week1", "week2"]).await,
+        "[ann]"
+    );
+    assert_eq!(
+        cmd(&mut c, &["ZINTERCARD", "2", "week1", "week2", "LIMIT", "5"]).await,
+        "1"
+    );
+    assert_eq!(
+        cmd(&mut c, &["ZRANGESTORE", "top", "all", "0", "1", "REV"]).await,
+        "2"
+    );
+    assert_eq!(
+        cmd(&mut c, &["ZRANGE", "top", "0", "-1"]).await,
+        "[ann,bob]"
+    );
+    assert_eq!(
+        cmd(&mut c, &["ZRANDMEMBER", "top", "-3"])
+            .await
+            .matches(',')
+            .count(),
+        2
+    );
+    assert_eq!(cmd(&mut c, &["ZRANDMEMBER", "top", "5"]).await, "[bob,ann]");
+    assert_eq!(
+        cmd(&mut c, &["ZUNION", "0", "x"]).await,
+        "ERROR:ERR at least 1 input key is needed for 'zunion' command"
     );
 }

@@ -144,14 +144,14 @@ async fn a_blocked_pop_is_woken_by_a_push_in_fifo_order() {
     };
     let (w1, w2) = (tokio::spawn(w1), tokio::spawn(w2));
     // Both blocked before the push (registered when their futures first ran).
-    while s.shared.list_waits.blocked() < 2 {
+    while s.shared.key_waits.blocked() < 2 {
         tokio::task::yield_now().await;
     }
     assert_eq!(pusher.run(&["RPUSH", "q", "x"]), Reply::Int(1));
     assert_eq!(w1.await.unwrap(), arr(&["q", "x"]));
     assert_eq!(pusher.run(&["RPUSH", "q", "y"]), Reply::Int(1));
     assert_eq!(w2.await.unwrap(), arr(&["q", "y"]));
-    assert_eq!(s.shared.list_waits.blocked(), 0);
+    assert_eq!(s.shared.key_waits.blocked(), 0);
     assert_eq!(pusher.run(&["EXISTS", "q"]), Reply::Int(0));
 }
 
@@ -189,7 +189,7 @@ async fn blocking_pops_time_out_and_do_not_block_in_multi() {
         panic!("blocks")
     };
     let w = tokio::spawn(w);
-    while s.shared.list_waits.blocked() == 0 {
+    while s.shared.key_waits.blocked() == 0 {
         tokio::task::yield_now().await;
     }
     let mut pusher = s.client();
@@ -212,14 +212,14 @@ async fn a_wake_for_another_key_is_passed_on_after_serving() {
         panic!("blocks")
     };
     let w1 = tokio::spawn(w1);
-    while s.shared.list_waits.blocked() < 1 {
+    while s.shared.key_waits.blocked() < 1 {
         tokio::task::yield_now().await;
     }
     let crate::cmd::Flow::Wait(w2) = two.flow(&["BLPOP", "a", "b", "0"]) else {
         panic!("blocks")
     };
     let w2 = tokio::spawn(w2);
-    while s.shared.list_waits.blocked() < 2 {
+    while s.shared.key_waits.blocked() < 2 {
         tokio::task::yield_now().await;
     }
     // Both pushes land before either client runs, as inside one EXEC.
