@@ -5,6 +5,7 @@
 //! - [`stats`]: counters shared with INFO and LLMSTATS.
 //! - [`flight`]: single-flight leases and the followers waiting on them (LLMGET / LLMSETNX).
 //! - [`fresh`]: whether a stored answer is fresh, stale but servable, or neither, for a caller.
+//! - [`pack`]: transparent compression of string values (zstd, dictionaries per key prefix).
 //!
 //! # Invariants
 //! - A read never returns an expired entry: every read checks `expire_at` against the [`Clock`]
@@ -21,6 +22,10 @@
 //!   [`Store::run_maintenance`], under the key's stripe lock and only if the key is still absent.
 //! - A key's value lives in a [`Slot`]: an overwrite with the same weight and expiry swaps the
 //!   slot's entry instead of inserting into moka (see [`Slot::try_replace`]).
+//! - A long string may be stored compressed ([`Value::Packed`], weighed at its compressed size);
+//!   every read path ([`Store::get`], [`Store::with_locked`], the entry [`Store::write`]'s
+//!   `decide` sees, [`Store::iter`]) hands it out as the original bytes. The observer sees
+//!   the original of every write; the journal sees the compressed form.
 
 pub mod access;
 mod backend;
@@ -29,12 +34,14 @@ pub mod entry;
 pub mod flight;
 pub mod fresh;
 mod hooks;
+pub mod pack;
 pub mod stats;
 pub mod watch;
 
 pub use clock::Clock;
 pub use entry::{Entry, Slot, Value};
 pub use hooks::{Journal, Observer, Observers};
+pub use pack::Codec;
 pub use stats::Stats;
 
 use ahash::RandomState;
@@ -101,6 +108,8 @@ pub struct Store {
     evicted: Arc<Mutex<Vec<backend::Removed>>>,
     /// Seeded once per process: stripe choice and SCAN cursor positions.
     hasher: RandomState,
+    /// Compresses long strings as they are stored and reads them back.
+    codec: Arc<Codec>,
 }
 
 impl Store {
@@ -108,6 +117,7 @@ impl Store {
     pub fn new(max_bytes: u64, eviction: EvictionKind, clock: Clock) -> Store {
         let stats = Arc::new(Stats::default());
         let journal: Arc<OnceLock<Arc<dyn Journal>>> = Arc::new(OnceLock::new());
+        let journal_for_codec = journal.clone();
         let observer: Arc<OnceLock<Arc<dyn Observer>>> = Arc::new(OnceLock::new());
         let evicted = Arc::new(Mutex::new(Vec::new()));
         let hooks = backend::Hooks {
@@ -127,7 +137,41 @@ impl Store {
             observer,
             evicted,
             hasher: RandomState::new(),
+            codec: Arc::new(Codec::new(journal_for_codec)),
         }
+    }
+
+    /// The compression codec (its policy, dictionaries and counters).
+    pub fn codec(&self) -> &Arc<Codec> {
+        &self.codec
+    }
+
+    /// The entry a reader sees of `stored`: a compressed string unpacked (see [`Entry`]'s
+    /// `origin`). A value that cannot be unpacked reads as absent, and says so in the log.
+    fn reading(&self, stored: Arc<Entry>) -> Option<Arc<Entry>> {
+        let Value::Packed(p) = &stored.value else {
+            return Some(stored);
+        };
+        match self.codec.unpack(p) {
+            Ok(plain) => Some(Arc::new(Entry::unpacked(&stored, plain))),
+            Err(e) => {
+                tracing::error!("a stored value cannot be read: {e}");
+                None
+            }
+        }
+    }
+
+    /// `entry` as the store keeps it: a string compressed if that pays (an unpacked one
+    /// re-stored unchanged, as by EXPIRE, keeps its frame).
+    fn storing(&self, key: &[u8], entry: Entry) -> Entry {
+        let packed = match &entry.value {
+            Value::Str(b) => match entry.packed_origin() {
+                Some(p) => Some(p.clone()),
+                None => self.codec.pack(key, b),
+            },
+            _ => None,
+        };
+        entry.into_stored(packed.map(Value::Packed))
     }
 
     /// Attaches the journal that every later change is reported to. Only the first call counts.
@@ -256,6 +300,12 @@ impl Store {
 
     /// The live entry for `key`, if any.
     pub fn get(&self, key: &[u8]) -> Option<Arc<Entry>> {
+        let entry = self.get_stored(key)?;
+        self.reading(entry)
+    }
+
+    /// The live entry for `key` as stored: a string may be [`Value::Packed`].
+    fn get_stored(&self, key: &[u8]) -> Option<Arc<Entry>> {
         let entry = self.cache.load().get(key)?.load();
         if entry.is_expired(self.clock.now_ms()) {
             self.expire(key);
@@ -266,7 +316,7 @@ impl Store {
 
     /// The bytes `key` weighs against the budget now (the weigher's figure), if it is live.
     pub fn weight_of(&self, key: &[u8]) -> Option<u64> {
-        let entry = self.get(key)?;
+        let entry = self.get_stored(key)?;
         let extra = self.observer().map_or(0, |o| o.extra_weight(key, &entry));
         Some(Entry::weight(key, &entry) as u64 + extra as u64)
     }
@@ -276,7 +326,9 @@ impl Store {
     pub fn with_locked<R>(&self, key: &[u8], f: impl FnOnce(Option<Arc<Entry>>) -> R) -> R {
         let _guard = self.lock(key);
         let entry = self.cache.load().get(key).map(|s| s.load());
-        f(entry.filter(|e| !e.is_expired(self.clock.now_ms())))
+        f(entry
+            .filter(|e| !e.is_expired(self.clock.now_ms()))
+            .and_then(|e| self.reading(e)))
     }
 
     /// Removes `key` if it is still expired, counting it as an expiration.
@@ -337,7 +389,8 @@ impl Store {
             }
             other => other,
         };
-        let (write, result) = decide(live.as_ref());
+        let seen = live.clone().and_then(|e| self.reading(e));
+        let (write, result) = decide(seen.as_ref());
         match write {
             Write::Keep => {
                 if live.is_none() && self.cache.load().contains_key(key.as_ref()) {
@@ -352,7 +405,7 @@ impl Store {
                 }
             }
             Write::Put(entry) => {
-                let entry = entry.stamped(now);
+                let entry = self.prepare(key, entry.stamped(now));
                 if let Some(j) = journal {
                     j.put(key, &entry);
                 }
@@ -381,13 +434,22 @@ impl Store {
             j.check_writable().map_err(WriteError::NotDurable)?;
         }
         let _guard = self.lock(key);
-        let entry = entry.stamped(self.clock.now_ms());
+        let entry = self.prepare(key, entry.stamped(self.clock.now_ms()));
         if let Some(j) = journal {
             j.put(key, &entry);
         }
         let slot = self.cache.load().get(key.as_ref());
         self.install(key, slot, entry);
         Ok(())
+    }
+
+    /// Shows the observer the value being written (as written), then makes the entry to
+    /// journal and store (compressed if that pays). Under the key's stripe lock.
+    fn prepare(&self, key: &Bytes, entry: Entry) -> Entry {
+        if let Some(o) = self.observer() {
+            o.put(key, &entry);
+        }
+        self.storing(key, entry)
     }
 
     /// Makes `entry` the value of `key`, under the key's stripe lock. `slot` is the key's current
@@ -397,9 +459,6 @@ impl Store {
     /// key holds the stripe we hold: if the key is still in moka after the swap, the cell we
     /// swapped is the one moka holds; if moka dropped it meanwhile, we insert a new cell.
     fn install(&self, key: &Bytes, slot: Option<Arc<Slot>>, entry: Entry) {
-        if let Some(o) = self.observer() {
-            o.put(key, &entry);
-        }
         let entry = match slot {
             Some(slot) => match slot.try_replace(key, entry) {
                 Ok(()) if self.cache.load().contains_key(key.as_ref()) => return,
@@ -456,7 +515,20 @@ impl Store {
 
     /// Loads an entry at start-up (from disk), bypassing the journal. An entry without a write
     /// time is stamped as written now.
+    ///
+    /// A compressed string whose dictionary did not load is left out, with an error logged:
+    /// it could never be read.
     pub fn load(&self, key: Bytes, entry: Entry) {
+        if let Value::Packed(p) = &entry.value {
+            if !self.codec.can_unpack(p) {
+                tracing::error!(
+                    "not loaded: {:?} needs compression dictionary {}, which the files do not hold",
+                    String::from_utf8_lossy(&key),
+                    p.dict_id()
+                );
+                return;
+            }
+        }
         let entry = entry.stamped(self.clock.now_ms());
         if entry.expire_at.is_some() {
             self.stats.expires.incr();
@@ -471,7 +543,18 @@ impl Store {
     /// key changed during the walk may be seen in either state or not at all. The walk is
     /// collected first (two pointers per key), since the cache it walks may be swapped by
     /// [`Store::resize`] meanwhile; every caller walks the whole keyspace anyway.
-    pub fn iter(&self) -> impl Iterator<Item = (Arc<Bytes>, Arc<Entry>)> {
+    ///
+    /// Strings come out as their original bytes, unpacked as the walk reaches them; a walk
+    /// that needs only keys or types should use [`Store::iter_stored`].
+    pub fn iter(&self) -> impl Iterator<Item = (Arc<Bytes>, Arc<Entry>)> + '_ {
+        self.iter_stored()
+            .filter_map(|(k, e)| self.reading(e).map(|e| (k, e)))
+    }
+
+    /// [`Store::iter`] of the entries as stored: a string may be [`Value::Packed`] (its
+    /// `type_name` is still `string`). For walks that look at keys, types and expiries only,
+    /// and for the rewrite, which writes the compressed form.
+    pub fn iter_stored(&self) -> impl Iterator<Item = (Arc<Bytes>, Arc<Entry>)> {
         let now = self.clock.now_ms();
         let cache = self.cache.load_full();
         let live: Vec<_> = cache

@@ -110,6 +110,8 @@ pub fn encoding_of(value: &Value) -> &'static str {
         Value::Str(s) if s.len() <= 20 && parse_i64(s).is_some() => "int",
         Value::Str(s) if s.len() <= EMBSTR_MAX => "embstr",
         Value::Str(_) => "raw",
+        // Readers get strings unpacked; a compressed one is a long string.
+        Value::Packed(_) => "raw",
         Value::Hash(h)
             if h.len() <= LISTPACK_ENTRIES
                 && h.iter()

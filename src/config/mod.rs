@@ -79,6 +79,8 @@ pub struct Config {
     pub observe: ObserveConfig,
     /// The shared tier and emulated cluster mode.
     pub scale: ScaleConfig,
+    /// Whether and from what length string values are stored compressed.
+    pub compression: crate::cache::pack::Policy,
     /// How long a script runs before other clients get `-BUSY` (busy-reply-threshold).
     pub busy_reply_threshold: Duration,
     /// ACL users and tenant namespaces ([`security`]).
@@ -115,6 +117,7 @@ impl Default for Config {
             llm_max_backoff: Duration::from_secs(60),
             observe: ObserveConfig::default(),
             scale: ScaleConfig::default(),
+            compression: crate::cache::pack::Policy::default(),
             busy_reply_threshold: Duration::from_millis(5000),
             acl: AclSettings::default(),
             tls: TlsSettings::default(),
