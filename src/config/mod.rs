@@ -375,6 +375,8 @@ mod tests {
                 "latency-tracking-info-percentiles",
                 "metrics-max-models",
                 "busy-reply-threshold",
+                "compression",
+                "compression-min-bytes",
             ]
         );
     }

@@ -4,6 +4,7 @@
 mod acl;
 mod coalescing;
 mod commands;
+mod compression;
 mod config_set;
 mod durability;
 mod freshness;
