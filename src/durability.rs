@@ -137,14 +137,19 @@ impl Durability {
                 let written = std::cell::RefCell::new(std::collections::HashSet::new());
                 let dict_record = move |id: u32, codec: &crate::cache::Codec| {
                     let (prefix, dict) = codec.dictionary(id)?;
-                    written.borrow_mut().insert(id).then_some(Record::Dict { id, prefix, dict })
+                    written
+                        .borrow_mut()
+                        .insert(id)
+                        .then_some(Record::Dict { id, prefix, dict })
                 };
                 let dict_record = std::rc::Rc::new(dict_record);
                 let per_value = {
                     let (codec, dict_record) = (codec.clone(), dict_record.clone());
                     move |(k, e): (Arc<Bytes>, Arc<Entry>)| {
                         let dict = match &e.value {
-                            Value::Packed(p) if p.dict_id() != 0 => dict_record(p.dict_id(), &codec),
+                            Value::Packed(p) if p.dict_id() != 0 => {
+                                dict_record(p.dict_id(), &codec)
+                            }
                             _ => None,
                         };
                         dict.into_iter().chain([to_record((*k).clone(), &e)])

@@ -191,6 +191,13 @@ impl Entry {
         }
     }
 
+    /// The entry the store holds for `e`: `e` itself, or for an entry unpacked for a reader,
+    /// the stored one it was read from. Stable across reads, so it can say whether two reads
+    /// saw the same write (each read of a compressed value makes a new unpacked entry).
+    pub fn stored_of(e: &Arc<Entry>) -> &Arc<Entry> {
+        e.origin.as_ref().unwrap_or(e)
+    }
+
     /// The frame this entry's value was unpacked from, if it was and still reads as that
     /// frame says (same length: an entry is not meant to have its value replaced).
     pub(crate) fn packed_origin(&self) -> Option<&Packed> {

@@ -258,7 +258,11 @@ fn memory(shared: &Shared, out: &mut String) {
 fn compression(shared: &Shared, out: &mut String) {
     let codec = shared.store.codec();
     let s = &codec.stats;
-    line!(out, "compression_enabled:{}", u8::from(codec.policy().enabled));
+    line!(
+        out,
+        "compression_enabled:{}",
+        u8::from(codec.policy().enabled)
+    );
     line!(out, "compression_dictionaries:{}", codec.dictionary_count());
     line!(out, "compressed_values_written:{}", s.packed.get());
     line!(out, "compression_skipped_values:{}", s.kept_plain.get());

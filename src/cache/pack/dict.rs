@@ -51,7 +51,8 @@ impl Dict {
         }
         let cdict = CDict::try_create(&raw, super::LEVEL)
             .ok_or_else(|| format!("zstd refused dictionary {id}"))?;
-        let ddict = DDict::try_create(&raw).ok_or_else(|| format!("zstd refused dictionary {id}"))?;
+        let ddict =
+            DDict::try_create(&raw).ok_or_else(|| format!("zstd refused dictionary {id}"))?;
         Ok(Dict {
             id,
             prefix,
@@ -136,7 +137,9 @@ impl Dicts {
         let mut by_id = self.by_id.clone();
         let mut by_prefix = self.by_prefix.clone();
         let mut order = self.order.clone();
-        by_prefix.entry(d.prefix.clone()).or_insert_with(|| d.clone());
+        by_prefix
+            .entry(d.prefix.clone())
+            .or_insert_with(|| d.clone());
         order.push(d.id);
         by_id.insert(d.id, d);
         Dicts {

@@ -211,7 +211,8 @@ impl Codec {
     /// (compression off, too short, or not worth it). Also feeds the prefix's sampler until
     /// its dictionary is trained.
     pub fn pack(self: &Arc<Self>, key: &[u8], plain: &[u8]) -> Option<Packed> {
-        if !self.enabled.load(Ordering::Relaxed) || plain.len() < self.min_bytes.load(Ordering::Relaxed)
+        if !self.enabled.load(Ordering::Relaxed)
+            || plain.len() < self.min_bytes.load(Ordering::Relaxed)
         {
             return None;
         }
@@ -273,7 +274,9 @@ impl Codec {
         match done {
             Ok(got) if got == n => Ok(Bytes::from(out)),
             Ok(got) => Err(PackError::Corrupt(format!("{got} bytes instead of {n}"))),
-            Err(code) => Err(PackError::Corrupt(zstd_safe::get_error_name(code).to_owned())),
+            Err(code) => Err(PackError::Corrupt(
+                zstd_safe::get_error_name(code).to_owned(),
+            )),
         }
     }
 
@@ -319,7 +322,9 @@ impl Codec {
             return if *have.raw() == raw {
                 Ok(())
             } else {
-                Err(format!("two different compression dictionaries with id {id}"))
+                Err(format!(
+                    "two different compression dictionaries with id {id}"
+                ))
             };
         }
         let d = Dict::new(id, prefix, raw)?;

@@ -10,9 +10,34 @@ use std::time::Duration;
 /// another but share their words, as answers do.
 fn prose(seed: u64, len: usize) -> Bytes {
     const WORDS: &[&str] = &[
-        "the", "cache", "answer", "model", "returns", "a", "value", "when", "prompt", "is",
-        "stored", "with", "its", "tokens", "and", "every", "reader", "sees", "same", "bytes",
-        "compression", "dictionary", "trained", "from", "samples", "of", "prefix", "server",
+        "the",
+        "cache",
+        "answer",
+        "model",
+        "returns",
+        "a",
+        "value",
+        "when",
+        "prompt",
+        "is",
+        "stored",
+        "with",
+        "its",
+        "tokens",
+        "and",
+        "every",
+        "reader",
+        "sees",
+        "same",
+        "bytes",
+        "compression",
+        "dictionary",
+        "trained",
+        "from",
+        "samples",
+        "of",
+        "prefix",
+        "server",
     ];
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = Vec::with_capacity(len + 16);
@@ -53,8 +78,11 @@ fn stored(s: &Store, key: &[u8]) -> Arc<Entry> {
 }
 
 fn put(s: &Store, key: &str, v: Bytes) {
-    s.put(&Bytes::from(key.to_owned()), Entry::new(Value::Str(v), None))
-        .unwrap();
+    s.put(
+        &Bytes::from(key.to_owned()),
+        Entry::new(Value::Str(v), None),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -64,7 +92,14 @@ fn long_compressible_strings_are_stored_packed_and_read_back_whole() {
     put(&s, "a:1", v.clone());
     assert!(matches!(stored(&s, b"a:1").value, Value::Packed(_)));
     assert_eq!(s.get(b"a:1").unwrap().as_str(), Some(&v));
-    assert_eq!(s.iter().find(|(k, _)| k.as_ref().as_ref() == b"a:1").unwrap().1.as_str(), Some(&v));
+    assert_eq!(
+        s.iter()
+            .find(|(k, _)| k.as_ref().as_ref() == b"a:1")
+            .unwrap()
+            .1
+            .as_str(),
+        Some(&v)
+    );
     s.with_locked(b"a:1", |e| assert_eq!(e.unwrap().as_str(), Some(&v)));
     s.write(&Bytes::from_static(b"a:1"), |e| {
         assert_eq!(e.unwrap().as_str(), Some(&v));
@@ -73,7 +108,10 @@ fn long_compressible_strings_are_stored_packed_and_read_back_whole() {
     .unwrap();
     // The budget counts the frame, not the original.
     let w = s.weight_of(b"a:1").unwrap() as usize;
-    assert!(w < 3 + v.len() / 2 + crate::cache::entry::ENTRY_OVERHEAD, "weight {w}");
+    assert!(
+        w < 3 + v.len() / 2 + crate::cache::entry::ENTRY_OVERHEAD,
+        "weight {w}"
+    );
     assert_eq!(s.codec().stats.packed.get(), 1);
 }
 
@@ -86,7 +124,10 @@ fn short_and_incompressible_values_are_stored_as_they_came() {
         assert!(matches!(stored(&s, k).value, Value::Str(_)), "{k:?}");
     }
     assert_eq!(s.get(b"noise").unwrap().as_str(), Some(&noise(4096)));
-    assert_eq!(s.weight_of(b"noise").unwrap() as usize, 5 + 4096 + crate::cache::entry::ENTRY_OVERHEAD);
+    assert_eq!(
+        s.weight_of(b"noise").unwrap() as usize,
+        5 + 4096 + crate::cache::entry::ENTRY_OVERHEAD
+    );
     // Tried once (too long to skip), not kept; the short one was not even tried.
     assert_eq!(s.codec().stats.kept_plain.get(), 1);
 }
@@ -130,7 +171,10 @@ fn retiming_a_packed_value_keeps_its_frame() {
         panic!("not packed")
     };
     assert_eq!(p.frame().as_ptr(), before.frame().as_ptr());
-    assert_eq!((after.expire_at, s.codec().stats.packed.get()), (Some(at), 1));
+    assert_eq!(
+        (after.expire_at, s.codec().stats.packed.get()),
+        (Some(at), 1)
+    );
     assert_eq!(s.get(b"a:1").unwrap().as_str(), Some(&prose(5, 2048)));
 }
 
@@ -153,7 +197,11 @@ impl Journal for Log {
     }
     fn put(&self, key: &Bytes, entry: &Entry) {
         let what = match &entry.value {
-            Value::Packed(p) => format!("packed {} dict {}", String::from_utf8_lossy(key), p.dict_id()),
+            Value::Packed(p) => format!(
+                "packed {} dict {}",
+                String::from_utf8_lossy(key),
+                p.dict_id()
+            ),
             _ => format!("plain {}", String::from_utf8_lossy(key)),
         };
         lock(&self.0).push(what);
@@ -179,13 +227,19 @@ fn a_prefix_trains_a_dictionary_that_later_values_use_after_the_journal_has_it()
     let before = s.weight_of(b"llm:m:0").unwrap();
     put(&s, "llm:m:new", prose(0, 2048));
     let after = s.weight_of(b"llm:m:new").unwrap();
-    assert!(after < before, "with the dictionary {after}, without {before}");
+    assert!(
+        after < before,
+        "with the dictionary {after}, without {before}"
+    );
     assert_eq!(s.get(b"llm:m:new").unwrap().as_str(), Some(&prose(0, 2048)));
     let log = lock(&log.0).clone();
     let dict_at = log.iter().position(|l| l == "dict 1 llm:m:").unwrap();
     let first_use = log.iter().position(|l| l.ends_with("dict 1")).unwrap();
     assert!(dict_at < first_use, "{log:?}");
-    assert_eq!(log.last().map(String::as_str), Some("packed llm:m:new dict 1"));
+    assert_eq!(
+        log.last().map(String::as_str),
+        Some("packed llm:m:new dict 1")
+    );
     // Another prefix has no dictionary yet.
     put(&s, "other:1", prose(9, 2048));
     assert!(matches!(&stored(&s, b"other:1").value, Value::Packed(p) if p.dict_id() == 0));
@@ -205,15 +259,27 @@ fn loaded_dictionaries_read_old_frames_and_a_missing_one_drops_its_value() {
     assert!(matches!(&e.value, Value::Packed(p) if p.dict_id() == 1));
     let again = store();
     let Value::Packed(p) = &e.value else { panic!() };
-    assert_eq!(again.codec().unpack(p), Err(PackError::UnknownDictionary(1)));
-    again.load(Bytes::from_static(b"p:x"), Entry::new(e.value.clone(), None));
+    assert_eq!(
+        again.codec().unpack(p),
+        Err(PackError::UnknownDictionary(1))
+    );
+    again.load(
+        Bytes::from_static(b"p:x"),
+        Entry::new(e.value.clone(), None),
+    );
     assert!(again.get(b"p:x").is_none());
     for (id, prefix, raw) in s.codec().dictionaries() {
-        again.codec().load_dictionary(id, prefix.clone(), raw.clone()).unwrap();
+        again
+            .codec()
+            .load_dictionary(id, prefix.clone(), raw.clone())
+            .unwrap();
         // The same dictionary twice (a base and the log after it) is one.
         again.codec().load_dictionary(id, prefix, raw).unwrap();
     }
-    again.load(Bytes::from_static(b"p:x"), Entry::new(e.value.clone(), None));
+    again.load(
+        Bytes::from_static(b"p:x"),
+        Entry::new(e.value.clone(), None),
+    );
     assert_eq!(again.get(b"p:x").unwrap().as_str(), Some(&prose(77, 3000)));
     // New values under the prefix use the loaded dictionary instead of training another.
     put(&again, "p:y", prose(78, 2048));
@@ -225,7 +291,9 @@ fn loaded_dictionaries_read_old_frames_and_a_missing_one_drops_its_value() {
 fn damaged_frames_are_errors_not_panics() {
     let c = Codec::new(Arc::new(OnceLock::new()));
     for frame in [&b""[..], b"\x28\xb5\x2f\xfd", b"not a frame at all"] {
-        assert!(c.unpack(&Packed::from_frame(Bytes::copy_from_slice(frame))).is_err());
+        assert!(c
+            .unpack(&Packed::from_frame(Bytes::copy_from_slice(frame)))
+            .is_err());
     }
     let c = Arc::new(c);
     let good = c.pack(b"k", &prose(1, 1000)).unwrap();

@@ -241,7 +241,9 @@ fn dict_and_packed_records_match_the_table() {
     };
     let mut out = Vec::new();
     encode_record(&dict, &mut out).unwrap();
-    let payload: &[u8] = &[5, 7, 0, 0, 0, 4, 0, 0, 0, b'l', b'l', b'm', b':', 4, 0, 0, 0, b'D', b'I', b'C', b'T'];
+    let payload: &[u8] = &[
+        5, 7, 0, 0, 0, 4, 0, 0, 0, b'l', b'l', b'm', b':', 4, 0, 0, 0, b'D', b'I', b'C', b'T',
+    ];
     assert_eq!(&out[FRAME_LEN..], payload);
     roundtrip(dict);
 
