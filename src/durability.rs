@@ -10,6 +10,7 @@
 //!   survives a kill -9 or a power cut.
 //! - After a journal failure the store refuses writes (`-MISCONF ...`) rather than pretend.
 
+use crate::cache::pack::Packed;
 use crate::cache::{Entry, Journal, Store, Value};
 use crate::config::Config;
 use crate::persistence::{self, Options, PersistError, Persistence, Record, SetMeta};
@@ -42,6 +43,7 @@ pub fn options(config: &Config) -> Result<Option<Options>, String> {
 fn to_record(key: Bytes, entry: &Entry) -> Record {
     let value = match &entry.value {
         Value::Str(b) => persistence::Value::Str(b.clone()),
+        Value::Packed(p) => persistence::Value::Packed(p.frame().clone()),
         Value::Json(b) => persistence::Value::Json(b.clone()),
         Value::Hash(h) => {
             persistence::Value::Hash(h.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -76,6 +78,7 @@ fn loaded_entry(value: persistence::Value, expire_at_ms: Option<u64>, meta: SetM
 fn from_value(v: persistence::Value) -> Value {
     match v {
         persistence::Value::Str(b) => Value::Str(b),
+        persistence::Value::Packed(f) => Value::Packed(Packed::from_frame(f)),
         persistence::Value::Json(b) => Value::Json(b),
         persistence::Value::Hash(pairs) => {
             Value::Hash(Arc::new(pairs.into_iter().collect::<HashMap<_, _>>()))
@@ -121,15 +124,50 @@ impl Durability {
     }
 
     /// Writes a new base from the live keyspace (blocking: call off the async workers).
+    ///
+    /// Compressed strings are written compressed. Each dictionary is written just before the
+    /// first value that needs it, and every dictionary held once the walk is over is written
+    /// after it: a dictionary journaled to the log this rewrite replaces, but needed only by
+    /// values written after it started (into the log after the base), still reaches the base.
     pub fn rewrite(&self, store: &Store) -> Result<(), PersistError> {
         let now = store.clock().now_ms();
         self.engine
             .rewrite(now, || {
+                let codec = store.codec().clone();
+                let written = std::cell::RefCell::new(std::collections::HashSet::new());
+                let dict_record = move |id: u32, codec: &crate::cache::Codec| {
+                    let (prefix, dict) = codec.dictionary(id)?;
+                    written
+                        .borrow_mut()
+                        .insert(id)
+                        .then_some(Record::Dict { id, prefix, dict })
+                };
+                let dict_record = std::rc::Rc::new(dict_record);
+                let per_value = {
+                    let (codec, dict_record) = (codec.clone(), dict_record.clone());
+                    move |(k, e): (Arc<Bytes>, Arc<Entry>)| {
+                        let dict = match &e.value {
+                            Value::Packed(p) if p.dict_id() != 0 => {
+                                dict_record(p.dict_id(), &codec)
+                            }
+                            _ => None,
+                        };
+                        dict.into_iter().chain([to_record((*k).clone(), &e)])
+                    }
+                };
+                let tail = std::iter::once(()).flat_map(move |()| {
+                    codec
+                        .dictionaries()
+                        .into_iter()
+                        .filter_map(|(id, _, _)| dict_record(id, &codec))
+                        .collect::<Vec<_>>()
+                });
                 // Copies of shared-tier answers live on the tier, not in this node's files.
                 store
-                    .iter()
+                    .iter_stored()
                     .filter(|(_, e)| !e.is_near_copy())
-                    .map(|(k, e)| to_record((*k).clone(), &e))
+                    .flat_map(per_value)
+                    .chain(tail)
             })
             .map(|_| ())
     }
@@ -170,6 +208,14 @@ impl Journal for Durability {
 
     fn flush_all(&self) {
         self.append(&Record::FlushAll);
+    }
+
+    fn put_dict(&self, id: u32, prefix: &Bytes, dict: &Bytes) {
+        self.append(&Record::Dict {
+            id,
+            prefix: prefix.clone(),
+            dict: dict.clone(),
+        });
     }
 }
 
@@ -242,7 +288,7 @@ fn load_pass(
                                 meta,
                             } => store.load(key, loaded_entry(value, expire_at_ms, meta)),
                             Record::Del { key } => store.load_remove(&key),
-                            Record::FlushAll => {}
+                            Record::FlushAll | Record::Dict { .. } => {}
                         }
                     }
                 }
@@ -255,6 +301,14 @@ fn load_pass(
         // Dropping `senders` (on return, or on an error) ends the workers; the scope joins them.
         while let Some(rec) = loader.next() {
             let rec = rec?;
+            if let Record::Dict { id, prefix, dict } = rec {
+                // Installed before any later record is handed out: the values that need it
+                // come after it in the files.
+                if let Err(e) = store.codec().load_dictionary(id, prefix, dict) {
+                    warn!("compression dictionary {id} not loaded: {e}");
+                }
+                continue;
+            }
             let Some(key) = rec.key() else {
                 flushed = true;
                 break;

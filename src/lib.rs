@@ -12,7 +12,8 @@
 //! - [`acl`]: ACL users, their rules, the ACL log, aclfiles, tenant namespaces.
 //! - [`types`]: the collection values (lists, sets, sorted sets) and the waits of blocked list
 //!   pops.
-//! - [`cache`]: the keyspace on moka (TTL, byte budget, eviction), single-flight leases, counters.
+//! - [`cache`]: the keyspace on moka (TTL, byte budget, eviction), single-flight leases, counters,
+//!   transparent compression of long strings (zstd, a dictionary per key prefix).
 //! - [`keying`]: canonical request -> cache key (`LLMKEY`, `LLMLOOKUP`).
 //! - [`search`]: search indexes over hashes (FT.*): schema, query parser, FLAT and HNSW
 //!   vectors; follows the keyspace as the store's observer.

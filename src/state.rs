@@ -115,6 +115,7 @@ impl Shared {
     /// A server that persists starts out loading, until [`Shared::finish_loading`].
     pub fn new(config: Config, clock: Clock, command_names: &'static [&'static str]) -> Shared {
         let store = Arc::new(Store::new(config.maxmemory, config.eviction, clock.clone()));
+        store.codec().set_policy(config.compression);
         let flights = Flights::new(config.llm_lease);
         let (shutdown, _) = watch::channel(false);
         let (loading, _) = watch::channel(config.appendonly || !config.save.is_off());
@@ -196,6 +197,7 @@ impl Shared {
         if store_changes {
             self.store.resize(next.maxmemory, next.eviction);
         }
+        self.store.codec().set_policy(next.compression);
         if next.tls != now.tls {
             if let Some(reload) = self.tls_reload.get() {
                 reload(&next.tls)?;

@@ -1,6 +1,7 @@
 //! What the store holds for one key, and how much it weighs.
 
 use super::access::Access;
+use super::pack::Packed;
 use crate::types::{list::List, set::Set, zset::ZSet, Coll};
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -20,6 +21,9 @@ pub const FIELD_OVERHEAD: usize = 48;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Bytes),
+    /// A string kept compressed (see [`super::pack`]). Only the store holds one: each of its
+    /// read paths hands the entry out as `Str` with the original bytes.
+    Packed(Packed),
     Hash(Arc<HashMap<Bytes, Bytes>>),
     /// A JSON document, stored as its validated serialisation.
     Json(Bytes),
@@ -46,7 +50,7 @@ impl Value {
     /// The name `TYPE` answers.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Str(_) => "string",
+            Value::Str(_) | Value::Packed(_) => "string",
             Value::Hash(_) => "hash",
             Value::Json(_) => "ReJSON-RL",
             Value::List(_) => "list",
@@ -58,6 +62,7 @@ impl Value {
     fn weight(&self) -> usize {
         match self {
             Value::Str(b) | Value::Json(b) => b.len(),
+            Value::Packed(p) => p.len(),
             Value::Hash(h) => h
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + FIELD_OVERHEAD)
@@ -97,6 +102,11 @@ pub struct Entry {
     /// is their durable home) and are dropped whenever invalidations may have been missed.
     pub near_until: u64,
     access: Access,
+    /// Set on an entry the store unpacked for a reader: the stored entry it was read from,
+    /// whose value is the packed form of this one's. Reads are recorded on the stored entry
+    /// (it is the key's), its weight is this entry's, and storing this value again (a
+    /// re-timing) reuses its frame instead of compressing anew. A stored entry has none.
+    origin: Option<Arc<Entry>>,
 }
 
 impl Entry {
@@ -109,6 +119,7 @@ impl Entry {
             tokens: 0,
             near_until: 0,
             access: Access::new(0),
+            origin: None,
         }
     }
 
@@ -168,7 +179,8 @@ impl Entry {
             grace_ms: 0,
             tokens: self.tokens,
             near_until: self.near_until,
-            access: Access::carried(&self.access),
+            access: Access::carried(self.access()),
+            origin: self.origin.clone(),
         }
     }
 
@@ -182,7 +194,51 @@ impl Entry {
             tokens: e.tokens,
             near_until: e.near_until,
             access: Access::new(0),
+            origin: None,
         }
+    }
+
+    /// The entry a reader sees of `stored`, whose packed value reads as `plain`.
+    pub(crate) fn unpacked(stored: &Arc<Entry>, plain: Bytes) -> Entry {
+        Entry {
+            value: Value::Str(plain),
+            expire_at: stored.expire_at,
+            stored_at: stored.stored_at,
+            grace_ms: stored.grace_ms,
+            tokens: stored.tokens,
+            near_until: stored.near_until,
+            access: Access::new(0),
+            origin: Some(stored.clone()),
+        }
+    }
+
+    /// The entry the store holds for `e`: `e` itself, or for an entry unpacked for a reader,
+    /// the stored one it was read from. Stable across reads, so it can say whether two reads
+    /// saw the same write (each read of a compressed value makes a new unpacked entry).
+    pub fn stored_of(e: &Arc<Entry>) -> &Arc<Entry> {
+        e.origin.as_ref().unwrap_or(e)
+    }
+
+    /// The frame this entry's value was unpacked from, if it was and still reads as that
+    /// frame says (same length: an entry is not meant to have its value replaced).
+    pub(crate) fn packed_origin(&self) -> Option<&Packed> {
+        let Value::Packed(p) = &self.origin.as_ref()?.value else {
+            return None;
+        };
+        match &self.value {
+            Value::Str(b) if p.plain_len() == Some(b.len() as u64) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// This entry as the store keeps it, holding `value` (the packed form of its own value,
+    /// or that value itself): everything else is kept, the link to a stored entry dropped.
+    pub(crate) fn into_stored(mut self, value: Option<Value>) -> Entry {
+        if let Some(v) = value {
+            self.value = v;
+        }
+        self.origin = None;
+        self
     }
 
     pub fn is_expired(&self, now_ms: u64) -> bool {
@@ -206,16 +262,20 @@ impl Entry {
 
     /// Records that a client read this entry at `now_ms` (see [`Access::read`]).
     pub fn mark_read(&self, now_ms: u64) {
-        self.access.read(now_ms);
+        self.access().read(now_ms);
     }
 
     pub fn was_read(&self) -> bool {
-        self.access.was_read()
+        self.access().was_read()
     }
 
-    /// How this entry has been read: idle time and LFU counter (`OBJECT IDLETIME` / `FREQ`).
+    /// How this entry has been read: idle time and LFU counter (`OBJECT IDLETIME` / `FREQ`);
+    /// of an unpacked entry, its stored entry's.
     pub fn access(&self) -> &Access {
-        &self.access
+        match &self.origin {
+            Some(o) => o.access(),
+            None => &self.access,
+        }
     }
 
     pub fn as_str(&self) -> Option<&Bytes> {
@@ -225,8 +285,12 @@ impl Entry {
         }
     }
 
-    /// The weight moka counts against the byte budget.
+    /// The weight moka counts against the byte budget: of a compressed string, its frame's
+    /// length (an unpacked entry weighs what its stored entry does).
     pub fn weight(key: &[u8], entry: &Entry) -> u32 {
+        if let Some(o) = &entry.origin {
+            return Entry::weight(key, o);
+        }
         let w = key.len() + entry.value.weight() + ENTRY_OVERHEAD;
         u32::try_from(w).unwrap_or(u32::MAX)
     }

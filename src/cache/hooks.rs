@@ -14,6 +14,9 @@ pub trait Journal: Send + Sync {
     fn put(&self, key: &Bytes, entry: &Entry);
     fn remove(&self, key: &Bytes);
     fn flush_all(&self);
+    /// A compression dictionary was trained: the packed values that follow may need it (see
+    /// [`super::pack`]). Called before any value packed with it is journaled.
+    fn put_dict(&self, _id: u32, _prefix: &Bytes, _dict: &Bytes) {}
 }
 
 /// Who wants to follow the keyspace live (the search indexes): every key that takes a value,

@@ -5,6 +5,7 @@
 //! - [`stats`]: counters shared with INFO and LLMSTATS.
 //! - [`flight`]: single-flight leases and the followers waiting on them (LLMGET / LLMSETNX).
 //! - [`fresh`]: whether a stored answer is fresh, stale but servable, or neither, for a caller.
+//! - [`pack`]: transparent compression of string values (zstd, dictionaries per key prefix).
 //!
 //! # Invariants
 //! - A read never returns an expired entry: every read checks `expire_at` against the [`Clock`]
@@ -21,6 +22,10 @@
 //!   [`Store::run_maintenance`], under the key's stripe lock and only if the key is still absent.
 //! - A key's value lives in a [`Slot`]: an overwrite with the same weight and expiry swaps the
 //!   slot's entry instead of inserting into moka (see [`Slot::try_replace`]).
+//! - A long string may be stored compressed ([`Value::Packed`], weighed at its compressed size);
+//!   every read path ([`Store::get`], [`Store::with_locked`], the entry [`Store::write`]'s
+//!   `decide` sees, [`Store::iter`]) hands it out as the original bytes. The observer sees
+//!   the original of every write; the journal sees the compressed form.
 
 pub mod access;
 mod backend;
@@ -29,12 +34,16 @@ pub mod entry;
 pub mod flight;
 pub mod fresh;
 mod hooks;
+mod loading;
+pub mod pack;
+mod packing;
 pub mod stats;
 pub mod watch;
 
 pub use clock::Clock;
 pub use entry::{Entry, Slot, Value};
 pub use hooks::{Journal, Observer, Observers};
+pub use pack::Codec;
 pub use stats::Stats;
 
 use ahash::RandomState;
@@ -101,6 +110,8 @@ pub struct Store {
     evicted: Arc<Mutex<Vec<backend::Removed>>>,
     /// Seeded once per process: stripe choice and SCAN cursor positions.
     hasher: RandomState,
+    /// Compresses long strings as they are stored and reads them back.
+    codec: Arc<Codec>,
 }
 
 impl Store {
@@ -108,6 +119,7 @@ impl Store {
     pub fn new(max_bytes: u64, eviction: EvictionKind, clock: Clock) -> Store {
         let stats = Arc::new(Stats::default());
         let journal: Arc<OnceLock<Arc<dyn Journal>>> = Arc::new(OnceLock::new());
+        let journal_for_codec = journal.clone();
         let observer: Arc<OnceLock<Arc<dyn Observer>>> = Arc::new(OnceLock::new());
         let evicted = Arc::new(Mutex::new(Vec::new()));
         let hooks = backend::Hooks {
@@ -127,7 +139,13 @@ impl Store {
             observer,
             evicted,
             hasher: RandomState::new(),
+            codec: Arc::new(Codec::new(journal_for_codec)),
         }
+    }
+
+    /// The compression codec (its policy, dictionaries and counters).
+    pub fn codec(&self) -> &Arc<Codec> {
+        &self.codec
     }
 
     /// Attaches the journal that every later change is reported to. Only the first call counts.
@@ -256,6 +274,12 @@ impl Store {
 
     /// The live entry for `key`, if any.
     pub fn get(&self, key: &[u8]) -> Option<Arc<Entry>> {
+        let entry = self.get_stored(key)?;
+        self.reading(entry)
+    }
+
+    /// The live entry for `key` as stored: a string may be [`Value::Packed`].
+    fn get_stored(&self, key: &[u8]) -> Option<Arc<Entry>> {
         let entry = self.cache.load().get(key)?.load();
         if entry.is_expired(self.clock.now_ms()) {
             self.expire(key);
@@ -266,7 +290,7 @@ impl Store {
 
     /// The bytes `key` weighs against the budget now (the weigher's figure), if it is live.
     pub fn weight_of(&self, key: &[u8]) -> Option<u64> {
-        let entry = self.get(key)?;
+        let entry = self.get_stored(key)?;
         let extra = self.observer().map_or(0, |o| o.extra_weight(key, &entry));
         Some(Entry::weight(key, &entry) as u64 + extra as u64)
     }
@@ -276,7 +300,9 @@ impl Store {
     pub fn with_locked<R>(&self, key: &[u8], f: impl FnOnce(Option<Arc<Entry>>) -> R) -> R {
         let _guard = self.lock(key);
         let entry = self.cache.load().get(key).map(|s| s.load());
-        f(entry.filter(|e| !e.is_expired(self.clock.now_ms())))
+        f(entry
+            .filter(|e| !e.is_expired(self.clock.now_ms()))
+            .and_then(|e| self.reading(e)))
     }
 
     /// Removes `key` if it is still expired, counting it as an expiration.
@@ -337,7 +363,8 @@ impl Store {
             }
             other => other,
         };
-        let (write, result) = decide(live.as_ref());
+        let seen = live.clone().and_then(|e| self.reading(e));
+        let (write, result) = decide(seen.as_ref());
         match write {
             Write::Keep => {
                 if live.is_none() && self.cache.load().contains_key(key.as_ref()) {
@@ -352,7 +379,7 @@ impl Store {
                 }
             }
             Write::Put(entry) => {
-                let entry = entry.stamped(now);
+                let entry = self.prepare(key, entry.stamped(now));
                 if let Some(j) = journal {
                     j.put(key, &entry);
                 }
@@ -381,7 +408,7 @@ impl Store {
             j.check_writable().map_err(WriteError::NotDurable)?;
         }
         let _guard = self.lock(key);
-        let entry = entry.stamped(self.clock.now_ms());
+        let entry = self.prepare(key, entry.stamped(self.clock.now_ms()));
         if let Some(j) = journal {
             j.put(key, &entry);
         }
@@ -397,9 +424,6 @@ impl Store {
     /// key holds the stripe we hold: if the key is still in moka after the swap, the cell we
     /// swapped is the one moka holds; if moka dropped it meanwhile, we insert a new cell.
     fn install(&self, key: &Bytes, slot: Option<Arc<Slot>>, entry: Entry) {
-        if let Some(o) = self.observer() {
-            o.put(key, &entry);
-        }
         let entry = match slot {
             Some(slot) => match slot.try_replace(key, entry) {
                 Ok(()) if self.cache.load().contains_key(key.as_ref()) => return,
@@ -435,51 +459,6 @@ impl Store {
         }
         self.cache.load().run_pending_tasks();
         Ok(())
-    }
-
-    /// Removes a key at start-up (a logged deletion), bypassing the journal.
-    pub fn load_remove(&self, key: &[u8]) {
-        self.cache.load().invalidate(key);
-        if let Some(o) = self.observer() {
-            o.remove(key);
-        }
-    }
-
-    /// Removes every key at start-up (a logged flush), bypassing the journal.
-    pub fn load_clear(&self) {
-        self.cache.load().invalidate_all();
-        self.cache.load().run_pending_tasks();
-        if let Some(o) = self.observer() {
-            o.flush_all();
-        }
-    }
-
-    /// Loads an entry at start-up (from disk), bypassing the journal. An entry without a write
-    /// time is stamped as written now.
-    pub fn load(&self, key: Bytes, entry: Entry) {
-        let entry = entry.stamped(self.clock.now_ms());
-        if entry.expire_at.is_some() {
-            self.stats.expires.incr();
-        }
-        if let Some(o) = self.observer() {
-            o.put(&key, &entry);
-        }
-        self.cache.load().insert(key, Arc::new(Slot::new(entry)));
-    }
-
-    /// Every live key and entry, in no particular order. Walks concurrently with writers: a
-    /// key changed during the walk may be seen in either state or not at all. The walk is
-    /// collected first (two pointers per key), since the cache it walks may be swapped by
-    /// [`Store::resize`] meanwhile; every caller walks the whole keyspace anyway.
-    pub fn iter(&self) -> impl Iterator<Item = (Arc<Bytes>, Arc<Entry>)> {
-        let now = self.clock.now_ms();
-        let cache = self.cache.load_full();
-        let live: Vec<_> = cache
-            .iter()
-            .map(|(k, s)| (k, s.load()))
-            .filter(move |(_, e)| !e.is_expired(now))
-            .collect();
-        live.into_iter()
     }
 
     /// A 64-bit hash of a key, stable for the life of the process: SCAN cursors are positions

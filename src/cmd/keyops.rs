@@ -93,8 +93,6 @@ pub fn copy(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
             (Write::Put(copy), true)
         }
     })?;
-    if copied {
-    }
     Ok(Reply::Int(copied as i64))
 }
 
@@ -112,7 +110,7 @@ pub fn touch(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 /// does.
 pub fn randomkey(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
     let store = &ctx.shared.store;
-    let live: Vec<_> = store.iter().map(|(k, _)| k).collect();
+    let live: Vec<_> = store.iter_stored().map(|(k, _)| k).collect();
     if live.is_empty() {
         return Ok(Reply::Nil);
     }

@@ -46,7 +46,7 @@ pub fn keys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     Ok(Reply::Array(
         ctx.shared
             .store
-            .iter()
+            .iter_stored()
             .filter(|(k, _)| glob::matches(pattern, k, false))
             .filter(|(k, _)| allowed.as_ref().is_none_or(|f| f(k)))
             .map(|(k, _)| Reply::Bulk((*k).clone()))
@@ -96,7 +96,7 @@ pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let mut heap: BinaryHeap<(u64, Bytes, &'static str)> =
         BinaryHeap::with_capacity(count.min(1024) + 1);
     let mut more = false;
-    for (key, entry) in store.iter() {
+    for (key, entry) in store.iter_stored() {
         let h = store.scan_hash(&key);
         if h < cursor {
             continue;

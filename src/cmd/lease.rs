@@ -20,8 +20,11 @@ pub fn spawn_lease_timer(shared: &Shared, key: Bytes, flight_id: u64) {
 }
 
 /// The entry that now holds `value` under `key`, if it is that value (for cursors into it).
+/// A value stored compressed reads back as new bytes, so the bytes are compared when the
+/// buffers differ.
 pub fn entry_holding(store: &Store, key: &[u8], value: &Bytes) -> Option<Arc<Entry>> {
-    store
-        .get(key)
-        .filter(|e| matches!(&e.value, Value::Str(v) if v.as_ptr() == value.as_ptr() && v.len() == value.len()))
+    store.get(key).filter(|e| {
+        matches!(&e.value, Value::Str(v) if v.len() == value.len()
+            && (v.as_ptr() == value.as_ptr() || v == value))
+    })
 }

@@ -110,6 +110,8 @@ pub fn encoding_of(value: &Value) -> &'static str {
         Value::Str(s) if s.len() <= 20 && parse_i64(s).is_some() => "int",
         Value::Str(s) if s.len() <= EMBSTR_MAX => "embstr",
         Value::Str(_) => "raw",
+        // Readers get strings unpacked; a compressed one is a long string.
+        Value::Packed(_) => "raw",
         Value::Hash(h)
             if h.len() <= LISTPACK_ENTRIES
                 && h.iter()
@@ -327,7 +329,16 @@ mod tests {
         let store = &server.shared.store;
         store.run_maintenance();
         assert_eq!(w as u64, store.used_bytes());
-        assert!(w > 1000);
+        // Stored as they came (compression is off by default): key, value and overhead.
+        let overhead = crate::cache::entry::ENTRY_OVERHEAD as i64;
+        assert_eq!(w, overhead + 1 + 1000);
+        // Compressed, 1000 x's are charged far below 1000.
+        c.run(&["CONFIG", "SET", "compression", "yes"]);
+        c.run(&["SET", "z", &"x".repeat(1000)]);
+        let Reply::Int(z) = c.run(&["MEMORY", "USAGE", "z"]) else {
+            panic!("no usage")
+        };
+        assert!(z > overhead && z < overhead + 100, "{z}");
         assert_eq!(
             c.run(&["MEMORY", "USAGE", "k", "SAMPLES", "0"]),
             Reply::Int(w)
@@ -337,7 +348,7 @@ mod tests {
         let Reply::Map(stats) = c.run(&["MEMORY", "STATS"]) else {
             panic!("stats is a map")
         };
-        assert!(stats.contains(&(bulk("keys.count"), Reply::Int(1))));
+        assert!(stats.contains(&(bulk("keys.count"), Reply::Int(2))));
     }
 
     #[test]

@@ -83,6 +83,8 @@ pub struct Config {
     pub observe: ObserveConfig,
     /// The shared tier and emulated cluster mode.
     pub scale: ScaleConfig,
+    /// Whether and from what length string values are stored compressed.
+    pub compression: crate::cache::pack::Policy,
     /// How long a script runs before other clients get `-BUSY` (busy-reply-threshold).
     pub busy_reply_threshold: Duration,
     /// ACL users and tenant namespaces ([`security`]).
@@ -120,6 +122,7 @@ impl Default for Config {
             llm_key_offload_bytes: 64 * 1024,
             observe: ObserveConfig::default(),
             scale: ScaleConfig::default(),
+            compression: crate::cache::pack::Policy::default(),
             busy_reply_threshold: Duration::from_millis(5000),
             acl: AclSettings::default(),
             tls: TlsSettings::default(),
@@ -379,6 +382,8 @@ mod tests {
                 "metrics-max-models",
                 "busy-reply-threshold",
                 "llm-key-offload-bytes",
+                "compression",
+                "compression-min-bytes",
             ]
         );
     }

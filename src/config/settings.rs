@@ -17,6 +17,7 @@ use crate::cache::EvictionKind;
 use crate::persistence::{FsyncPolicy, SaveSchedule};
 use std::time::Duration;
 
+mod compression;
 mod keying;
 mod observe;
 mod scale;
@@ -441,6 +442,8 @@ pub static SETTINGS: &[Setting] = &[
     scale::CLUSTER_MODE,
     scale::CLUSTER_ANNOUNCE_IP,
     scale::CLUSTER_ANNOUNCE_PORT,
+    compression::COMPRESSION,
+    compression::COMPRESSION_MIN_BYTES,
 ];
 
 #[cfg(test)]

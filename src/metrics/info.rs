@@ -280,6 +280,23 @@ fn memory(shared: &Shared, out: &mut String) {
     };
     line!(out, "mem_fragmentation_ratio:{frag:.2}");
     line!(out, "mem_allocator:libc");
+    compression(shared, out);
+}
+
+/// llmcached's own fields: string values stored compressed (counted as they were written).
+fn compression(shared: &Shared, out: &mut String) {
+    let codec = shared.store.codec();
+    let s = &codec.stats;
+    line!(
+        out,
+        "compression_enabled:{}",
+        u8::from(codec.policy().enabled)
+    );
+    line!(out, "compression_dictionaries:{}", codec.dictionary_count());
+    line!(out, "compressed_values_written:{}", s.packed.get());
+    line!(out, "compression_skipped_values:{}", s.kept_plain.get());
+    line!(out, "compressed_input_bytes:{}", s.plain_bytes.get());
+    line!(out, "compressed_output_bytes:{}", s.packed_bytes.get());
 }
 
 fn stats(shared: &Shared, out: &mut String) {

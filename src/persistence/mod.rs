@@ -48,6 +48,7 @@
 //!         Record::Set { key, value, expire_at_ms, .. } => { store.lock().unwrap().insert(key, (value, expire_at_ms)); }
 //!         Record::Del { key } => { store.lock().unwrap().remove(&key); }
 //!         Record::FlushAll => store.lock().unwrap().clear(),
+//!         Record::Dict { .. } => {} // a compression dictionary (the real store keeps it)
 //!     }
 //! }
 //! let p = Arc::new(p);
@@ -114,6 +115,9 @@ pub type Lsn = u64;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Bytes),
+    /// A string stored compressed: one zstd frame, naming its dictionary (a [`Record::Dict`]
+    /// earlier in the files) by id, or none (format version 3).
+    Packed(Bytes),
     Hash(Vec<(Bytes, Bytes)>),
     /// A serialized JSON document.
     Json(Bytes),
@@ -151,6 +155,9 @@ pub enum Record {
     Del { key: Bytes },
     /// Every key is gone.
     FlushAll,
+    /// A compression dictionary that later [`Value::Packed`] values may name (format version
+    /// 3). Not about a key: loading applies it before the records that follow.
+    Dict { id: u32, prefix: Bytes, dict: Bytes },
 }
 
 impl Record {
@@ -158,7 +165,7 @@ impl Record {
     pub fn key(&self) -> Option<&Bytes> {
         match self {
             Record::Set { key, .. } | Record::Del { key } => Some(key),
-            Record::FlushAll => None,
+            Record::FlushAll | Record::Dict { .. } => None,
         }
     }
 }

@@ -244,6 +244,8 @@ where
                 ..
             } if *at <= now_ms => continue,
             Record::Set { .. } => {}
+            // Dictionaries precede the compressed values that need them.
+            Record::Dict { .. } => {}
             // A snapshot holds live keys only; anything else is a caller bug we must not
             // turn into a base that deletes data on load.
             Record::Del { .. } | Record::FlushAll => continue,

@@ -83,7 +83,9 @@ impl Tier {
         };
         if !same {
             let _ = self.store.write(&key, |cur| match cur {
-                Some(c) if Arc::ptr_eq(c, &entry) => (Write::Remove, ()),
+                Some(c) if Arc::ptr_eq(Entry::stored_of(c), Entry::stored_of(&entry)) => {
+                    (Write::Remove, ())
+                }
                 _ => (Write::Keep, ()),
             });
         }
@@ -102,7 +104,9 @@ impl Tier {
             .collect();
         for (key, entry) in copies {
             let _ = self.store.write(&key, |cur| match cur {
-                Some(c) if Arc::ptr_eq(c, &entry) => (Write::Remove, ()),
+                Some(c) if Arc::ptr_eq(Entry::stored_of(c), Entry::stored_of(&entry)) => {
+                    (Write::Remove, ())
+                }
                 _ => (Write::Keep, ()),
             });
         }

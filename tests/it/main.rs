@@ -5,6 +5,7 @@ mod acl;
 mod cluster;
 mod coalescing;
 mod commands;
+mod compression;
 mod config_set;
 mod durability;
 mod freshness;

@@ -77,6 +77,8 @@ async fn the_byte_budget_evicts_and_counts_unread_entries() {
     let s = start_with(|c| {
         c.maxmemory = 256 * 1024;
         c.eviction = llmcached::cache::EvictionKind::Lru;
+        // The values are counted at their full size: stored as they came.
+        c.compression.enabled = false;
     })
     .await;
     let mut c = s.conn(false).await;

@@ -32,6 +32,7 @@ pub fn apply(m: &mut Model, rec: Record) {
             m.remove(&key);
         }
         Record::FlushAll => m.clear(),
+        Record::Dict { .. } => {}
     }
 }
 

@@ -409,7 +409,7 @@ fn current<'a>(shard: &'a mut Shard, key: &[u8], gen: u64) -> Result<&'a mut Fli
 /// The generation a stored `entry` of `key` was streamed at, if it is still remembered.
 fn remembered(shard: &Shard, key: &[u8], entry: &Arc<Entry>) -> Option<u64> {
     let r = shard.ended.get(key)?;
-    (r.entry.as_ptr() == Arc::as_ptr(entry)).then_some(r.gen)
+    (r.entry.as_ptr() == Arc::as_ptr(Entry::stored_of(entry))).then_some(r.gen)
 }
 
 /// Records that `key`'s stored `entry` was streamed at `gen`, sweeping what is no longer needed.
@@ -428,7 +428,8 @@ pub(super) fn remember(shard: &mut Shard, key: &[u8], gen: u64, entry: &Arc<Entr
         Bytes::copy_from_slice(key),
         Remembered {
             gen,
-            entry: Arc::downgrade(entry),
+            // The stored entry: a compressed answer reads as a new entry each time.
+            entry: Arc::downgrade(Entry::stored_of(entry)),
             at: now,
         },
     );

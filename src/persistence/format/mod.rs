@@ -13,7 +13,7 @@
 //! | offset | size | field                                                              |
 //! |-------:|-----:|--------------------------------------------------------------------|
 //! |      0 |    8 | magic: `LLMCBASE` or `LLMCLOG\0`                                   |
-//! |      8 |    4 | format version, u32 (written: [`FORMAT_VERSION`]; read: 1 and 2)  |
+//! |      8 |    4 | format version, u32 (written: [`FORMAT_VERSION`]; read: 1 to 3)   |
 //! |     12 |    4 | reserved, zero                                                     |
 //! |     16 |    8 | base: first log segment to replay after it; log: its own segment id |
 //! |     24 |    4 | base: unix seconds when it was written; log: zero                  |
@@ -42,25 +42,33 @@
 //! | 2 `Del`      | 0: kind u8, 1: key (blob)                                                       |
 //! | 3 `FlushAll` | 0: kind u8                                                                      |
 //! | 4 `End`      | 0: kind u8, 1: record count u64 (base files only, always last)                  |
+//! | 5 `Dict`     | 0: kind u8, 1: dictionary id u32, 5: key prefix (blob), then the dictionary     |
+//! |              | (blob: a zstd dictionary whose header carries the same id)                      |
 //!
 //! A blob is a u32 length followed by that many bytes. Values by type:
 //! 1 string = blob; 2 hash = u32 pair count, then field blob + value blob per pair;
 //! 3 JSON = blob (the serialized document); 4 list = u32 item count, then an item blob per
 //! item, head first; 5 set = u32 member count, then a member blob per member; 6 sorted set =
-//! u32 member count, then per member its score (f64, IEEE 754 bits, little-endian) and blob.
+//! u32 member count, then per member its score (f64, IEEE 754 bits, little-endian) and blob;
+//! 7 compressed string = blob holding one zstd frame with its content size, whose dictionary
+//! id field (absent: no dictionary) names a `Dict` record that comes before it in the files.
 //! Types 4 to 6 came without a version change: files without them read as before.
 //!
 //! # Versions
 //!
 //! Version 2 added the metadata of a `Set` (flag bit 1). Version 1 files never set that bit, so
 //! their records read the same way, with zero metadata: a reader of version 2 loads both.
+//!
+//! Version 3 added compressed strings (value type 7) and `Dict` records (kind 5). Files of
+//! versions 1 and 2 hold neither, so the same decoder reads all three; a build that reads only
+//! up to version 2 refuses a version 3 file by its header instead of failing on a record.
 
 use bytes::{BufMut, Bytes};
 
 use super::{Record, SetMeta, Value};
 
 /// Version written into every header.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest version this build reads (see the module docs: every version up to
 /// [`FORMAT_VERSION`] reads with the same decoder).
 pub const OLDEST_READABLE_VERSION: u32 = 1;
@@ -85,6 +93,7 @@ const KIND_SET: u8 = 1;
 const KIND_DEL: u8 = 2;
 const KIND_FLUSHALL: u8 = 3;
 const KIND_END: u8 = 4;
+const KIND_DICT: u8 = 5;
 const SET_HAS_EXPIRY: u8 = 1;
 const SET_HAS_META: u8 = 2;
 const SET_EXPIRE_AT: usize = 4;
@@ -95,6 +104,7 @@ const TYPE_JSON: u8 = 3;
 const TYPE_LIST: u8 = 4;
 const TYPE_SET: u8 = 5;
 const TYPE_ZSET: u8 = 6;
+const TYPE_PACKED: u8 = 7;
 
 /// Which file a header belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +183,7 @@ pub fn encode_record(rec: &Record, out: &mut Vec<u8>) -> Result<(), usize> {
                 Value::List(_) => TYPE_LIST,
                 Value::Set(_) => TYPE_SET,
                 Value::ZSet(_) => TYPE_ZSET,
+                Value::Packed(_) => TYPE_PACKED,
             };
             let has_meta = *meta != SetMeta::default();
             let mut flags = 0;
@@ -191,7 +202,7 @@ pub fn encode_record(rec: &Record, out: &mut Vec<u8>) -> Result<(), usize> {
             }
             put_blob(out, key);
             match value {
-                Value::Str(v) | Value::Json(v) => put_blob(out, v),
+                Value::Str(v) | Value::Json(v) | Value::Packed(v) => put_blob(out, v),
                 Value::Hash(pairs) => {
                     out.put_u32_le(pairs.len() as u32);
                     for (f, v) in pairs {
@@ -219,6 +230,12 @@ pub fn encode_record(rec: &Record, out: &mut Vec<u8>) -> Result<(), usize> {
             put_blob(out, key);
         }
         Record::FlushAll => out.push(KIND_FLUSHALL),
+        Record::Dict { id, prefix, dict } => {
+            out.push(KIND_DICT);
+            out.put_u32_le(*id);
+            put_blob(out, prefix);
+            put_blob(out, dict);
+        }
     }
     finish_frame(out, start)
 }
@@ -310,6 +327,7 @@ pub fn decode_payload(p: Bytes) -> Result<Decoded, String> {
             let value = match ty {
                 TYPE_STR => Value::Str(c.blob()?),
                 TYPE_JSON => Value::Json(c.blob()?),
+                TYPE_PACKED => Value::Packed(c.blob()?),
                 TYPE_HASH => {
                     let n = c.u32()? as usize;
                     // Each pair takes at least 8 bytes: bound the allocation by what is there.
@@ -357,6 +375,11 @@ pub fn decode_payload(p: Bytes) -> Result<Decoded, String> {
         KIND_DEL => Decoded::Record(Record::Del { key: c.blob()? }),
         KIND_FLUSHALL => Decoded::Record(Record::FlushAll),
         KIND_END => Decoded::End { count: c.u64()? },
+        KIND_DICT => Decoded::Record(Record::Dict {
+            id: c.u32()?,
+            prefix: c.blob()?,
+            dict: c.blob()?,
+        }),
         other => return Err(format!("unknown record kind {other}")),
     };
     if c.remaining() != 0 {

@@ -111,7 +111,7 @@ fn version_one_headers_still_load() {
         time_secs: 7,
     };
     let mut b = encode_header(&h);
-    for (version, readable) in [(0u32, false), (1, true), (2, true), (3, false)] {
+    for (version, readable) in [(0u32, false), (1, true), (2, true), (3, true), (4, false)] {
         b[HDR_VERSION..HDR_VERSION + 4].copy_from_slice(&version.to_le_bytes());
         let crc = crc32c::crc32c(&b[..HDR_CRC]);
         b[HDR_CRC..HDR_CRC + 4].copy_from_slice(&crc.to_le_bytes());
@@ -228,4 +228,33 @@ fn a_nan_score_is_refused() {
     )
     .unwrap();
     assert!(decode_payload(Bytes::copy_from_slice(&out[FRAME_LEN..])).is_err());
+}
+
+/// Version 3's additions, byte for byte as the table says: a `Dict` record and a compressed
+/// string (value type 7).
+#[test]
+fn dict_and_packed_records_match_the_table() {
+    let dict = Record::Dict {
+        id: 7,
+        prefix: Bytes::from_static(b"llm:"),
+        dict: Bytes::from_static(b"DICT"),
+    };
+    let mut out = Vec::new();
+    encode_record(&dict, &mut out).unwrap();
+    let payload: &[u8] = &[
+        5, 7, 0, 0, 0, 4, 0, 0, 0, b'l', b'l', b'm', b':', 4, 0, 0, 0, b'D', b'I', b'C', b'T',
+    ];
+    assert_eq!(&out[FRAME_LEN..], payload);
+    roundtrip(dict);
+
+    let packed = Record::Set {
+        key: Bytes::from_static(b"k"),
+        value: Value::Packed(Bytes::from_static(b"zz")),
+        expire_at_ms: None,
+        meta: SetMeta::default(),
+    };
+    let mut out = Vec::new();
+    encode_record(&packed, &mut out).unwrap();
+    assert_eq!(out[FRAME_LEN + 2], 7, "value type of a compressed string");
+    roundtrip(packed);
 }
