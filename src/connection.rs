@@ -312,6 +312,7 @@ impl<S: Socket> Connection<S> {
                 }
                 Flow::Wait(wait) => {
                     let reply = self.block_on(wait, shutdown).await?;
+                    crate::cmd::serve_blocked(&self.shared);
                     if self
                         .client
                         .deferred_write

@@ -14,7 +14,15 @@ use std::sync::atomic::Ordering;
 /// key is ready).
 pub fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Flow {
     let flow = run(ctx, args);
-    let shared = ctx.shared;
+    serve_blocked(ctx.shared);
+    flow
+}
+
+/// Serves the clients blocked on keys written since the last serve. [`execute`] calls it after
+/// a command that replied at once; the connection calls it again when a command that waited
+/// (EVAL on its script thread, a background write) has its reply, since that command's writes
+/// landed after `execute` returned.
+pub fn serve_blocked(shared: &crate::state::Shared) {
     if shared.key_waits.has_ready() {
         // Serving writes: not while a script runs (a busy one leaves the keys ready for the
         // serve after its own EVAL).
@@ -23,7 +31,6 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Flow {
             shared.key_waits.serve();
         }
     }
-    flow
 }
 
 fn run(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Flow {

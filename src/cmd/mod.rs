@@ -67,7 +67,7 @@ pub mod zset;
 pub mod zset_block;
 
 pub use error::{lossy, CommandError};
-pub use execute::execute;
+pub use execute::{execute, serve_blocked};
 pub use spec::{acl, flag, CommandSpec, Handler};
 
 use crate::client::Client;

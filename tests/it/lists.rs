@@ -69,6 +69,25 @@ async fn blpop_is_woken_by_an_lpush_from_another_connection() {
     assert_eq!(cmd(&mut other, &["EXISTS", "lock:signal"]).await, "0");
 }
 
+/// python-redis-lock's release: a script pushes to the signal list, and its waiter is woken
+/// though nothing else is sent after the script (the serve follows the script's own reply).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blpop_is_woken_by_a_script_that_pushes() {
+    let s = start().await;
+    let mut waiter = s.conn(false).await;
+    let mut holder = s.conn(false).await;
+    // A bounded wait: without the wake it answers nil after 20 s instead of hanging.
+    let blocked = tokio::spawn(async move { cmd(&mut waiter, &["BLPOP", "lock:sig", "20"]).await });
+    until_blocked(&mut holder, 1).await;
+    let release = "redis.call('del', KEYS[1]); redis.call('lpush', KEYS[1], 1); \
+                   redis.call('pexpire', KEYS[1], 1000); return 0";
+    assert_eq!(
+        cmd(&mut holder, &["EVAL", release, "1", "lock:sig"]).await,
+        "0"
+    );
+    assert_eq!(blocked.await.unwrap(), "[lock:sig,1]");
+}
+
 /// Redis's "BLPOP when new key is moved into place": a list that RENAME (or COPY) puts at the
 /// key a client is blocked on wakes it; a string moved there does not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
