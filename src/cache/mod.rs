@@ -108,6 +108,9 @@ pub struct Store {
     /// Keys moka evicted (or expired on its own timer), waiting to be journaled as deletions and
     /// reported to the observer (see [`Store::run_maintenance`]).
     evicted: Arc<Mutex<Vec<backend::Removed>>>,
+    /// Held for the whole of [`Store::run_maintenance`]: a caller waits for a run in progress
+    /// (moka skips its own pass while another thread holds its housekeeping), then runs its own.
+    maintaining: Mutex<()>,
     /// Seeded once per process: stripe choice and SCAN cursor positions.
     hasher: RandomState,
     /// Compresses long strings as they are stored and reads them back.
@@ -135,6 +138,7 @@ impl Store {
             clock,
             stats,
             budget: Mutex::new((max_bytes, eviction)),
+            maintaining: Mutex::new(()),
             journal,
             observer,
             evicted,
@@ -235,10 +239,12 @@ impl Store {
         self.cache.load().weighted_size()
     }
 
-    /// Number of keys, after moka's pending maintenance has run (so it is exact for what moka
-    /// holds; keys past their TTL that no read has touched yet still count, as in Redis).
+    /// Number of keys, after the pending maintenance has run (so it is exact for what moka
+    /// holds; keys past their TTL that no read has touched yet still count, as in Redis). The
+    /// evictions that maintenance makes reach the journal and the observers before this returns,
+    /// so the count agrees with the indexes that follow the store.
     pub fn len(&self) -> u64 {
-        self.cache.load().run_pending_tasks();
+        self.run_maintenance();
         self.cache.load().entry_count()
     }
 
@@ -253,7 +259,14 @@ impl Store {
     /// a value written between the eviction and now must not be deleted on disk. (The removal
     /// listener cannot take the lock itself: moka may call it from inside a writer's insert,
     /// while that writer holds a stripe.)
+    ///
+    /// When it returns, every removal moka made before the call has been reported, even if
+    /// another thread was running maintenance meanwhile.
     pub fn run_maintenance(&self) {
+        let _one = match self.maintaining.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
         self.cache.load().run_pending_tasks();
         let removed = match self.evicted.lock() {
             Ok(mut v) => std::mem::take(&mut *v),
