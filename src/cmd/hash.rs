@@ -1,5 +1,5 @@
 //! Hash commands: HSET / HMSET, HGET, HMGET, HGETALL, HDEL, HEXISTS, HLEN, HKEYS, HVALS, HINCRBY,
-//! HINCRBYFLOAT, HSETNX, HSTRLEN, HSCAN.
+//! HINCRBYFLOAT, HSETNX, HSTRLEN, HRANDFIELD, HSCAN.
 //!
 //! A hash is a [`Value::Hash`]: an `Arc<HashMap>` inside an immutable [`Entry`]. A write builds a
 //! new map (copied only when something changes) and a new entry that keeps the key's expiry, all
@@ -20,6 +20,7 @@ use crate::cache::{Entry, Store, Value, Write};
 use crate::protocol::parse::parse_i64;
 use crate::protocol::reply::format_double;
 use crate::protocol::Reply;
+use crate::types::{Rng, PICKS_MAX};
 use bytes::Bytes;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -279,6 +280,57 @@ pub fn hscan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
             .all(|(k, v)| k.len() <= LISTPACK_VALUE && v.len() <= LISTPACK_VALUE);
     let members = map.iter().map(|(k, v)| (k, vec![Reply::Bulk(v.clone())]));
     Ok(walk(&opts, whole, members, |f| store.scan_hash(f)))
+}
+
+/// `HRANDFIELD key [count [WITHVALUES]]`: one field (nil for a missing key), or for a count
+/// distinct fields (a positive count, the whole hash when it is the hash's size or more) or
+/// fields that may repeat (a negative one); WITHVALUES pairs each with its value, as a flat
+/// array in RESP2 and as two-element arrays in RESP3.
+pub fn hrandfield(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    let entry = |ctx: &Ctx<'_>| read_hash(&ctx.shared.store, &a[1]);
+    let Some(c) = a.get(2) else {
+        let e = entry(ctx)?;
+        let map = e.as_deref().map_or(empty(), fields);
+        let pick = Rng::new().picks(map.len(), 1);
+        return Ok(match pick.first().and_then(|&i| map.keys().nth(i)) {
+            Some(f) => Reply::Bulk(f.clone()),
+            None => Reply::Nil,
+        });
+    };
+    let count = match args::int(c)? {
+        i64::MIN => return Err(CommandError::err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        )),
+        n => n,
+    };
+    let values = match &a[3..] {
+        [] => false,
+        [w] if args::is(w, "WITHVALUES") => {
+            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+                return Err(CommandError::err("value is out of range"));
+            }
+            true
+        }
+        _ => return Err(CommandError::Syntax),
+    };
+    if count < 0 && count.unsigned_abs() > PICKS_MAX {
+        return Err(CommandError::err("value is out of range"));
+    }
+    let e = entry(ctx)?;
+    let all: Vec<(&Bytes, &Bytes)> = e.as_deref().map_or(empty(), fields).iter().collect();
+    let picked = Rng::new()
+        .picks(all.len(), count)
+        .into_iter()
+        .map(|i| all[i]);
+    let resp3 = ctx.client.protocol == crate::protocol::Protocol::Resp3;
+    let bulk = |b: &Bytes| Reply::Bulk(b.clone());
+    Ok(Reply::Array(match (values, resp3) {
+        (false, _) => picked.map(|(f, _)| bulk(f)).collect(),
+        (true, false) => picked.flat_map(|(f, v)| [bulk(f), bulk(v)]).collect(),
+        (true, true) => picked
+            .map(|(f, v)| Reply::Array(vec![bulk(f), bulk(v)]))
+            .collect(),
+    }))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::keyspace::owned;
 use super::list::positive;
 use super::{CommandError, Ctx};
 use crate::protocol::Reply;
-use crate::types::{set::Set, Rng};
+use crate::types::{set::Set, Rng, PICKS_MAX};
 use bytes::Bytes;
 use std::collections::HashSet;
 
@@ -119,26 +119,20 @@ pub fn srandmember(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError
                     "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
                 ))
             }
+            n if n < 0 && n.unsigned_abs() > PICKS_MAX => {
+                return Err(CommandError::err("value is out of range"))
+            }
             n => Some(n),
         },
     };
     let mut rng = Rng::new();
     let picked = read(&ctx.shared.store, &a[1], |s: &Set| match count {
         None => s.random(&mut rng).map(bulk).into_iter().collect::<Vec<_>>(),
-        Some(n) if n < 0 => (0..n.unsigned_abs())
-            .filter_map(|_| s.random(&mut rng).map(bulk))
+        Some(n) => rng
+            .picks(s.len(), n)
+            .into_iter()
+            .filter_map(|i| s.at(i).map(bulk))
             .collect(),
-        Some(n) if n as usize >= s.len() => s.iter().map(bulk).collect(),
-        Some(n) => {
-            let mut chosen = HashSet::new();
-            while chosen.len() < n as usize {
-                chosen.insert(rng.below(s.len()));
-            }
-            chosen
-                .into_iter()
-                .filter_map(|i| s.at(i).map(bulk))
-                .collect()
-        }
     })?
     .unwrap_or_default();
     Ok(match count {

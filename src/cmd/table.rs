@@ -133,6 +133,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("hstrlen", 3, READONLY | FAST, HASH, KEY1, "hash", "3.2.0", "key field", "Returns the length of the value of a field.", S!(hash::hstrlen)),
     row!("hincrby", 4, WRITE | DENY_OOM | FAST, HASH, KEY1, "hash", "2.0.0", "key field increment", "Increments the integer value of a field in a hash by a number; a missing field counts as 0.", S!(hash::hincrby)),
     row!("hincrbyfloat", 4, WRITE | DENY_OOM | FAST, HASH, KEY1, "hash", "2.6.0", "key field increment", "Increments the floating point value of a field in a hash by a number; a missing field counts as 0.", S!(hash::hincrbyfloat)),
+    row!("hrandfield", -2, READONLY, HASH, KEY1, "hash", "6.2.0", "key [count [WITHVALUES]]", "Returns one or more random fields from a hash.", S!(hash::hrandfield)),
     row!("hscan", -3, READONLY, HASH, KEY1, "hash", "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Iterates over fields and values of a hash.", S!(hash::hscan)),
     // lists
     row!("lpush", -3, WRITE | DENY_OOM | FAST, LIST, KEY1, "list", "1.0.0", "key element [element ...]", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", S!(list::lpush)),

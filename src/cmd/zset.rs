@@ -21,7 +21,7 @@ use super::list::positive;
 use super::{CommandError, Ctx};
 use crate::protocol::{Protocol, Reply};
 use crate::types::zset::{format_score, parse_score, ZSet};
-use crate::types::Rng;
+use crate::types::{Rng, PICKS_MAX};
 use bytes::Bytes;
 
 /// Members up to this many, each up to [`LISTPACK_VALUE`] bytes, are what Redis keeps as a
@@ -273,10 +273,6 @@ pub fn zpopmax(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     zpop(ctx, a, true)
 }
 
-/// Above this many picks ZRANDMEMBER refuses a count: Redis would build the reply whatever its
-/// size (gigabytes for a count near `-LONG_MAX / 2`).
-const RANDMEMBER_MAX: u64 = 1 << 24;
-
 /// `ZRANDMEMBER key [count [WITHSCORES]]`: distinct members for a positive count, with repeats
 /// for a negative one; a count of the set's size or more returns the whole set, highest score
 /// first (as Redis 7.0.15 does).
@@ -308,33 +304,22 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError
         }
         _ => return Err(CommandError::Syntax),
     };
-    if count < 0 && count.unsigned_abs() > RANDMEMBER_MAX {
+    if count < 0 && count.unsigned_abs() > PICKS_MAX {
         return Err(CommandError::err("value is out of range"));
     }
     let picked = read(&ctx.shared.store, &a[1], |z: &ZSet| {
         let all: Vec<(f64, &Bytes)> = z.iter().collect();
-        let mut rng = Rng::new();
-        let pick = |(s, m): (f64, &Bytes)| (s, m.clone());
-        if all.is_empty() {
-            Vec::new()
-        } else if count < 0 {
-            (0..count.unsigned_abs())
-                .map(|_| pick(all[rng.below(all.len())]))
-                .collect::<Vec<_>>()
-        } else if count as usize >= all.len() {
+        let picks = Rng::new().picks(all.len(), count);
+        let whole = count >= 0 && picks.len() == all.len();
+        let mut out: Vec<(f64, Bytes)> = picks
+            .into_iter()
+            .map(|i| (all[i].0, all[i].1.clone()))
+            .collect();
+        if whole {
             // Redis 7.0.15 answers the whole set highest score first.
-            all.into_iter().rev().map(pick).collect()
-        } else {
-            let mut chosen = std::collections::HashSet::new();
-            let mut out = Vec::with_capacity(count as usize);
-            while out.len() < count as usize {
-                let i = rng.below(all.len());
-                if chosen.insert(i) {
-                    out.push(pick(all[i]));
-                }
-            }
-            out
+            out.reverse();
         }
+        out
     })?
     .unwrap_or_default();
     Ok(if scores {

@@ -124,6 +124,11 @@ impl<T: Weigh + fmt::Debug> fmt::Debug for Coll<T> {
     }
 }
 
+/// The most positions a negative count may ask of [`Rng::picks`]: past it the commands refuse
+/// the count ("value is out of range") where Redis would build the reply whatever its size
+/// (gigabytes for a count near `-LONG_MAX`).
+pub const PICKS_MAX: u64 = 1 << 24;
+
 /// A small xorshift generator for SPOP / SRANDMEMBER (members are picked, not secrets).
 pub struct Rng(u64);
 
@@ -149,6 +154,32 @@ impl Rng {
     /// A number in `0..n` (`n` > 0).
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
+    }
+
+    /// Positions to answer SRANDMEMBER / HRANDFIELD / ZRANDMEMBER `count` from a collection of
+    /// `len` items, as Redis picks them: a negative count is `-count` positions that may repeat;
+    /// a count of `len` or more is every position, in order; a smaller positive count is that
+    /// many distinct positions. Empty for an empty collection.
+    pub fn picks(&mut self, len: usize, count: i64) -> Vec<usize> {
+        if len == 0 {
+            return Vec::new();
+        }
+        if count < 0 {
+            return (0..count.unsigned_abs()).map(|_| self.below(len)).collect();
+        }
+        let n = count as u64;
+        if n >= len as u64 {
+            return (0..len).collect();
+        }
+        let mut chosen = std::collections::HashSet::with_capacity(n as usize);
+        let mut out = Vec::with_capacity(n as usize);
+        while out.len() < n as usize {
+            let i = self.below(len);
+            if chosen.insert(i) {
+                out.push(i);
+            }
+        }
+        out
     }
 }
 

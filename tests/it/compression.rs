@@ -7,48 +7,13 @@ use llmcached::config::Config;
 use llmcached::persistence::FsyncPolicy;
 use std::time::Duration;
 
-/// An answer as the seed's `cached_call` stores it: JSON around about 2 KB of prose made of
-/// a small vocabulary in a seeded order (each answer differs, all share their words).
+#[path = "../fixtures/prose.rs"]
+mod fixture;
+
+/// An answer as the seed's `cached_call` stores it: JSON around about 2 KB of prose (each
+/// answer differs, all share their words).
 fn answer(seed: u64) -> String {
-    const WORDS: &[&str] = &[
-        "the",
-        "cache",
-        "answer",
-        "model",
-        "returns",
-        "a",
-        "value",
-        "when",
-        "prompt",
-        "is",
-        "stored",
-        "with",
-        "its",
-        "tokens",
-        "and",
-        "every",
-        "reader",
-        "sees",
-        "same",
-        "bytes",
-        "compression",
-        "dictionary",
-        "trained",
-        "from",
-        "samples",
-        "of",
-        "prefix",
-        "server",
-    ];
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut text = String::new();
-    while text.len() < 1900 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        text.push_str(WORDS[(x % WORDS.len() as u64) as usize]);
-        text.push(' ');
-    }
+    let text = fixture::prose(seed, 1900);
     format!(
         r#"{{"text": "{text}", "usage": {{"input": {}, "output": 480}}, "model": "claude-sonnet-4-5", "stop_reason": "end_turn"}}"#,
         seed % 4000

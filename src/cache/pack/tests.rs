@@ -6,50 +6,11 @@ use super::*;
 use crate::cache::{Clock, Entry, EvictionKind, Store, Value, Write};
 use std::time::Duration;
 
-/// Prose-like text: words of a small vocabulary in a seeded order, so values differ from one
-/// another but share their words, as answers do.
+#[path = "../../../tests/fixtures/prose.rs"]
+mod fixture;
+
 fn prose(seed: u64, len: usize) -> Bytes {
-    const WORDS: &[&str] = &[
-        "the",
-        "cache",
-        "answer",
-        "model",
-        "returns",
-        "a",
-        "value",
-        "when",
-        "prompt",
-        "is",
-        "stored",
-        "with",
-        "its",
-        "tokens",
-        "and",
-        "every",
-        "reader",
-        "sees",
-        "same",
-        "bytes",
-        "compression",
-        "dictionary",
-        "trained",
-        "from",
-        "samples",
-        "of",
-        "prefix",
-        "server",
-    ];
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 16);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(WORDS[(x % WORDS.len() as u64) as usize].as_bytes());
-        out.push(b' ');
-    }
-    out.truncate(len);
-    Bytes::from(out)
+    Bytes::from(fixture::prose(seed, len))
 }
 
 /// Bytes no compressor shrinks.

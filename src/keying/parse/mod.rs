@@ -287,7 +287,7 @@ impl<'a> Parser<'a> {
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
-    use crate::keying::tree::to_text;
+    use crate::keying::tree::{canonical_escape_len, to_text};
 
     fn canon(text: &str) -> String {
         to_text(&parse(text.as_bytes()).unwrap())
@@ -370,5 +370,43 @@ mod tests {
         let long = format!(r#"{{"{}\n":1,"{}\n":2}}"#, "x".repeat(80), "x".repeat(80));
         let msg = err(&long);
         assert!(msg.contains("xxx...\"") && !msg.contains('\n'), "{msg}");
+    }
+
+    #[test]
+    fn borrowed_literals_write_back_as_they_came_and_read_decoded() {
+        // Every escape JCS writes itself: the literal is its own canonical form.
+        for literal in [
+            r#""plain café 😀""#,
+            r#""a\"b\\c\bd\fe\nf\rg\th""#,
+            r#""\u0000\u0001\u001f\u000b""#,
+        ] {
+            let value = parse(literal.as_bytes()).unwrap();
+            assert_eq!(to_text(&value), literal);
+            let decoded: String = serde_json::from_str(literal).unwrap();
+            assert_eq!(value.as_str(), Some(decoded.as_str()), "{literal}");
+        }
+        // Escapes JCS spells otherwise are decoded and written the JCS way.
+        for (literal, canonical) in [
+            (r#""\/""#, r#""/""#),
+            (r#""\u00e9""#, "\"é\""),
+            (r#""\u001F""#, r#""\u001f""#),
+            (r#""\u000a\u0009""#, r#""\n\t""#),
+            (r#""\u0022""#, r#""\"""#),
+            (r#""\ud83d\ude00""#, "\"😀\""),
+            (r#""\u007f""#, "\"\u{7f}\""),
+        ] {
+            assert_eq!(to_text(&parse(literal.as_bytes()).unwrap()), canonical);
+        }
+        assert_eq!(canonical_escape_len(b"\\u001f"), Some(6));
+        assert_eq!(canonical_escape_len(b"\\u000d"), None);
+        assert_eq!(canonical_escape_len(b"\\u001F"), None);
+        assert_eq!(canonical_escape_len(b"\\u0020"), None);
+        assert_eq!(canonical_escape_len(b"\\u00"), None);
+        assert_eq!(canonical_escape_len(b"\\/"), None);
+        // Equality is by value, whatever the spelling.
+        let a = parse(br#"{"k":"\u00e9\n"}"#).unwrap();
+        let b = parse("{\"k\":\"é\\n\"}".as_bytes()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(Json::String("x\ny".into()), parse(br#""x\ny""#).unwrap());
     }
 }
