@@ -36,9 +36,19 @@ pub fn serve_blocked(shared: &crate::state::Shared) {
 fn run(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Flow {
     match admit(ctx, args) {
         Ok(index) => {
-            if let Some(multi) = ctx.client.multi.as_mut() {
-                let queue = row(index).is_some_and(|spec| !spec.has(flag::NO_MULTI));
-                if queue {
+            if ctx.client.multi.is_some() {
+                let spec = row(index);
+                let queue = spec.is_some_and(|spec| !spec.has(flag::NO_MULTI));
+                // While a script is busy a command is refused rather than queued, and the
+                // transaction is marked dirty, as Redis refuses it before queueing.
+                let allowed = spec.is_some_and(|spec| spec.has(flag::ALLOW_BUSY));
+                if queue && !allowed && script_busy(ctx.shared) {
+                    if let Some(m) = ctx.client.multi.as_mut() {
+                        m.dirty = true;
+                    }
+                    return Flow::Reply(busy(ctx, index));
+                }
+                if let (true, Some(multi)) = (queue, ctx.client.multi.as_mut()) {
                     multi.queued.push((index, args.to_vec()));
                     let n = multi.queued.len() as i64;
                     ctx.client.info.meta(|m| m.multi = n);
@@ -64,6 +74,13 @@ fn run(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Flow {
         }
         Err(e) => Flow::Reply(e),
     }
+}
+
+/// Whether a script has run past the busy threshold (waiting for a running one until then, as
+/// any command does).
+fn script_busy(shared: &crate::state::Shared) -> bool {
+    let threshold = || shared.config().busy_reply_threshold;
+    shared.scripts.gate.shared(threshold).is_err()
 }
 
 /// `-BUSY`: a script has run past the busy threshold, and this command may not run meanwhile.
