@@ -243,8 +243,11 @@ def _run_unit(ctx: Context, copy: Path, unit_out: Path, target: str, unit: str) 
 
 def _run_once(ctx: Context, copy: Path, log: Path, target: str, unit: str, skip: list[str]) -> UnitRun:
     try:
+        # llmcached gets Redis's default eviction policy, which the units assume (a write
+        # past maxmemory is refused with -OOM, nothing is evicted).
         with servers.running(target, ctx.release, log.parent,
-                             redis_args=("--enable-debug-command", "yes")) as server:
+                             redis_args=("--enable-debug-command", "yes"),
+                             llmcached_args=("--maxmemory-policy", "noeviction")) as server:
             argv = ["./runtest", "--host", "127.0.0.1", "--port", str(server.port),
                     "--singledb", "--durable", "--tags", "-needs:repl", "--single", unit,
                     "--clients", "1", "--baseport", str(BASEPORT[target]),

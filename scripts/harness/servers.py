@@ -100,15 +100,17 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running(target: str, binary: Path | None, out_dir: Path,
-            redis_args: tuple[str, ...] = ()) -> Iterator[Server]:
+            redis_args: tuple[str, ...] = (),
+            llmcached_args: tuple[str, ...] = ()) -> Iterator[Server]:
     """A started `target` ("llmcached", the `binary`, or "redis") for the duration of the block;
-    `redis_args` are extra arguments for redis-server (say `--enable-debug-command yes`)."""
+    `redis_args` and `llmcached_args` are extra arguments for that server (say
+    `--enable-debug-command yes`)."""
     data = Path(tempfile.mkdtemp(prefix=f"{target}-test."))
     log = out_dir / f"{target}.log"
     log.unlink(missing_ok=True)
     server = None
     try:
-        server = (_start_llmcached(binary, data, log) if target == "llmcached"
+        server = (_start_llmcached(binary, data, log, llmcached_args) if target == "llmcached"
                   else _start_redis(data, log, redis_args))
         print(f"{target} listening on 127.0.0.1:{server.port} (pid {server.process.pid}, log {log})")
         yield server
@@ -118,11 +120,12 @@ def running(target: str, binary: Path | None, out_dir: Path,
         shutil.rmtree(data, ignore_errors=True)
 
 
-def _start_llmcached(binary: Path | None, data: Path, log: Path) -> Server:
+def _start_llmcached(binary: Path | None, data: Path, log: Path,
+                     extra: tuple[str, ...] = ()) -> Server:
     if binary is None or not os.access(binary, os.X_OK):
         raise StartFailed(f"no llmcached binary at {binary} (cargo build --release)")
     argv = [str(binary), "--port", "0", "--bind", "127.0.0.1", "--appendonly", "no",
-            "--save", "", "--dir", str(data)]
+            "--save", "", "--dir", str(data), *extra]
     # NO_COLOR: the ready line is read, so keep ANSI escapes out of it.
     server = Server("llmcached", argv, re.compile(r"listening on 127\.0\.0\.1:(\d+)"), log,
                     env={**os.environ, "NO_COLOR": "1"})

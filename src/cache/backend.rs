@@ -43,10 +43,16 @@ pub(super) fn build(
     let weigh_observer = hooks.observer.clone();
     let policy = match eviction {
         EvictionKind::TinyLfu => EvictionPolicy::tiny_lfu(),
-        EvictionKind::Lru => EvictionPolicy::lru(),
+        EvictionKind::Lru | EvictionKind::NoEviction => EvictionPolicy::lru(),
+    };
+    // Under noeviction moka never reaches its capacity: the store refuses growth instead
+    // (`Store::refuses_growth`), while moka still weighs every entry.
+    let capacity = match eviction {
+        EvictionKind::NoEviction => u64::MAX,
+        EvictionKind::TinyLfu | EvictionKind::Lru => max_bytes,
     };
     moka::sync::Cache::builder()
-        .max_capacity(max_bytes)
+        .max_capacity(capacity)
         .weigher(move |k: &Bytes, v: &Arc<Slot>| {
             let entry = v.load();
             let extra = weigh_observer

@@ -29,6 +29,7 @@
 
 pub mod access;
 mod backend;
+mod budget;
 pub mod clock;
 pub mod entry;
 pub mod flight;
@@ -62,6 +63,9 @@ pub enum EvictionKind {
     TinyLfu,
     /// Plain least-recently-used: a new key always gets in.
     Lru,
+    /// Nothing is evicted (Redis's `noeviction`): past the budget, the commands that would grow
+    /// memory are refused with `-OOM` (see [`Store::refuses_growth`]).
+    NoEviction,
 }
 
 /// A write refused by the store.
@@ -103,6 +107,9 @@ pub struct Store {
     stats: Arc<Stats>,
     /// The byte budget and eviction policy the current `cache` was built with.
     budget: Mutex<(u64, EvictionKind)>,
+    /// Under [`EvictionKind::NoEviction`] the byte budget, past which growth is refused;
+    /// `u64::MAX` under the evicting policies.
+    oom_limit: std::sync::atomic::AtomicU64,
     journal: Arc<OnceLock<Arc<dyn Journal>>>,
     observer: Arc<OnceLock<Arc<dyn Observer>>>,
     /// Keys moka evicted (or expired on its own timer), waiting to be journaled as deletions and
@@ -138,6 +145,7 @@ impl Store {
             clock,
             stats,
             budget: Mutex::new((max_bytes, eviction)),
+            oom_limit: budget::oom_limit(max_bytes, eviction).into(),
             maintaining: Mutex::new(()),
             journal,
             observer,
@@ -172,55 +180,6 @@ impl Store {
 
     pub fn stats(&self) -> &Arc<Stats> {
         &self.stats
-    }
-
-    pub fn max_bytes(&self) -> u64 {
-        self.budget().0
-    }
-
-    pub fn eviction(&self) -> EvictionKind {
-        self.budget().1
-    }
-
-    fn budget(&self) -> (u64, EvictionKind) {
-        match self.budget.lock() {
-            Ok(b) => *b,
-            Err(p) => *p.into_inner(),
-        }
-    }
-
-    /// Changes the byte budget or the eviction policy (CONFIG SET maxmemory /
-    /// maxmemory-policy). moka fixes both when a cache is built, so this builds a new cache and
-    /// moves every entry into it; what no longer fits is evicted (counted and journaled as any
-    /// eviction).
-    ///
-    /// # Concurrency
-    /// Holds every stripe lock while it copies and swaps, so no write is lost or reordered;
-    /// readers keep reading the old cache until the swap. Not for use while loading at start:
-    /// the loader inserts without stripe locks.
-    pub fn resize(&self, max_bytes: u64, eviction: EvictionKind) {
-        let _all = self.lock_all();
-        let mut budget = match self.budget.lock() {
-            Ok(b) => b,
-            Err(p) => p.into_inner(),
-        };
-        if *budget == (max_bytes, eviction) {
-            return;
-        }
-        let hooks = backend::Hooks {
-            journal: self.journal.clone(),
-            observer: self.observer.clone(),
-            evicted: self.evicted.clone(),
-        };
-        let next = backend::build(max_bytes, eviction, &self.clock, &self.stats, &hooks);
-        let old = self.cache.load_full();
-        for (key, slot) in old.iter() {
-            next.insert((*key).clone(), slot);
-        }
-        self.cache.store(Arc::new(next));
-        *budget = (max_bytes, eviction);
-        drop(budget);
-        self.cache.load().run_pending_tasks();
     }
 
     /// Every stripe lock, in order (FLUSHALL, resizing).

@@ -40,6 +40,8 @@ pub enum CommandError {
     Loading,
     /// `BUSY Redis is busy running a script. ...`
     Busy,
+    /// `OOM command not allowed when used memory > 'maxmemory'.` (under `noeviction`)
+    Oom,
     /// `NOSCRIPT No matching script. Please use EVAL.`
     NoScript,
     /// `ERR This instance has cluster support disabled` (CLUSTER, READONLY, ... with
@@ -100,6 +102,9 @@ impl fmt::Display for CommandError {
             CommandError::Busy => f.write_str(
                 "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
             ),
+            CommandError::Oom => {
+                f.write_str("OOM command not allowed when used memory > 'maxmemory'.")
+            }
             CommandError::NoScript => f.write_str("NOSCRIPT No matching script. Please use EVAL."),
             CommandError::ClusterDisabled => {
                 f.write_str("ERR This instance has cluster support disabled")

@@ -76,6 +76,26 @@ fn run(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Flow {
     }
 }
 
+/// Whether `spec` may grow memory, so that `noeviction` refuses it past the budget (Redis's
+/// rule): a command flagged so, EXEC of a transaction that queued one, and inside MULTI any
+/// command but EXEC, DISCARD, QUIT and RESET (a queue grows too).
+fn grows(ctx: &Ctx<'_>, spec: &super::CommandSpec) -> bool {
+    if spec.has(flag::DENY_OOM) {
+        return true;
+    }
+    let Some(multi) = ctx.client.multi.as_ref() else {
+        return false;
+    };
+    match spec.name {
+        "exec" => multi
+            .queued
+            .iter()
+            .any(|(i, _)| row(*i).is_some_and(|s| s.has(flag::DENY_OOM))),
+        "discard" | "quit" | "reset" => false,
+        _ => true,
+    }
+}
+
 /// Whether a script has run past the busy threshold (waiting for a running one until then, as
 /// any command does).
 fn script_busy(shared: &crate::state::Shared) -> bool {
@@ -128,6 +148,20 @@ fn admit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<usize, Reply> {
     }
     if let Some(e) = super::monitor::refused(ctx, spec) {
         return refuse(ctx, Some(index), e.into(), true);
+    }
+    if ctx.shared.store.refuses_growth() && grows(ctx, spec) {
+        if spec.name == "exec" {
+            // Redis's execCommandAbort: the transaction is discarded, with the reason.
+            ctx.client.multi = None;
+            ctx.client.watching = None;
+            ctx.client.info.meta(|m| m.multi = -1);
+            let e = CommandError::coded(format!(
+                "EXECABORT Transaction discarded because of: {}",
+                CommandError::Oom
+            ));
+            return refuse(ctx, Some(index), e.into(), false);
+        }
+        return refuse(ctx, Some(index), CommandError::Oom.into(), true);
     }
     if ctx.shared.is_loading() && !spec.has(flag::LOADING) {
         return refuse(ctx, Some(index), CommandError::Loading.into(), false);

@@ -17,7 +17,7 @@
 //! flag; the handlers are the same, so a script's writes reach the journal as the same records
 //! the commands would write on their own.
 
-use super::spec::flag::{NO_SCRIPT, WRITE};
+use super::spec::flag::{DENY_OOM, NO_SCRIPT, WRITE};
 use super::{call, resolve, row, CommandError, Ctx, Flow};
 use crate::client::Client;
 use crate::protocol::{Protocol, Reply};
@@ -34,6 +34,10 @@ struct ScriptHost<'a> {
     client: &'a mut Client,
     read_only: bool,
     run: Arc<RunState>,
+    /// The store refused growth (`noeviction`, past the budget) when the script started.
+    oom: bool,
+    /// The script has called a write command.
+    wrote: bool,
 }
 
 impl Host for ScriptHost<'_> {
@@ -60,12 +64,18 @@ impl Host for ScriptHost<'_> {
             return CommandError::err("Wrong number of args calling Redis command from script")
                 .into();
         }
+        if spec.has(WRITE) && self.read_only {
+            return CommandError::err("Write commands are not allowed from read-only scripts.")
+                .into();
+        }
+        // Redis's scriptVerifyOOM: past the budget at the start, a script that has not written
+        // yet may not grow memory.
+        if self.oom && !self.wrote && spec.has(DENY_OOM) {
+            return CommandError::Oom.into();
+        }
         if spec.has(WRITE) {
-            if self.read_only {
-                return CommandError::err("Write commands are not allowed from read-only scripts.")
-                    .into();
-            }
             self.run.note_write();
+            self.wrote = true;
         }
         let mut ctx = Ctx {
             shared: self.shared,
@@ -145,6 +155,8 @@ fn run(shared: &Arc<Shared>, client: &mut Client, job: &Job) -> Reply {
         client,
         read_only: job.read_only,
         run: shared.scripts.gate.run_state(),
+        oom: shared.store.refuses_growth(),
+        wrote: false,
     };
     match shared.scripts.run(source, &job.keys, &job.argv, &mut host) {
         Outcome::Reply(r) => r,

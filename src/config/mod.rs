@@ -397,7 +397,7 @@ mod tests {
             ("timeout", b"-1", "argument must be between 0 and 2147483647 inclusive"),
             ("maxclients", b"0", "argument must be between 1 and 4294967295 inclusive"),
             ("maxmemory", b"-1", "argument must be a memory value"),
-            ("maxmemory-policy", b"noeviction", "argument(s) must be one of the following: allkeys-lfu, allkeys-lru, volatile-lfu, volatile-lru"),
+            ("maxmemory-policy", b"allkeys-random", "argument(s) must be one of the following: allkeys-lfu, allkeys-lru, volatile-lfu, volatile-lru, noeviction"),
             ("loglevel", b"loud", "argument(s) must be one of the following: debug, verbose, notice, warning, nothing"),
             ("appendfsync", b"sometimes", "argument(s) must be one of the following: everysec, always, no"),
             ("save", b"3600", "Invalid save parameters"),

@@ -47,6 +47,7 @@ const POLICIES: &[(&str, EvictionKind)] = &[
     ("allkeys-lru", EvictionKind::Lru),
     ("volatile-lru", EvictionKind::Lru),
     ("lru", EvictionKind::Lru),
+    ("noeviction", EvictionKind::NoEviction),
 ];
 
 /// Every setting, in the order `--help`, CONFIG GET and the README list them.
@@ -158,13 +159,13 @@ pub static SETTINGS: &[Setting] = &[
         env: "LLMCACHED_MAXMEMORY_POLICY",
         value_name: "POLICY",
         default: "allkeys-lfu",
-        help: "Eviction when the budget is full: allkeys-lfu (TinyLFU: a burst of one-off keys cannot flush the hot set; a brand-new key may be refused when the cache is full of hotter ones) or allkeys-lru; volatile-lfu and volatile-lru act as these.",
+        help: "Eviction when the budget is full: allkeys-lfu (TinyLFU: a burst of one-off keys cannot flush the hot set; a brand-new key may be refused when the cache is full of hotter ones) or allkeys-lru; volatile-lfu and volatile-lru act as these; noeviction keeps every key and refuses the commands that would grow memory with -OOM (for queues and locks that must not lose keys).",
         mutable: true,
         apply: |c, v| {
             c.eviction = values::one_of(
                 v,
                 POLICIES,
-                "allkeys-lfu, allkeys-lru, volatile-lfu, volatile-lru",
+                "allkeys-lfu, allkeys-lru, volatile-lfu, volatile-lru, noeviction",
             )?;
             Ok(())
         },
@@ -172,6 +173,7 @@ pub static SETTINGS: &[Setting] = &[
             match c.eviction {
                 EvictionKind::TinyLfu => "allkeys-lfu",
                 EvictionKind::Lru => "allkeys-lru",
+                EvictionKind::NoEviction => "noeviction",
             }
             .into()
         },

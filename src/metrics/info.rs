@@ -270,6 +270,7 @@ fn memory(shared: &Shared, out: &mut String) {
         match shared.store.eviction() {
             crate::cache::EvictionKind::TinyLfu => "allkeys-lfu",
             crate::cache::EvictionKind::Lru => "allkeys-lru",
+            crate::cache::EvictionKind::NoEviction => "noeviction",
         }
     );
     line!(out, "number_of_cached_scripts:{}", shared.scripts.len());

@@ -15,6 +15,7 @@ mod hscan;
 mod keyed;
 mod lists;
 mod monitor;
+mod noeviction;
 mod observability;
 mod pause;
 mod protocol;
