@@ -25,6 +25,40 @@ pub struct ClientInfo {
     /// Set once the connection is to close (its ACL user was deleted or reloaded).
     killed: AtomicBool,
     kill_signal: tokio::sync::Notify,
+    /// CLIENT UNBLOCK's hold on the blocking pop this client waits in, if any.
+    unblock: UnblockCell,
+}
+
+/// How CLIENT UNBLOCK ends a blocked pop: answered as if it had timed out, or with
+/// `-UNBLOCKED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unblocked {
+    Timeout,
+    Error,
+}
+
+/// Whether the client waits in a blocking pop (`armed`) and how it was asked to stop (`how`:
+/// 0 not asked, 1 timeout, 2 error); `signal` wakes the wait.
+#[derive(Default)]
+struct UnblockCell {
+    armed: AtomicBool,
+    how: std::sync::atomic::AtomicU8,
+    signal: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for UnblockCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnblockCell")
+    }
+}
+
+/// Held while a blocking pop waits: CLIENT UNBLOCK can reach the client until it drops.
+pub struct UnblockArm(Arc<ClientInfo>);
+
+impl Drop for UnblockArm {
+    fn drop(&mut self) {
+        self.0.unblock.armed.store(false, Ordering::Release);
+    }
 }
 
 /// Names a client gave itself, and its protocol.
@@ -59,6 +93,42 @@ impl ClientInfo {
             }),
             killed: AtomicBool::new(false),
             kill_signal: tokio::sync::Notify::new(),
+            unblock: UnblockCell::default(),
+        }
+    }
+
+    /// Marks the client as waiting in a blocking pop, which CLIENT UNBLOCK may end, until the
+    /// returned arm drops.
+    pub fn arm_unblock(self: &Arc<Self>) -> UnblockArm {
+        self.unblock.how.store(0, Ordering::Release);
+        self.unblock.armed.store(true, Ordering::Release);
+        UnblockArm(self.clone())
+    }
+
+    /// CLIENT UNBLOCK: asks the blocking pop this client waits in to end `how`; false if it
+    /// waits in none.
+    pub fn unblock(&self, how: Unblocked) -> bool {
+        if !self.unblock.armed.load(Ordering::Acquire) {
+            return false;
+        }
+        let code = match how {
+            Unblocked::Timeout => 1,
+            Unblocked::Error => 2,
+        };
+        self.unblock.how.store(code, Ordering::Release);
+        self.unblock.signal.notify_one();
+        true
+    }
+
+    /// Resolves once CLIENT UNBLOCK asked the armed wait to end, with how. (A wake left over
+    /// from an earlier wait finds nothing asked and waits on.)
+    pub async fn unblocked(&self) -> Unblocked {
+        loop {
+            match self.unblock.how.swap(0, Ordering::AcqRel) {
+                1 => return Unblocked::Timeout,
+                2 => return Unblocked::Error,
+                _ => self.unblock.signal.notified().await,
+            }
         }
     }
 
@@ -194,6 +264,10 @@ impl Clients {
         if let Ok(mut m) = self.map.lock() {
             m.remove(&id);
         }
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.map.lock().ok().and_then(|m| m.get(&id).cloned())
     }
 
     pub fn all(&self) -> Vec<Arc<ClientInfo>> {

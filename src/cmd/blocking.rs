@@ -8,8 +8,11 @@
 //! `blocked_clients`. The client is served by the connection that wrote one of its keys, right
 //! after that command and before its reply, as Redis serves blocked clients. Inside MULTI (and
 //! scripts) nothing blocks: a pop that finds nothing answers the timeout reply at once.
+//! CLIENT UNBLOCK ends the wait as a timeout or with `-UNBLOCKED`; a reply served in the same
+//! moment wins, since its item was already taken for the client.
 
 use super::{CommandError, Ctx, Flow};
+use crate::client::Unblocked;
 use crate::protocol::Reply;
 use crate::state::Shared;
 use bytes::Bytes;
@@ -63,8 +66,20 @@ pub(super) fn block(
     });
     let guard = ctx.shared.key_waits.block(&keys, serve);
     let deadline = wait.map(|w| Instant::now() + w);
+    let info = ctx.client.info.clone();
     Ok(Flow::Wait(Box::pin(async move {
-        guard.reply(deadline).await.unwrap_or(Reply::NilArray)
+        let _arm = info.arm_unblock();
+        let how = tokio::select! {
+            reply = guard.reply(deadline) => return reply.unwrap_or(Reply::NilArray),
+            how = info.unblocked() => how,
+        };
+        match (guard.cancel(), how) {
+            (Some(reply), _) => reply,
+            (None, Unblocked::Timeout) => Reply::NilArray,
+            (None, Unblocked::Error) => {
+                Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+            }
+        }
     })))
 }
 

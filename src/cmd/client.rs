@@ -1,4 +1,4 @@
-//! CLIENT and its subcommands: SETNAME, GETNAME, ID, SETINFO, INFO, LIST, KILL, PAUSE, UNPAUSE,
+//! CLIENT and its subcommands: SETNAME, GETNAME, ID, SETINFO, INFO, LIST, KILL, PAUSE, UNPAUSE, UNBLOCK,
 //! NO-EVICT (accepted: llmcached never evicts clients), NO-TOUCH, TRACKING (OFF only), HELP.
 
 use super::args::{self, Args};
@@ -6,6 +6,7 @@ use super::connection::valid_name;
 use super::spec::acl::{CONNECTION, DANGEROUS};
 use super::spec::flag::*;
 use super::{command, lossy, CommandError, CommandSpec, Ctx, Handler};
+use crate::client::Unblocked;
 use crate::protocol::Reply;
 use crate::sub;
 use bytes::Bytes;
@@ -21,12 +22,40 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
     sub!("client", "no-evict", 3, ADMIN | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "7.0.0", "(ON|OFF)", "Protect current client connection from eviction (accepted; clients are never evicted).", Handler::Sync(on_off)),
     sub!("client", "no-touch", 3, LOADING | STALE, CONNECTION, "connection", "7.2.0", "(ON|OFF)", "Will not touch LRU/LFU stats when this mode is on (accepted; reads always count).", Handler::Sync(on_off)),
     sub!("client", "pause", -3, ADMIN | NO_SCRIPT | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "3.0.0", "<timeout> [WRITE|ALL]", "Suspend all, or just write, clients for <timeout> milliseconds.", Handler::Sync(pause)),
+    sub!("client", "unblock", -3, ADMIN | NO_SCRIPT | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "5.0.0", "<clientid> [TIMEOUT|ERROR]", "Unblock the specified blocked client.", Handler::Sync(unblock)),
     sub!("client", "unpause", 2, ADMIN | NO_SCRIPT | LOADING | STALE, CONNECTION | DANGEROUS, "connection", "6.2.0", "", "Stop the current client pause, resuming traffic.", Handler::Sync(unpause)),
     sub!("client", "tracking", -3, NO_SCRIPT | LOADING | STALE, CONNECTION, "connection", "6.0.0", "(ON|OFF) [REDIRECT <id>] [PREFIX <prefix> ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]", "Control server assisted client side caching (OFF only: llmcached sends no invalidations).", Handler::Sync(tracking)),
     sub!("client", "setinfo", 4, LOADING | STALE, CONNECTION, "connection", "7.2.0", "<option> <value>", "Set client meta attr. Options are: LIB-NAME, LIB-VER.", Handler::Sync(setinfo)),
     sub!("client", "setname", 3, LOADING | STALE, CONNECTION, "connection", "2.6.9", "<name>", "Assign the name <name> to the current connection.", Handler::Sync(setname)),
     sub!("client", "help", 2, LOADING | STALE, CONNECTION, "connection", "5.0.0", "", "Show helpful text about the different subcommands.", Handler::Sync(command::help)),
 ];
+
+/// `CLIENT UNBLOCK client-id [TIMEOUT|ERROR]`: 1 if that client waited in a blocking pop,
+/// which then answers as at its timeout (TIMEOUT, the default) or with `-UNBLOCKED`; else 0.
+fn unblock(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    if a.len() > 4 {
+        return Err(CommandError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            lossy(&a[1], 128)
+        )));
+    }
+    let how = match a.get(3) {
+        None => Unblocked::Timeout,
+        Some(w) if args::is(w, "TIMEOUT") => Unblocked::Timeout,
+        Some(w) if args::is(w, "ERROR") => Unblocked::Error,
+        Some(_) => {
+            return Err(CommandError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let id = args::int(&a[2])?;
+    let done = u64::try_from(id)
+        .ok()
+        .and_then(|id| ctx.shared.clients.get(id))
+        .is_some_and(|c| c.unblock(how));
+    Ok(Reply::Int(done as i64))
+}
 
 /// `CLIENT PAUSE timeout [WRITE|ALL]`: holds the clients' commands (all, or those that may
 /// write) for `timeout` milliseconds; they wait, then run.

@@ -237,6 +237,16 @@ impl Blocked {
         }
     }
 
+    /// Stops waiting (CLIENT UNBLOCK): the reply a serve already handed over, if one did (it
+    /// wins: its item was taken for this client).
+    pub fn cancel(&self) -> Option<Reply> {
+        let mut st = lock(&self.waiter.state);
+        match std::mem::replace(&mut *st, State::Gone) {
+            State::Served(r) => Some(r),
+            _ => None,
+        }
+    }
+
     fn take(&self) -> Option<Reply> {
         let mut st = lock(&self.waiter.state);
         match std::mem::replace(&mut *st, State::Gone) {

@@ -69,6 +69,43 @@ async fn blpop_is_woken_by_an_lpush_from_another_connection() {
     assert_eq!(cmd(&mut other, &["EXISTS", "lock:signal"]).await, "0");
 }
 
+/// CLIENT UNBLOCK ends a blocked pop as at its timeout, or with `-UNBLOCKED`; a client that is
+/// not blocked is left alone (0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_unblock_ends_a_blocked_pop() {
+    let s = start().await;
+    let mut admin = s.conn(false).await;
+    for (how, want) in [
+        (None, "(nil)"),
+        (Some("TIMEOUT"), "(nil)"),
+        (
+            Some("ERROR"),
+            "ERROR:UNBLOCKED client unblocked via CLIENT UNBLOCK",
+        ),
+    ] {
+        let mut waiter = s.conn(false).await;
+        let id = cmd(&mut waiter, &["CLIENT", "ID"]).await;
+        assert_eq!(cmd(&mut admin, &["CLIENT", "UNBLOCK", &id]).await, "0");
+        let blocked = tokio::spawn(async move { cmd(&mut waiter, &["BLPOP", "q", "0"]).await });
+        until_blocked(&mut admin, 1).await;
+        let mut argv = vec!["CLIENT", "UNBLOCK", &id];
+        argv.extend(how);
+        assert_eq!(cmd(&mut admin, &argv).await, "1");
+        assert_eq!(blocked.await.unwrap(), want, "{how:?}");
+        until_blocked(&mut admin, 0).await;
+    }
+    // The queue was left: a push now stays in the list.
+    assert_eq!(cmd(&mut admin, &["RPUSH", "q", "job"]).await, "1");
+    assert_eq!(
+        cmd(&mut admin, &["CLIENT", "UNBLOCK", "1", "LATER"]).await,
+        "ERROR:ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+    );
+    assert_eq!(
+        cmd(&mut admin, &["CLIENT", "UNBLOCK", "x"]).await,
+        "ERROR:ERR value is not an integer or out of range"
+    );
+}
+
 /// python-redis-lock's release: a script pushes to the signal list, and its waiter is woken
 /// though nothing else is sent after the script (the serve follows the script's own reply).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
