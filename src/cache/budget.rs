@@ -51,8 +51,11 @@ impl Store {
         self.oom_limit
             .store(oom_limit(max_bytes, eviction), Ordering::Release);
         if budget.1 == EvictionKind::NoEviction && eviction == EvictionKind::NoEviction {
-            // Nothing is evicted either way: only the limit moves.
+            // Nothing is evicted either way: only the limit moves (and the weighed size is
+            // brought up to date for the check against it).
             *budget = (max_bytes, eviction);
+            drop(budget);
+            self.cache.load().run_pending_tasks();
             return;
         }
         let hooks = backend::Hooks {

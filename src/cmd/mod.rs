@@ -54,6 +54,7 @@ pub mod semantic;
 pub mod server;
 pub mod set;
 pub mod slowlog;
+pub mod sort;
 pub mod spec;
 pub mod stream;
 pub mod string;

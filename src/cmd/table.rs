@@ -16,7 +16,7 @@ use super::{
     keyops, keys, latency, llm, llmget, llmkey, monitor, multi, object, persist, range, script,
     search, server, slowlog, stream, string, CommandSpec, Handler,
 };
-use super::{list, list_block, set as sets, zalgebra, zrange, zset, zset_block};
+use super::{list, list_block, set as sets, sort, zalgebra, zrange, zset, zset_block};
 use crate::row;
 
 macro_rules! S {
@@ -108,6 +108,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("rename", 3, WRITE, KEYSPACE, (1, 2, 1), "generic", "1.0.0", "key newkey", "Renames a key and overwrites the destination.", S!(keyops::rename)),
     row!("renamenx", 3, WRITE | FAST, KEYSPACE, (1, 2, 1), "generic", "1.0.0", "key newkey", "Renames a key only when the target key name doesn't exist.", S!(keyops::renamenx)),
     row!("copy", -3, WRITE | DENY_OOM, KEYSPACE, (1, 2, 1), "generic", "6.2.0", "source destination [DB destination-db] [REPLACE]", "Copies the value of a key to a new key.", S!(keyops::copy)),
+    row!("sort", -2, WRITE | DENY_OOM, LIST | SET | SORTEDSET | DANGEROUS, KEY1, "generic", "1.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.", S!(sort::sort)),
+    row!("sort_ro", -2, READONLY, LIST | SET | SORTEDSET | DANGEROUS, KEY1, "generic", "7.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]", "Returns the sorted elements of a list, a set, or a sorted set.", S!(sort::sort_ro)),
     row!("touch", -2, READONLY | FAST, KEYSPACE, ALLKEYS, "generic", "3.2.1", "key [key ...]", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", S!(keyops::touch)),
     row!("randomkey", 1, READONLY, KEYSPACE, NOKEY, "generic", "1.0.0", "", "Returns a random key name from the database.", S!(keyops::randomkey)),
     row!("object", -2, 0, 0, NOKEY, "generic", "2.2.3", "subcommand [arg ...]", "A container for object introspection commands.", S!(command::help), subs: object::OBJECT),

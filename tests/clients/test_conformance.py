@@ -18,6 +18,31 @@ from conftest import SOCKET_TIMEOUT
 
 # name -> commands; "{p}" becomes the session's key prefix.
 CASES = {
+    "sort": [
+        "RPUSH {p}l 3 1 2 10 -5", "SORT {p}l", "SORT {p}l DESC", "SORT {p}l ALPHA",
+        "SORT {p}l LIMIT 1 2", "SORT {p}l LIMIT -1 2 DESC", "SORT {p}l BY nosort",
+        "SORT {p}l BY nosort DESC LIMIT 1 2", "SADD {p}s c a b", "SORT {p}s ALPHA",
+        "SORT {p}s BY nosort STORE {p}out", "LRANGE {p}out 0 -1", "ZADD {p}z 3 a 1 b 2 c",
+        "SORT {p}z BY nosort", "SORT {p}z BY nosort DESC", "SORT {p}z ALPHA DESC",
+        "MSET {p}w_3 30 {p}w_1 10 {p}w_2 20 {p}w_10 5", "SORT {p}l BY {p}w_*",
+        "SORT {p}l BY {p}w_* GET # GET {p}w_*", "HSET {p}h_1 f x", "HSET {p}h_2 f y",
+        "SORT {p}l BY {p}w_* GET {p}h_*->f GET #", "SORT {p}l BY {p}h_*->f ALPHA",
+        "SORT {p}l BY {p}w_* GET {p}h_*->f STORE {p}dst", "LRANGE {p}dst 0 -1",
+        "RPUSH {p}bad a 1", "SORT {p}bad", "SET {p}str x", "SORT {p}str", "SORT {p}l LIMIT a b",
+        "SORT {p}l STORE", "SORT_RO {p}l STORE {p}x", "SORT {p}l FOO", "SORT {p}none",
+        "SORT {p}none STORE {p}dst", "EXISTS {p}dst", "RPUSH {p}ties 01 1 1.0", "SORT {p}ties",
+        "SORT {p}l GET nostar", "SORT_RO {p}l BY {p}w_* LIMIT 0 2",
+    ],
+    "hrandfield_fixed_replies": [
+        "HSET {p}h a 1 b 2", "HRANDFIELD {p}none", "HRANDFIELD {p}none 3",
+        "HRANDFIELD {p}none 3 WITHVALUES", "HRANDFIELD {p}h 0", "HRANDFIELD {p}h 1 WITHSCORES",
+        "HRANDFIELD {p}h -9223372036854775808", "HRANDFIELD {p}h -9223372036854775807 WITHVALUES",
+        "HRANDFIELD {p}h x", "SET {p}s v", "HRANDFIELD {p}s",
+    ],
+    "client_unblock_replies": [
+        "CLIENT UNBLOCK x", "CLIENT UNBLOCK 5 LATER", "CLIENT UNBLOCK 999999",
+        "CLIENT UNBLOCK 1 ERROR extra",
+    ],
     "getset_and_msetnx": [
         "GETSET {p}k a", "EXPIRE {p}k 100", "GETSET {p}k b", "TTL {p}k",
         "MSETNX {p}a 1 {p}b 2", "MSETNX {p}c 3 {p}a x", "EXISTS {p}c", "MSETNX {p}a",
