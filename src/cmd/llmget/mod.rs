@@ -61,6 +61,18 @@ fn tryagain_timeout(wait: Duration) -> CommandError {
     ))
 }
 
+/// The reply of a hit on `entry` as META describes it (status `hit`), for a read that found
+/// its answer elsewhere than through its own key (a semantic near answer). Plain without META.
+pub fn hit_reply(shared: &Shared, entry: &Entry, opts: &ReadOptions) -> Reply {
+    let now = shared.store.clock().now_ms();
+    let shape = Shape {
+        meta: opts.meta,
+        key: None,
+    };
+    let value = entry.as_str().cloned().map_or(Reply::Nil, Reply::Bulk);
+    shape.reply(value, || Meta::of("hit", Some(entry), &opts.limits, now, 0))
+}
+
 /// `LLMGET key [WAIT ms] [MAXAGE s] [MAXSTALE s] [MODE m] [META]`
 pub fn llmget(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let opts = ReadOptions::parse(a, 2, ctx.shared, false, None)?;

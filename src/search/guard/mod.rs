@@ -364,6 +364,71 @@ impl Signature {
     }
 }
 
+impl Mismatch {
+    /// The reason as META reports it for a candidate a guard refused.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mismatch::System => "another system prompt",
+            Mismatch::Numbers => "other numbers or units",
+            Mismatch::Polarity => "the opposite negation",
+            Mismatch::Names => "other names",
+            Mismatch::Languages => "another language or format",
+            Mismatch::Quoted => "other quoted text",
+        }
+    }
+}
+
+impl Signature {
+    /// What the guards compared and found equal, for a near answer they accepted (META's
+    /// `accepted`): one line per guard, with the words it looked at.
+    pub fn agreement(&self, other: &Signature) -> Vec<String> {
+        let list = |items: Vec<String>| {
+            if items.is_empty() {
+                "none".to_string()
+            } else {
+                items.join(", ")
+            }
+        };
+        let numbers = self
+            .numbers
+            .iter()
+            .map(|(n, u)| {
+                if u.is_empty() {
+                    n.clone()
+                } else {
+                    format!("{n} {u}")
+                }
+            })
+            .collect();
+        let names: BTreeSet<&String> = self.names.union(&other.names).collect();
+        vec![
+            format!(
+                "system prompt: {}",
+                if self.system.is_empty() {
+                    "none"
+                } else {
+                    "the same"
+                }
+            ),
+            format!("numbers: {}", list(numbers)),
+            format!(
+                "negation: {}",
+                if self.negated {
+                    "negated"
+                } else {
+                    "affirmative"
+                }
+            ),
+            format!("names: {}", list(names.into_iter().cloned().collect())),
+            format!(
+                "languages and formats: {}",
+                list(self.kinds.iter().map(|k| k.to_string()).collect())
+            ),
+            format!("quoted: {}", list(self.quoted.clone())),
+        ]
+    }
+}
+
 /// The system prompt and the last user message of an LLM request body (OpenAI chat and
 /// responses, Anthropic messages, Gemini contents); empty strings for what is not there.
 pub fn texts_of(body: &[u8]) -> (String, String) {
