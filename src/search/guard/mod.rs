@@ -19,6 +19,10 @@
 //! Each check is cheap, explainable and errs towards a miss: a guarded-out paraphrase costs a
 //! model call, a wrong hit costs a user a wrong answer.
 
+mod texts;
+
+pub use texts::texts_of;
+
 use std::collections::BTreeSet;
 
 /// The words a guard looks at in one request.
@@ -267,7 +271,32 @@ fn words(text: &str) -> Vec<String> {
     out
 }
 
+/// Numbers spelled as words, as their digits ("two dictionaries" is "2 dictionaries"). "one"
+/// is left out: it is as often a pronoun ("which one").
+const NUMBER_WORDS: &[(&str, &str)] = &[
+    ("zero", "0"),
+    ("two", "2"),
+    ("three", "3"),
+    ("four", "4"),
+    ("five", "5"),
+    ("six", "6"),
+    ("seven", "7"),
+    ("eight", "8"),
+    ("nine", "9"),
+    ("ten", "10"),
+    ("eleven", "11"),
+    ("twelve", "12"),
+    ("twenty", "20"),
+    ("hundred", "100"),
+    ("thousand", "1000"),
+    ("million", "1000000"),
+];
+
 fn number(w: &str) -> Option<String> {
+    let lower = w.to_lowercase();
+    if let Some((_, n)) = NUMBER_WORDS.iter().find(|(word, _)| *word == lower) {
+        return Some((*n).to_string());
+    }
     let t: String = w.chars().filter(|&c| c != ',').collect();
     let t = t.trim_start_matches(['$', '€']).trim_end_matches('%');
     t.parse::<f64>()
@@ -426,72 +455,6 @@ impl Signature {
             ),
             format!("quoted: {}", list(self.quoted.clone())),
         ]
-    }
-}
-
-/// The system prompt and the last user message of an LLM request body (OpenAI chat and
-/// responses, Anthropic messages, Gemini contents); empty strings for what is not there.
-pub fn texts_of(body: &[u8]) -> (String, String) {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return (String::new(), String::new());
-    };
-    let mut system = String::new();
-    let mut user = String::new();
-    let add_text = |out: &mut String, c: &serde_json::Value| text_into(out, c);
-    if let Some(s) = v.get("system") {
-        add_text(&mut system, s);
-    }
-    if let Some(s) = v
-        .get("systemInstruction")
-        .or_else(|| v.get("system_instruction"))
-    {
-        add_text(&mut system, s);
-    }
-    if let Some(s) = v.get("instructions") {
-        add_text(&mut system, s);
-    }
-    let turns = v
-        .get("messages")
-        .or_else(|| v.get("contents"))
-        .or_else(|| v.get("input"))
-        .and_then(|m| m.as_array());
-    for m in turns.into_iter().flatten() {
-        let role = m.get("role").and_then(|r| r.as_str()).unwrap_or("user");
-        let content = m.get("content").or_else(|| m.get("parts"));
-        match (role, content) {
-            ("system" | "developer", Some(c)) => add_text(&mut system, c),
-            ("user", Some(c)) => {
-                user.clear();
-                add_text(&mut user, c);
-            }
-            _ => {}
-        }
-    }
-    if let Some(prompt) = v
-        .get("prompt")
-        .or_else(|| v.get("input"))
-        .filter(|p| p.is_string())
-    {
-        add_text(&mut user, prompt);
-    }
-    (system, user)
-}
-
-fn text_into(out: &mut String, c: &serde_json::Value) {
-    match c {
-        serde_json::Value::String(s) => {
-            out.push_str(s);
-            out.push('\n');
-        }
-        serde_json::Value::Array(parts) => parts.iter().for_each(|p| text_into(out, p)),
-        serde_json::Value::Object(o) => {
-            if let Some(t) = o.get("text") {
-                text_into(out, t);
-            } else if let Some(p) = o.get("parts") {
-                text_into(out, p);
-            }
-        }
-        _ => {}
     }
 }
 

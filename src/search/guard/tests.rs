@@ -29,6 +29,10 @@ fn paraphrases_pass() {
             "Translate \"good morning\" to French",
             "How do you say \"good morning\" in French?",
         ),
+        (
+            "How do I merge two dictionaries in Python?",
+            "How to merge 2 dictionaries in Python?",
+        ),
     ] {
         assert_eq!(same(a, b), None, "{a} / {b}");
     }
