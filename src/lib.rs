@@ -44,6 +44,7 @@ pub mod cmd;
 pub mod config;
 pub mod connection;
 pub mod durability;
+pub mod embed;
 pub mod glob;
 pub mod keying;
 pub mod metrics;

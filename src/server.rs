@@ -54,7 +54,20 @@ impl Server {
                 Some((l, Arc::new(tls)))
             }
         };
+        let embedding = config.embedding.clone();
         let shared = Arc::new(Shared::new(config, clock, cmd::row_names()));
+        if let Some(dir) = embedding.model {
+            let threads = embedding.threads;
+            let loaded = tokio::task::spawn_blocking(move || {
+                crate::embed::Embedder::load(&dir, threads)
+                    .map_err(|e| format!("embedding-model {}: {e}", dir.display()))
+            })
+            .await
+            .map_err(io::Error::other)?
+            .map_err(io::Error::other)?;
+            info!(dim = loaded.dim(), "embedding model loaded");
+            let _ = shared.embedder.set(Arc::new(loaded));
+        }
         for w in cmd::permit::install(&shared).map_err(io::Error::other)? {
             warn!("{w}");
         }

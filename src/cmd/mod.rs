@@ -26,6 +26,7 @@ pub mod config;
 pub mod connection;
 pub mod counters;
 pub mod cscan;
+pub mod embed;
 pub mod error;
 pub mod execute;
 pub mod expire;

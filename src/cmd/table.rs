@@ -12,9 +12,9 @@ use super::spec::acl::{
 use super::spec::acl::{LIST, SET, SORTEDSET};
 use super::spec::flag::*;
 use super::{
-    aclcmd, bits, client, cluster, command, config, connection, counters, expire, hash, json,
-    keyops, keys, latency, llm, llmget, llmkey, monitor, multi, object, persist, range, script,
-    search, server, slowlog, stream, string, CommandSpec, Handler,
+    aclcmd, bits, client, cluster, command, config, connection, counters, embed, expire, hash,
+    json, keyops, keys, latency, llm, llmget, llmkey, monitor, multi, object, persist, range,
+    script, search, server, slowlog, stream, string, CommandSpec, Handler,
 };
 use super::{list, list_block, set as sets, sort, zalgebra, zrange, zset, zset_block};
 use crate::row;
@@ -230,7 +230,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("llmappend", 4, WRITE | DENY_OOM | FAST, LLM, KEY1, "llm", "0.2.0", "key gen chunk", "Appends a chunk to the answer being streamed at generation gen and renews the lease.", S!(stream::llmappend)),
     row!("llmend", -3, WRITE | DENY_OOM, LLM, KEY1, "llm", "0.2.0", "key gen [EX seconds|PX milliseconds] [TOKENS n] [GRACE seconds]", "Stores the streamed bytes of generation gen as the answer and ends the flight.", F!(stream::llmend)),
     row!("llmkey", -2, FAST | LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "request-json [DIALECT name] [MODEL name] [SAMPLED]", "Returns the canonical cache key of an LLM request body.", F!(llmkey::llmkey)),
-    row!("llmlookup", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.1.0", "request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name] [WAIT ms] [MAXAGE s] [MAXSTALE s] [MODE m] [META] [SEMANTIC space vector max-distance]", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics and options.", F!(llmkey::llmlookup)),
+    row!("llmlookup", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.1.0", "request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name] [WAIT ms] [MAXAGE s] [MAXSTALE s] [MODE m] [META] [SEMANTIC space vector|AUTO max-distance]", "Keys a request and looks it up in one round trip, with LLMGET's single-flight semantics and options.", F!(llmkey::llmlookup)),
+    row!("llmembed", -2, LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "text [text ...]", "Returns the sentence embedding of each text, computed by the server's model, as FLOAT32 blobs.", F!(embed::llmembed)),
     row!("llmlookup_ro", -2, READONLY | BLOCKING, LLM, NOKEY, "llm", "0.3.0", "request-json [DIALECT name] [MODEL name] [SAMPLED] [LIVE] [FORMAT name] [WAIT ms] [MAXAGE s] [MAXSTALE s] [META]", "LLMLOOKUP in MODE READONLY: never grants a lease (-MISS).", F!(llmkey::llmlookup_ro)),
     row!("llmpurge", 2, WRITE, LLM, NOKEY, "llm", "0.1.0", "pattern", "Deletes every answer whose key matches a glob pattern.", F!(llmkey::llmpurge)),
     row!("llmstats", -1, LOADING | STALE, LLM, NOKEY, "llm", "0.1.0", "[RESET]", "Returns hit rate, stampede rate, evicted/expired-unread and tokens saved.", S!(llm::llmstats)),

@@ -32,7 +32,8 @@ pub mod values;
 pub use error::{ConfigError, SettingError};
 pub use security::{AclSettings, TlsAuth, TlsSettings};
 pub use settings::{
-    find, ClusterMode, LogFormat, ObserveConfig, ScaleConfig, Setting, ALIASES, SETTINGS,
+    find, ClusterMode, EmbeddingConfig, LogFormat, ObserveConfig, ScaleConfig, Setting, ALIASES,
+    SETTINGS,
 };
 pub use values::{LogLevel, Password};
 
@@ -85,6 +86,8 @@ pub struct Config {
     pub scale: ScaleConfig,
     /// Whether and from what length string values are stored compressed.
     pub compression: crate::cache::pack::Policy,
+    /// The sentence-embedding model run in the server, if any.
+    pub embedding: EmbeddingConfig,
     /// How long a script runs before other clients get `-BUSY` (busy-reply-threshold).
     pub busy_reply_threshold: Duration,
     /// ACL users and tenant namespaces ([`security`]).
@@ -123,6 +126,10 @@ impl Default for Config {
             observe: ObserveConfig::default(),
             scale: ScaleConfig::default(),
             compression: crate::cache::pack::Policy::default(),
+            embedding: EmbeddingConfig {
+                model: None,
+                threads: 1,
+            },
             busy_reply_threshold: Duration::from_millis(5000),
             acl: AclSettings::default(),
             tls: TlsSettings::default(),

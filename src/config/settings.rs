@@ -18,10 +18,12 @@ use crate::persistence::{FsyncPolicy, SaveSchedule};
 use std::time::Duration;
 
 mod compression;
+mod embedding;
 mod keying;
 mod observe;
 mod scale;
 mod script;
+pub use embedding::EmbeddingConfig;
 pub use observe::{LogFormat, ObserveConfig};
 pub use scale::{ClusterMode, ScaleConfig};
 
@@ -446,6 +448,8 @@ pub static SETTINGS: &[Setting] = &[
     scale::CLUSTER_ANNOUNCE_PORT,
     compression::COMPRESSION,
     compression::COMPRESSION_MIN_BYTES,
+    embedding::EMBEDDING_MODEL,
+    embedding::EMBEDDING_THREADS,
 ];
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! # Format
 //! ```text
 //! LLMLOOKUP request-json [WAIT ms] [DIALECT d] [MODEL m] ... SEMANTIC space vector max-distance
-//!     vector: the prompt's embedding, little-endian FLOAT32; max-distance: cosine distance
+//!     vector: the prompt's embedding, little-endian FLOAT32, or AUTO for the server's own
+//!             embedding of the last user message (--embedding-model); max-distance: cosine
 //!     -> [key, value, distance]   a hit: the exact key (distance 0), or the stored answer of the
 //!                                 same model nearest within max-distance
 //!     -> [key, nil, nil]          a miss: this caller holds the lease on its exact key; store
@@ -152,6 +153,9 @@ pub fn lookup(
     opts: ReadOptions,
     access: u8,
 ) -> Result<Flow, CommandError> {
+    if args::is(&sem.vector, "AUTO") {
+        return auto(ctx, body, key, sem, opts, access);
+    }
     if sem.vector.is_empty() || !sem.vector.len().is_multiple_of(4) {
         return Err(CommandError::err(
             "the vector must be FLOAT32 values, 4 bytes each",
@@ -236,6 +240,53 @@ pub fn lookup(
             Ok(wrap(flow, key, None, account("none", vec![], refused)))
         }
     }
+}
+
+/// `SEMANTIC space AUTO max-distance`: the vector is the server's embedding of the request's
+/// last user message; the lookup then runs as with a vector sent, for a stand-in of this
+/// connection, once the model has answered (off the event loop).
+fn auto(
+    ctx: &mut Ctx<'_>,
+    body: &[u8],
+    key: Bytes,
+    sem: Semantic,
+    opts: ReadOptions,
+    access: u8,
+) -> Result<Flow, CommandError> {
+    let model = super::embed::embedder(ctx)?;
+    let (_, user) = guard::texts_of(body);
+    let text = user.trim().to_string();
+    if text.is_empty() {
+        return Err(CommandError::err(
+            "SEMANTIC AUTO found no user message to embed in the request",
+        ));
+    }
+    let shared = ctx.shared.clone();
+    let mut client = super::llmkey::stand_in(ctx);
+    let body = Bytes::copy_from_slice(body);
+    Ok(Flow::Wait(Box::pin(async move {
+        let vector = match model.embed(vec![text]).await {
+            Ok(mut v) => match v.pop() {
+                Some(v) => crate::embed::to_blob(&v),
+                None => return CommandError::err("embedding failed: no vector").into(),
+            },
+            Err(e) => return CommandError::err(format!("embedding failed: {e}")).into(),
+        };
+        let sem = Semantic { vector, ..sem };
+        let flow = {
+            let mut ctx = Ctx {
+                shared: &shared,
+                client: &mut client,
+            };
+            lookup(&mut ctx, &body, key, sem, opts, access)
+        };
+        match flow {
+            Ok(Flow::Reply(r)) => r,
+            Ok(Flow::Wait(w)) => w.await,
+            Ok(Flow::Close) => CommandError::err("the lookup failed").into(),
+            Err(e) => e.into(),
+        }
+    })))
 }
 
 #[cfg(test)]
