@@ -1,4 +1,5 @@
-"""LLMEMBED against client-side numpy embeddings of the same model, alternating A B A B.
+"""LLMEMBED against client-side embeddings of the same model (sentence-transformers when the
+Python running this has it, and the numpy model of the tests), alternating A B A B.
 
 Starts a release llmcached with --embedding-model (the integration venv's all-MiniLM-L6-v2) on a
 free loopback port, then per round: every text through LLMEMBED from C concurrent clients (one
@@ -90,22 +91,33 @@ def main():
         def local():
             return model.embed
 
+        contenders = [("llmcached", remote), ("numpy", local)]
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            st = SentenceTransformer(str(minilm.model_dir()), device="cpu")
+            contenders.append(("sentence-transformers", lambda: st.encode))
+        except ImportError:
+            print("sentence-transformers is not installed in this Python: left out")
+        names = [n for n, _ in contenders]
         results = {}
         for r in range(args.rounds):
             for clients in (1, 8):
-                for name, f in (("llmcached", remote), ("numpy", local)):
+                for name, f in contenders:
                     res = run(name, items, clients, f)
                     results.setdefault((name, clients), []).append(res)
-                    print(f"round {r + 1} {name:9} x{clients}: {res['rate']:7.1f} texts/s, "
+                    print(f"round {r + 1} {name:21} x{clients}: {res['rate']:7.1f} texts/s, "
                           f"p50 {res['p50']:6.1f} ms, p99 {res['p99']:6.1f} ms", flush=True)
         print("\nmedians")
         for clients in (1, 8):
             med = {n: {k: statistics.median(x[k] for x in results[(n, clients)])
-                       for k in ("rate", "p50", "p99")} for n in ("llmcached", "numpy")}
-            ours, theirs = med["llmcached"], med["numpy"]
-            print(f"  x{clients}: llmcached {ours['rate']:.1f} texts/s p99 {ours['p99']:.1f} ms; "
-                  f"numpy {theirs['rate']:.1f} texts/s p99 {theirs['p99']:.1f} ms; "
-                  f"throughput ratio {ours['rate'] / theirs['rate']:.2f}")
+                       for k in ("rate", "p50", "p99")} for n in names}
+            ours = med["llmcached"]
+            line = ", ".join(f"{n} {m['rate']:.1f} texts/s p99 {m['p99']:.1f} ms"
+                             for n, m in med.items())
+            ratios = ", ".join(f"{ours['rate'] / m['rate']:.2f}x {n}"
+                               for n, m in med.items() if n != "llmcached")
+            print(f"  x{clients}: {line}; llmcached throughput {ratios}")
     finally:
         server.terminate()
         server.wait(timeout=10)

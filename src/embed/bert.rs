@@ -283,11 +283,7 @@ fn norm(take: &mut impl FnMut(&str) -> Res<Tensor>, name: &str) -> Res<Norm> {
     Ok(Norm { weight, bias })
 }
 
-/// LayerNorm over the last dimension of a `[rows, hidden]` tensor.
+/// LayerNorm over the last dimension of a `[rows, hidden]` tensor (candle's fused kernel).
 fn layer_norm(x: &Tensor, n: &Norm, eps: f64) -> candle_core::Result<Tensor> {
-    let mean = x.mean_keepdim(1)?;
-    let centred = x.broadcast_sub(&mean)?;
-    let var = centred.sqr()?.mean_keepdim(1)?;
-    let y = centred.broadcast_div(&(var + eps)?.sqrt()?)?;
-    y.broadcast_mul(&n.weight)?.broadcast_add(&n.bias)
+    candle_nn::ops::layer_norm(x, &n.weight, &n.bias, eps as f32)
 }
