@@ -135,13 +135,21 @@ def run_redisvl(client, unique, items):
 
 
 def run_guarded(admin, unique, items):
+    """The trace through LLMLOOKUP ... SEMANTIC with META, which also tells which guard turned
+    away which answer inside the radius (`refused`): the tally counts them per reason."""
     t = Tally(f"llmcached SEMANTIC with guards at {GUARDED_RADIUS}")
+    t.refusals = {}
     for intent, q in items:
-        key, value, _ = admin.execute_command(
-            "LLMLOOKUP", body(q, unique), "SEMANTIC", f"trace-{unique}", vector_bytes(q),
+        key, meta, _ = admin.execute_command(
+            "LLMLOOKUP", body(q, unique), "META", "SEMANTIC", f"trace-{unique}", vector_bytes(q),
             str(GUARDED_RADIUS))
-        if value is not None:
-            t.hit(intent, text(value), q)
+        m = dict(zip(meta[::2], meta[1::2])) if isinstance(meta, list) else meta
+        m = {text(k): v for k, v in m.items()}
+        for _, _, why, _ in m["refused"]:
+            t.refusals[text(why)] = t.refusals.get(text(why), 0) + 1
+        if m["value"] is not None:
+            assert text(m["match"]) in ("exact", "near", "pending"), m
+            t.hit(intent, text(m["value"]), q)
         else:
             t.calls += 1
             assert admin.execute_command("LLMSETNX", key, intent) == 1
@@ -168,11 +176,15 @@ def test_guards_serve_no_wrong_answer_and_save_more_than_redisvl(client, admin, 
     for t in (theirs, ours, exact):
         print(f"\n{len(items)} questions, {len(INTENTS)} intents; {t}")
     print("RedisVL's wrong hits:", theirs.wrong_pairs)
+    print("answers inside the radius turned away, per guard:", ours.refusals)
     # The hard negatives are there: a threshold alone serves other questions' answers.
     assert theirs.wrong > 0
     assert ours.wrong == 0, ours.wrong_pairs
     assert ours.right > theirs.right
     assert ours.calls < exact.calls
+    # The guards that tell this trace's hard negatives apart did the refusing.
+    assert ours.refusals.get("other numbers or units", 0) > 0, ours.refusals
+    assert ours.refusals.get("the opposite negation", 0) > 0, ours.refusals
 
 
 def test_a_burst_of_real_paraphrases_makes_one_model_call(host, port, unique):
