@@ -36,6 +36,34 @@ pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }
 
+/// The `count [WITHSCORES|WITHVALUES]` of HRANDFIELD and ZRANDMEMBER, with Redis 7.0.15's
+/// range errors: the count (never `i64::MIN`) and whether `with` was given (which halves the
+/// range, as the reply doubles). A negative count past [`PICKS_MAX`] is refused too.
+///
+/// [`PICKS_MAX`]: crate::types::PICKS_MAX
+pub fn random_count(count: &[u8], rest: &[Bytes], with: &str) -> Result<(i64, bool), CommandError> {
+    let count = match int(count)? {
+        i64::MIN => return Err(CommandError::err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        )),
+        n => n,
+    };
+    let with = match rest {
+        [] => false,
+        [w] if is(w, with) => {
+            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+                return Err(CommandError::err("value is out of range"));
+            }
+            true
+        }
+        _ => return Err(CommandError::Syntax),
+    };
+    if count < 0 && count.unsigned_abs() > crate::types::PICKS_MAX {
+        return Err(CommandError::err("value is out of range"));
+    }
+    Ok((count, with))
+}
+
 /// A cursor over a command's arguments.
 #[derive(Debug)]
 pub struct Args<'a> {

@@ -20,7 +20,7 @@ use crate::cache::{Entry, Store, Value, Write};
 use crate::protocol::parse::parse_i64;
 use crate::protocol::reply::format_double;
 use crate::protocol::Reply;
-use crate::types::{Rng, PICKS_MAX};
+use crate::types::Rng;
 use bytes::Bytes;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -297,25 +297,7 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError>
             None => Reply::Nil,
         });
     };
-    let count = match args::int(c)? {
-        i64::MIN => return Err(CommandError::err(
-            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        )),
-        n => n,
-    };
-    let values = match &a[3..] {
-        [] => false,
-        [w] if args::is(w, "WITHVALUES") => {
-            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-                return Err(CommandError::err("value is out of range"));
-            }
-            true
-        }
-        _ => return Err(CommandError::Syntax),
-    };
-    if count < 0 && count.unsigned_abs() > PICKS_MAX {
-        return Err(CommandError::err("value is out of range"));
-    }
+    let (count, values) = args::random_count(c, &a[3..], "WITHVALUES")?;
     let e = entry(ctx)?;
     let all: Vec<(&Bytes, &Bytes)> = e.as_deref().map_or(empty(), fields).iter().collect();
     let picked = Rng::new()

@@ -21,7 +21,7 @@ use super::list::positive;
 use super::{CommandError, Ctx};
 use crate::protocol::{Protocol, Reply};
 use crate::types::zset::{format_score, parse_score, ZSet};
-use crate::types::{Rng, PICKS_MAX};
+use crate::types::Rng;
 use bytes::Bytes;
 
 /// Members up to this many, each up to [`LISTPACK_VALUE`] bytes, are what Redis keeps as a
@@ -288,25 +288,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError
         })?;
         return Ok(m.flatten().map_or(Reply::Nil, Reply::Bulk));
     };
-    let count = match args::int(c)? {
-        i64::MIN => return Err(CommandError::err(
-            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        )),
-        n => n,
-    };
-    let scores = match &a[3..] {
-        [] => false,
-        [w] if args::is(w, "WITHSCORES") => {
-            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-                return Err(CommandError::err("value is out of range"));
-            }
-            true
-        }
-        _ => return Err(CommandError::Syntax),
-    };
-    if count < 0 && count.unsigned_abs() > PICKS_MAX {
-        return Err(CommandError::err("value is out of range"));
-    }
+    let (count, scores) = args::random_count(c, &a[3..], "WITHSCORES")?;
     let picked = read(&ctx.shared.store, &a[1], |z: &ZSet| {
         let all: Vec<(f64, &Bytes)> = z.iter().collect();
         let picks = Rng::new().picks(all.len(), count);
