@@ -219,6 +219,20 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client that stands in for this connection in a command that continues after an await
+    /// (off-loop keying, a server-side embedding): the same id, ACL user, protocol and
+    /// deferred-write flag, so ACL checks and logs, the lease owner and durability are this
+    /// connection's. The lease flag is set on this connection itself, so a lease taken
+    /// meanwhile is handed on if the client goes away.
+    pub fn stand_in(&mut self) -> Client {
+        let mut c = Client::new(self.info.clone(), true);
+        c.protocol = self.protocol;
+        c.user = self.user.clone();
+        c.deferred_write = self.deferred_write.clone();
+        self.used_leases = true;
+        c
+    }
+
     pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
         Client {
             info,

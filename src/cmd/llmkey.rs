@@ -30,7 +30,6 @@ use super::llmget::{single_flight, ReadOptions};
 use super::{permit, CommandError, Ctx, Flow};
 use crate::acl::{namespace, READ, WRITE};
 use crate::cache::Write;
-use crate::client::Client;
 use crate::glob;
 use crate::keying::{cache_key, KeyOptions};
 use crate::protocol::Reply;
@@ -150,7 +149,7 @@ fn lookup_off_loop(
     access: u8,
 ) -> Result<Flow, CommandError> {
     let shared = ctx.shared.clone();
-    let mut stand_in = stand_in(ctx);
+    let mut stand_in = ctx.client.stand_in();
     Ok(Flow::Wait(Box::pin(async move {
         let key = match key_off_loop(body, keying).await {
             Ok(key) => namespace::apply(key, ns.as_deref()),
@@ -172,20 +171,6 @@ fn lookup_off_loop(
             Err(e) => Reply::from(e),
         }
     })))
-}
-
-/// A client that stands in for this connection in a lookup that continues after an await
-/// (off-loop keying, a server-side embedding): the same id, ACL user, protocol and
-/// deferred-write flag, so ACL checks and logs, the lease owner and durability are this
-/// connection's. The lease flag is set on the connection itself, so a lease taken meanwhile
-/// is handed on if the client goes away.
-pub(super) fn stand_in(ctx: &mut Ctx<'_>) -> Client {
-    let mut c = Client::new(ctx.client.info.clone(), true);
-    c.protocol = ctx.client.protocol;
-    c.user = ctx.client.user.clone();
-    c.deferred_write = ctx.client.deferred_write.clone();
-    ctx.client.used_leases = true;
-    c
 }
 
 /// `LLMPURGE pattern`: walks the keyspace off the async workers and deletes matching keys one

@@ -262,7 +262,7 @@ fn auto(
         ));
     }
     let shared = ctx.shared.clone();
-    let mut client = super::llmkey::stand_in(ctx);
+    let mut client = ctx.client.stand_in();
     let body = Bytes::copy_from_slice(body);
     Ok(Flow::Wait(Box::pin(async move {
         let vector = match model.embed(vec![text]).await {
