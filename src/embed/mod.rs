@@ -7,7 +7,12 @@
 //! batch, so concurrent callers share a forward pass. The vectors are sentence-transformers'
 //! for the same model (mean pooling and normalisation, see the bert module).
 
+#[cfg(feature = "embeddings")]
 mod bert;
+#[cfg(feature = "embeddings")]
+use bert::Bert as Model;
+#[cfg(not(feature = "embeddings"))]
+use absent::Model;
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -31,7 +36,7 @@ pub struct Embedder {
 impl Embedder {
     /// Loads the model in `dir` and starts `threads` workers (at least one).
     pub fn load(dir: &Path, threads: usize) -> Result<Embedder, String> {
-        let model = Arc::new(bert::Bert::load(dir)?);
+        let model = Arc::new(Model::load(dir)?);
         let dim = model.dim();
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
@@ -68,7 +73,7 @@ impl Embedder {
 
 /// One worker: takes a job, then every job already waiting up to the batch size, runs them
 /// as one batch and hands each its vectors.
-fn work(model: &bert::Bert, rx: &Mutex<mpsc::Receiver<Job>>) {
+fn work(model: &Model, rx: &Mutex<mpsc::Receiver<Job>>) {
     loop {
         let mut jobs = Vec::new();
         {
@@ -106,10 +111,31 @@ pub fn to_blob(v: &[f32]) -> bytes::Bytes {
         .into()
 }
 
+/// A build without the `embeddings` feature (the fuzz targets): loading a model fails.
+#[cfg(not(feature = "embeddings"))]
+mod absent {
+    pub struct Model;
+
+    impl Model {
+        pub fn load(_: &std::path::Path) -> Result<Model, String> {
+            Err("this build has no embedding support (cargo feature `embeddings`)".into())
+        }
+
+        pub fn dim(&self) -> usize {
+            0
+        }
+
+        pub fn embed(&self, _: &[String]) -> Result<Vec<Vec<f32>>, String> {
+            Err("this build has no embedding support".into())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[cfg(feature = "embeddings")]
     #[test]
     fn a_directory_without_a_model_is_refused_with_the_file_it_lacks() {
         let dir = std::env::temp_dir().join(format!("no-model-{}", std::process::id()));
