@@ -151,7 +151,8 @@ impl Bert {
 
     /// The unit-length embedding of each text. Texts are run in groups of similar length (a
     /// group is padded to its longest, so a long text does not make short ones pay for its
-    /// padding).
+    /// padding) of at most `BATCH_TEXTS`, which bounds the memory of one forward pass however
+    /// many texts a request sends.
     pub fn embed(&self, texts: &[String]) -> Res<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -167,7 +168,10 @@ impl Bert {
         while start < order.len() {
             let shortest = enc[order[start]].get_ids().len().max(1);
             let mut end = start + 1;
-            while end < order.len() && enc[order[end]].get_ids().len() <= 2 * shortest {
+            while end < order.len()
+                && end - start < super::BATCH_TEXTS
+                && enc[order[end]].get_ids().len() <= 2 * shortest
+            {
                 end += 1;
             }
             let group: Vec<&tokenizers::Encoding> =

@@ -9,10 +9,10 @@
 
 #[cfg(feature = "embeddings")]
 mod bert;
-#[cfg(feature = "embeddings")]
-use bert::Bert as Model;
 #[cfg(not(feature = "embeddings"))]
 use absent::Model;
+#[cfg(feature = "embeddings")]
+use bert::Bert as Model;
 
 use std::path::Path;
 use std::sync::mpsc;
