@@ -231,34 +231,6 @@ async fn a_busy_script_answers_busy_and_script_kill_stops_it() {
     );
     assert_eq!(cmd(&mut other, &["GET", "x"]).await, "(nil)");
 
-    // Redis's "MULTI and script timeout": inside MULTI, a command sent while a script is busy
-    // is refused (not queued) and the transaction then aborts; none of it runs.
-    let mut runner = server.conn(false).await;
-    let mut tx = server.conn(false).await;
-    assert_eq!(cmd(&mut other, &["SET", "xx", "1"]).await, "OK");
-    let body = "local i = 0 while true do i = i + 1 end";
-    let script = tokio::spawn(async move { cmd(&mut runner, &["EVAL", body, "0"]).await });
-    loop {
-        if cmd(&mut other, &["GET", "x"])
-            .await
-            .starts_with("ERROR:BUSY")
-        {
-            break;
-        }
-    }
-    assert_eq!(cmd(&mut tx, &["MULTI"]).await, "OK");
-    assert!(cmd(&mut tx, &["INCR", "xx"])
-        .await
-        .starts_with("ERROR:BUSY"));
-    assert_eq!(cmd(&mut other, &["SCRIPT", "KILL"]).await, "OK");
-    assert!(script.await.unwrap().contains("Script killed"));
-    assert_eq!(cmd(&mut tx, &["INCR", "xx"]).await, "QUEUED");
-    assert_eq!(
-        cmd(&mut tx, &["EXEC"]).await,
-        "ERROR:EXECABORT Transaction discarded because of previous errors."
-    );
-    assert_eq!(cmd(&mut other, &["GET", "xx"]).await, "1");
-
     // A script that wrote cannot be killed; it ends on its own (here after a bound).
     let mut runner = server.conn(false).await;
     let body = "redis.call('set', 'w', '1') local t = redis.call('time') while true do local n = redis.call('time') if n[1] - t[1] >= 1 then break end end return 'done'";
@@ -275,6 +247,48 @@ async fn a_busy_script_answers_busy_and_script_kill_stops_it() {
     assert!(r.starts_with("ERROR:UNKILLABLE"), "{r}");
     assert_eq!(script.await.unwrap(), "done");
     assert_eq!(cmd(&mut other, &["GET", "w"]).await, "1");
+}
+
+/// Redis's "MULTI and script timeout": inside MULTI, a command sent while a script is busy is
+/// refused (not queued) and the transaction then aborts; none of it runs.
+#[tokio::test]
+async fn commands_queued_while_a_script_is_busy_abort_the_transaction() {
+    let server = start().await;
+    let mut runner = server.conn(false).await;
+    let mut other = server.conn(false).await;
+    let mut tx = server.conn(false).await;
+    assert_eq!(
+        cmd(&mut other, &["CONFIG", "SET", "busy-reply-threshold", "50"]).await,
+        "OK"
+    );
+    assert_eq!(cmd(&mut other, &["SET", "xx", "1"]).await, "OK");
+    let body = "local i = 0 while true do i = i + 1 end";
+    let script = tokio::spawn(async move { cmd(&mut runner, &["EVAL", body, "0"]).await });
+    // Each GET waits for the running script, then is refused once it is busy; bounded, so a
+    // script that never starts fails the test instead of hanging it.
+    let mut busy = false;
+    for _ in 0..10_000 {
+        if cmd(&mut other, &["GET", "x"])
+            .await
+            .starts_with("ERROR:BUSY")
+        {
+            busy = true;
+            break;
+        }
+    }
+    assert!(busy, "the script never turned busy");
+    assert_eq!(cmd(&mut tx, &["MULTI"]).await, "OK");
+    assert!(cmd(&mut tx, &["INCR", "xx"])
+        .await
+        .starts_with("ERROR:BUSY"));
+    assert_eq!(cmd(&mut other, &["SCRIPT", "KILL"]).await, "OK");
+    assert!(script.await.unwrap().contains("Script killed"));
+    assert_eq!(cmd(&mut tx, &["INCR", "xx"]).await, "QUEUED");
+    assert_eq!(
+        cmd(&mut tx, &["EXEC"]).await,
+        "ERROR:EXECABORT Transaction discarded because of previous errors."
+    );
+    assert_eq!(cmd(&mut other, &["GET", "xx"]).await, "1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
