@@ -231,9 +231,11 @@ async fn a_busy_script_answers_busy_and_script_kill_stops_it() {
     );
     assert_eq!(cmd(&mut other, &["GET", "x"]).await, "(nil)");
 
-    // A script that wrote cannot be killed; it ends on its own (here after a bound).
+    // A script that wrote cannot be killed; it ends on its own, after one to two seconds (at
+    // least one whole second, so that it runs long past the busy threshold: ending at the
+    // first clock second, it could end within 50 ms, before any command saw it busy).
     let mut runner = server.conn(false).await;
-    let body = "redis.call('set', 'w', '1') local t = redis.call('time') while true do local n = redis.call('time') if n[1] - t[1] >= 1 then break end end return 'done'";
+    let body = "redis.call('set', 'w', '1') local t = redis.call('time') while true do local n = redis.call('time') if n[1] - t[1] >= 2 then break end end return 'done'";
     let script = tokio::spawn(async move { cmd(&mut runner, &["EVAL", body, "0"]).await });
     // Once other commands are turned away as BUSY the script is 50 ms in, long past its
     // write: a kill must be refused. (Killing before the write would be allowed.)
