@@ -70,6 +70,8 @@ pub struct ClientMeta {
     pub resp: i64,
     /// Commands queued in MULTI, -1 outside a transaction.
     pub multi: i64,
+    /// The selected database (CLIENT LIST's `db=`).
+    pub db: usize,
     /// True while the client is blocked in LLMGET.
     pub blocked: bool,
     /// The ACL user the connection is authenticated as (`default` until AUTH).
@@ -88,6 +90,7 @@ impl ClientInfo {
             meta: Mutex::new(ClientMeta {
                 resp: 2,
                 multi: -1,
+                db: 0,
                 user: "default".into(),
                 ..ClientMeta::default()
             }),
@@ -216,6 +219,8 @@ pub struct Client {
     pub monitor: Option<tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>>,
     /// The client a script's commands run as (MONITOR shows them from `lua`).
     pub script: bool,
+    /// The selected database: key arguments are stored in its form ([`crate::cmd::dbkeys`]).
+    pub db: usize,
 }
 
 impl Client {
@@ -227,6 +232,7 @@ impl Client {
     pub fn stand_in(&mut self) -> Client {
         let mut c = Client::new(self.info.clone(), true);
         c.protocol = self.protocol;
+        c.db = self.db;
         c.user = self.user.clone();
         c.deferred_write = self.deferred_write.clone();
         self.used_leases = true;
@@ -248,6 +254,7 @@ impl Client {
             watching: None,
             monitor: None,
             script: false,
+            db: 0,
         }
     }
 

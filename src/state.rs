@@ -287,6 +287,15 @@ impl Shared {
         Ok(())
     }
 
+    /// FLUSHDB: removes every key of database `db` and wakes every follower waiting on a fill
+    /// (of any database: they retry).
+    pub fn flush_db(&self, db: usize) -> Result<(), WriteError> {
+        self.store.flush_db(db)?;
+        self.flights
+            .cancel_all("TRYAGAIN the keyspace was flushed while waiting; retry");
+        Ok(())
+    }
+
     /// Starts a graceful shutdown. `save`: `Some(false)` for SHUTDOWN NOSAVE.
     pub fn request_shutdown(&self, save: Option<bool>) {
         if let Ok(mut s) = self.shutdown_save.lock() {

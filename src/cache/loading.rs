@@ -43,6 +43,9 @@ impl Store {
         if entry.expire_at.is_some() {
             self.stats.expires.incr();
         }
+        if key.first() == Some(&super::databases::MARK) {
+            self.note_numbered();
+        }
         if let Some(o) = self.observer() {
             o.put(&key, &entry);
         }

@@ -31,6 +31,7 @@ pub mod access;
 mod backend;
 mod budget;
 pub mod clock;
+pub mod databases;
 pub mod entry;
 pub mod flight;
 pub mod fresh;
@@ -122,6 +123,8 @@ pub struct Store {
     hasher: RandomState,
     /// Compresses long strings as they are stored and reads them back.
     codec: Arc<Codec>,
+    /// Set once a key of a database other than 0 may be stored ([`databases`]).
+    numbered: std::sync::atomic::AtomicBool,
 }
 
 impl Store {
@@ -152,6 +155,7 @@ impl Store {
             evicted,
             hasher: RandomState::new(),
             codec: Arc::new(Codec::new(journal_for_codec)),
+            numbered: false.into(),
         }
     }
 

@@ -134,18 +134,6 @@ pub fn hello(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     ]))
 }
 
-/// `SELECT index`: only database 0 exists.
-/// In emulated cluster mode another database is refused as a cluster node refuses it.
-pub fn select(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
-    match args::int(&a[1])? {
-        0 => Ok(Reply::Ok),
-        _ if ctx.shared.config().scale.cluster_mode == ClusterMode::Emulated => {
-            Err(CommandError::err("SELECT is not allowed in cluster mode"))
-        }
-        _ => Err(CommandError::err("DB index is out of range")),
-    }
-}
-
 /// `QUIT`: replies OK, then the connection closes.
 pub fn quit(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
     ctx.client.close_after_reply = true;
@@ -160,6 +148,7 @@ pub fn reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
     }
     c.multi = None;
     c.watching = None;
+    c.db = 0;
     c.protocol = Protocol::Resp2;
     c.user = None;
     c.authenticated = !ctx.shared.acl.auth_required();
@@ -168,6 +157,7 @@ pub fn reset(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
         m.name.clear();
         m.resp = 2;
         m.multi = -1;
+        m.db = 0;
     });
     Ok(Reply::Simple("RESET"))
 }
@@ -307,18 +297,13 @@ mod tests {
     }
 
     #[test]
-    fn select_only_knows_database_zero_and_quit_closes_after_the_reply() {
+    fn reset_selects_database_zero_and_quit_closes_after_the_reply() {
         let server = TestServer::new();
         let mut c = server.client();
-        assert_eq!(c.run(&["SELECT", "0"]), Reply::Ok);
-        assert_eq!(
-            c.run(&["SELECT", "1"]),
-            error("ERR DB index is out of range")
-        );
-        assert_eq!(
-            c.run(&["SELECT", "x"]),
-            error("ERR value is not an integer or out of range")
-        );
+        c.run(&["SELECT", "2"]);
+        c.run(&["SET", "k", "v"]);
+        assert_eq!(c.run(&["RESET"]), Reply::Simple("RESET"));
+        assert_eq!(c.run(&["GET", "k"]), Reply::Nil);
         assert!(!c.client.close_after_reply);
         assert_eq!(c.run(&["QUIT"]), Reply::Ok);
         assert!(c.client.close_after_reply);

@@ -4,7 +4,7 @@
 //! ```text
 //! RENAME key newkey              -> OK; the value and its TTL move; ERR no such key
 //! RENAMENX key newkey            -> 1, or 0 if newkey exists
-//! COPY source destination [DB 0] [REPLACE]  -> 1, or 0 if destination exists
+//! COPY source destination [DB db] [REPLACE]  -> 1, or 0 if destination exists
 //! TOUCH key [key ...]            -> how many exist (each counts as read)
 //! RANDOMKEY                      -> a key, or nil when the keyspace is empty
 //! ```
@@ -18,7 +18,9 @@
 use super::args::{self, Args};
 use super::keyspace::lookup_read;
 use super::{CommandError, Ctx};
+use crate::cache::databases::{split, stored_key};
 use crate::cache::{Entry, Write};
+use crate::config::ClusterMode;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
@@ -61,20 +63,30 @@ pub fn renamenx(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 /// `COPY source destination [DB destination-db] [REPLACE]`
 pub fn copy(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let mut replace = false;
+    let mut to = ctx.client.db;
     let mut args = Args::new(&a[2..]);
     while let Some(opt) = args.peek() {
         args.next_bytes()?;
         if args::is(opt, "REPLACE") {
             replace = true;
         } else if args::is(opt, "DB") && !args.is_empty() {
-            if args.next_int()? != 0 {
-                return Err(CommandError::err("DB index is out of range"));
-            }
+            to = super::databases::index(ctx, args.next_bytes()?, None)?;
         } else {
             return Err(CommandError::Syntax);
         }
     }
-    let (src, dst) = (&a[1], &a[2]);
+    if to != ctx.client.db && ctx.shared.config().scale.cluster_mode == ClusterMode::Emulated {
+        return Err(CommandError::err(
+            "Copying to another database is not allowed in cluster mode",
+        ));
+    }
+    let src = &a[1];
+    let dst = &if to == ctx.client.db {
+        a[2].clone()
+    } else {
+        ctx.shared.store.note_numbered();
+        stored_key(to, &Bytes::copy_from_slice(split(&a[2]).1))
+    };
     if src == dst {
         return Err(CommandError::err(
             "source and destination objects are the same",
@@ -110,13 +122,13 @@ pub fn touch(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 /// does.
 pub fn randomkey(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
     let store = &ctx.shared.store;
-    let live: Vec<_> = store.iter_stored().map(|(k, _)| k).collect();
+    let live: Vec<_> = store.iter_db(ctx.client.db).map(|e| e.key).collect();
     if live.is_empty() {
         return Ok(Reply::Nil);
     }
     let pick =
         (store.clock().now_us() as usize ^ live.len().wrapping_mul(0x9E37_79B9)) % live.len();
-    Ok(Reply::Bulk(live[pick].as_ref().clone()))
+    Ok(Reply::Bulk(live[pick].clone()))
 }
 
 #[cfg(test)]
@@ -163,9 +175,15 @@ mod tests {
             error("ERR source and destination objects are the same")
         );
         assert_eq!(
-            c.run(&["COPY", "a", "d", "DB", "1"]),
+            c.run(&["COPY", "a", "d", "DB", "16"]),
             error("ERR DB index is out of range")
         );
+        // To the same name in another database.
+        assert_eq!(c.run(&["COPY", "a", "a", "DB", "1"]), Reply::Int(1));
+        c.run(&["SELECT", "1"]);
+        assert_eq!(c.run(&["GET", "a"]), c.run(&["GET", "a"]));
+        assert_eq!(c.run(&["EXISTS", "a", "d"]), Reply::Int(1));
+        c.run(&["SELECT", "0"]);
         assert_eq!(c.run(&["COPY", "a", "d", "FOO"]), error("ERR syntax error"));
         // A copied list is a list of its own.
         c.run(&["RPUSH", "l", "x"]);

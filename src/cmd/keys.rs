@@ -46,10 +46,10 @@ pub fn keys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     Ok(Reply::Array(
         ctx.shared
             .store
-            .iter_stored()
-            .filter(|(k, _)| glob::matches(pattern, k, false))
-            .filter(|(k, _)| allowed.as_ref().is_none_or(|f| f(k)))
-            .map(|(k, _)| Reply::Bulk((*k).clone()))
+            .iter_db(ctx.client.db)
+            .filter(|e| glob::matches(pattern, &e.key, false))
+            .filter(|e| allowed.as_ref().is_none_or(|f| f(&e.key)))
+            .map(|e| Reply::Bulk(e.key))
             .collect(),
     ))
 }
@@ -96,7 +96,8 @@ pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let mut heap: BinaryHeap<(u64, Bytes, &'static str)> =
         BinaryHeap::with_capacity(count.min(1024) + 1);
     let mut more = false;
-    for (key, entry) in store.iter_stored() {
+    for e in store.iter_db(ctx.client.db) {
+        let (key, entry) = (e.key, e.entry);
         let h = store.scan_hash(&key);
         if h < cursor {
             continue;
@@ -113,7 +114,7 @@ pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
                 }
             }
         }
-        heap.push((h, (*key).clone(), entry.value.type_name()));
+        heap.push((h, key, entry.value.type_name()));
     }
     let mut picked = heap.into_sorted_vec();
     let next = match picked.last() {

@@ -22,6 +22,7 @@ use super::{CommandError, Ctx, Flow};
 use crate::protocol::Reply;
 use crate::state::Shared;
 use crate::types::list::End;
+use crate::cache::databases::user_key;
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,7 +39,7 @@ fn pop_first(shared: &Shared, keys: &[Bytes], end: End) -> Result<Option<Reply>,
     for key in keys {
         if let Some(item) = pop_n(shared, key, end, 1)?.and_then(|v| v.into_iter().next()) {
             return Ok(Some(Reply::Array(vec![
-                Reply::Bulk(key.clone()),
+                Reply::Bulk(user_key(key)),
                 Reply::Bulk(item),
             ])));
         }
@@ -133,7 +134,7 @@ fn mpop_first(
     for key in keys {
         if let Some(items) = pop_n(shared, key, side, count)? {
             return Ok(Some(Reply::Array(vec![
-                Reply::Bulk(key.clone()),
+                Reply::Bulk(user_key(key)),
                 Reply::Array(items.into_iter().map(Reply::Bulk).collect()),
             ])));
         }

@@ -33,6 +33,7 @@ use crate::cache::Write;
 use crate::glob;
 use crate::keying::{cache_key, KeyOptions};
 use crate::protocol::Reply;
+use crate::cache::databases::stored_key;
 use bytes::Bytes;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
@@ -129,10 +130,11 @@ fn lookup(ctx: &mut Ctx<'_>, a: &[Bytes], read_only: bool) -> Result<Flow, Comma
     }
     let key = namespace::apply(key_of(&a[1], &rest)?, ns.as_deref());
     permit::admit_key(ctx, &key, access)?;
+    let stored = stored_key(ctx.client.db, &key);
     if let Some(sem) = semantic {
-        return super::semantic::lookup(ctx, &a[1], key, sem, opts, access);
+        return super::semantic::lookup(ctx, &a[1], stored, sem, opts, access);
     }
-    single_flight(ctx, &key.clone(), opts, Some(key))
+    single_flight(ctx, &stored, opts, Some(key))
 }
 
 /// LLMLOOKUP of a large body: the key is computed off the event loop, then the lookup runs
@@ -160,8 +162,9 @@ fn lookup_off_loop(
                 shared: &shared,
                 client: &mut stand_in,
             };
+            let stored = stored_key(ctx.client.db, &key);
             permit::admit_key(&mut ctx, &key, access)
-                .and_then(|()| single_flight(&mut ctx, &key.clone(), opts, Some(key)))
+                .and_then(|()| single_flight(&mut ctx, &stored, opts, Some(key)))
         };
         match flow {
             Ok(Flow::Reply(reply)) => reply,
@@ -180,6 +183,7 @@ pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let tier = super::fleet::purge_allowed(ctx)?;
     let allowed = permit::key_filter(ctx, WRITE);
     let shared = ctx.shared.clone();
+    let db = ctx.client.db;
     ctx.client.wrote = true;
     Ok(Flow::Wait(Box::pin(async move {
         // The tier first: its invalidations reach every node, this one included.
@@ -193,10 +197,10 @@ pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
         let done = tokio::task::spawn_blocking(move || {
             let store = &shared.store;
             let keys: Vec<Bytes> = store
-                .iter()
-                .filter(|(k, _)| glob::matches(&pattern, k, false))
-                .filter(|(k, _)| allowed.as_ref().is_none_or(|f| f(k)))
-                .map(|(k, _)| (*k).clone())
+                .iter_db(db)
+                .filter(|e| glob::matches(&pattern, &e.key, false))
+                .filter(|e| allowed.as_ref().is_none_or(|f| f(&e.key)))
+                .map(|e| (*e.stored).clone())
                 .collect();
             let mut gone: std::collections::HashSet<Bytes> = there.into_iter().collect();
             for batch in keys.chunks(PURGE_BATCH) {

@@ -26,6 +26,8 @@ pub mod config;
 pub mod connection;
 pub mod counters;
 pub mod cscan;
+pub mod databases;
+pub mod dbkeys;
 pub mod embed;
 pub mod error;
 pub mod execute;
@@ -220,10 +222,16 @@ pub fn call(ctx: &mut Ctx<'_>, index: usize, args: &[Bytes]) -> Flow {
     if monitored && !exec {
         monitor::feed(ctx, args);
     }
+    // The handler sees the keys in their stored form for the client's database.
+    let stored = dbkeys::stored_args(ctx.client.db, index, spec, args);
+    if stored.is_some() {
+        ctx.shared.store.note_numbered();
+    }
+    let keyed = stored.as_deref().unwrap_or(args);
     let start = Instant::now();
     let flow = match spec.handler {
-        Handler::Sync(f) => Flow::Reply(f(ctx, args).unwrap_or_else(Reply::from)),
-        Handler::Flow(f) => f(ctx, args).unwrap_or_else(|e| Flow::Reply(e.into())),
+        Handler::Sync(f) => Flow::Reply(f(ctx, keyed).unwrap_or_else(Reply::from)),
+        Handler::Flow(f) => f(ctx, keyed).unwrap_or_else(|e| Flow::Reply(e.into())),
     };
     let end = Instant::now();
     if monitored && exec {

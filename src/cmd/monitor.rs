@@ -26,7 +26,7 @@ pub(super) fn feed(ctx: &Ctx<'_>, args: &[Bytes]) {
     } else {
         ctx.client.info.addr.to_string()
     };
-    ctx.shared.observe.monitors.feed(0, &addr, args);
+    ctx.shared.observe.monitors.feed(ctx.client.db, &addr, args);
 }
 
 /// A monitor may not run commands that read or write keys (nor scripts, which may).

@@ -105,6 +105,7 @@ impl Host for ScriptHost<'_> {
 fn script_client(caller: &Client) -> Client {
     let mut c = Client::new(caller.info.clone(), true);
     c.user = caller.user.clone();
+    c.db = caller.db;
     c.in_exec = true;
     c.script = true;
     c

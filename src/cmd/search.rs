@@ -49,6 +49,9 @@ fn index(ctx: &Ctx<'_>, name: &[u8]) -> Option<Arc<Index>> {
 /// `FT.CREATE index ...`: indexes the hashes already under the prefix, in the background when
 /// there are many (FT.INFO's `percent_indexed` shows the progress).
 pub fn create(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
+    if ctx.client.db != 0 {
+        return Err(CommandError::err("Cannot create index on db != 0"));
+    }
     let def = schema::parse(&a[1], &a[2..]).map_err(coded)?;
     let idx = ctx.shared.search.create(def).map_err(coded)?;
     let entries: Vec<_> = ctx

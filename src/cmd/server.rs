@@ -19,17 +19,21 @@ pub fn info(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 
 /// `DBSIZE`
 pub fn dbsize(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
-    Ok(Reply::Int(ctx.shared.store.len() as i64))
+    Ok(Reply::Int(ctx.shared.store.len_db(ctx.client.db) as i64))
 }
 
-/// `FLUSHDB [ASYNC|SYNC]` and `FLUSHALL [ASYNC|SYNC]`
+/// `FLUSHDB [ASYNC|SYNC]` (the selected database) and `FLUSHALL [ASYNC|SYNC]` (every one)
 pub fn flushdb(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     match a.len() {
         1 => {}
         2 if args::is(&a[1], "ASYNC") || args::is(&a[1], "SYNC") => {}
         _ => return Err(CommandError::Syntax),
     }
-    ctx.shared.flush()?;
+    if args::is(&a[0], "FLUSHALL") {
+        ctx.shared.flush()?;
+    } else {
+        ctx.shared.flush_db(ctx.client.db)?;
+    }
     Ok(super::fleet::flushed(ctx))
 }
 

@@ -13,7 +13,7 @@ use super::spec::acl::{LIST, SET, SORTEDSET};
 use super::spec::flag::*;
 use super::{
     aclcmd, bits, client, cluster, command, config, connection, counters, embed, expire, hash,
-    json, keyops, keys, latency, llm, llmget, llmkey, monitor, multi, object, persist, range,
+    databases, json, keyops, keys, latency, llm, llmget, llmkey, monitor, multi, object, persist, range,
     script, search, server, slowlog, stream, string, CommandSpec, Handler,
 };
 use super::{list, list_block, set as sets, sort, zalgebra, zrange, zset, zset_block};
@@ -42,7 +42,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("echo", 2, FAST | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "message", "Returns the given string.", S!(connection::echo)),
     row!("hello", -1, NO_AUTH | FAST | LOADING | STALE | NO_SCRIPT | ALLOW_BUSY, CONNECTION, NOKEY, "connection", "6.0.0", "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the server: protocol version, authentication, client name.", S!(connection::hello)),
     row!("auth", -2, NO_AUTH | FAST | LOADING | STALE | NO_SCRIPT | ALLOW_BUSY, CONNECTION, NOKEY, "connection", "1.0.0", "[username] password", "Authenticates the connection.", S!(connection::auth)),
-    row!("select", 2, FAST | LOADING | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "index", "Changes the selected database (only 0 exists).", S!(connection::select)),
+    row!("select", 2, FAST | LOADING | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "index", "Changes the selected database.", S!(databases::select)),
     row!("quit", -1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI | NO_SCRIPT | ALLOW_BUSY, CONNECTION, NOKEY, "connection", "1.0.0", "", "Closes the connection.", S!(connection::quit)),
     row!("reset", 1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI | NO_SCRIPT, CONNECTION, NOKEY, "connection", "6.2.0", "", "Resets the connection.", S!(connection::reset)),
     row!("acl", -2, 0, 0, NOKEY, "server", "6.0.0", "subcommand [arg ...]", "A container for Access List Control commands.", S!(command::help), subs: aclcmd::SUBCOMMANDS),
@@ -107,6 +107,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("keys", 2, READONLY, KEYSPACE | DANGEROUS, NOKEY, "generic", "1.0.0", "pattern", "Returns all key names that match a pattern.", S!(keys::keys)),
     row!("rename", 3, WRITE, KEYSPACE, (1, 2, 1), "generic", "1.0.0", "key newkey", "Renames a key and overwrites the destination.", S!(keyops::rename)),
     row!("renamenx", 3, WRITE | FAST, KEYSPACE, (1, 2, 1), "generic", "1.0.0", "key newkey", "Renames a key only when the target key name doesn't exist.", S!(keyops::renamenx)),
+    row!("move", 3, WRITE | FAST, KEYSPACE, KEY1, "generic", "1.0.0", "key db", "Moves a key to another database.", S!(databases::move_)),
+    row!("swapdb", 3, WRITE | FAST, KEYSPACE | DANGEROUS, NOKEY, "server", "4.0.0", "index1 index2", "Swaps two Redis databases.", S!(databases::swapdb)),
     row!("copy", -3, WRITE | DENY_OOM, KEYSPACE, (1, 2, 1), "generic", "6.2.0", "source destination [DB destination-db] [REPLACE]", "Copies the value of a key to a new key.", S!(keyops::copy)),
     row!("sort", -2, WRITE | DENY_OOM, LIST | SET | SORTEDSET | DANGEROUS, KEY1, "generic", "1.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.", S!(sort::sort)),
     row!("sort_ro", -2, READONLY, LIST | SET | SORTEDSET | DANGEROUS, KEY1, "generic", "7.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]", "Returns the sorted elements of a list, a set, or a sorted set.", S!(sort::sort_ro)),

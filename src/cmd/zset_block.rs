@@ -21,6 +21,7 @@ use super::{CommandError, Ctx, Flow};
 use crate::protocol::{Protocol, Reply};
 use crate::state::Shared;
 use crate::types::zset::ZSet;
+use crate::cache::databases::user_key;
 use bytes::Bytes;
 use std::sync::Arc;
 
@@ -60,7 +61,7 @@ fn mpop_reply(proto: Protocol, key: Bytes, items: Vec<(f64, Bytes)>) -> Reply {
         .into_iter()
         .map(|(s, m)| Reply::Array(vec![Reply::Bulk(m), score(proto, s)]))
         .collect();
-    Reply::Array(vec![Reply::Bulk(key), Reply::Array(items)])
+    Reply::Array(vec![Reply::Bulk(user_key(&key)), Reply::Array(items)])
 }
 
 /// `numkeys key [key ...] MIN|MAX [COUNT count]` of ZMPOP / BZMPOP, from `a[at]`.
@@ -121,7 +122,7 @@ fn bzpop(ctx: &mut Ctx<'_>, a: &[Bytes], highest: bool) -> Result<Flow, CommandE
         Ok(popped.and_then(|(k, items)| {
             let (s, m) = items.into_iter().next()?;
             Some(Reply::Array(vec![
-                Reply::Bulk(k),
+                Reply::Bulk(user_key(&k)),
                 Reply::Bulk(m),
                 score(proto, s),
             ]))

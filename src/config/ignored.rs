@@ -25,7 +25,6 @@ pub const IGNORED: &[&str] = &[
     "client-output-buffer-limit",
     "crash-log-enabled",
     "crash-memcheck-enabled",
-    "databases",
     "dbfilename",
     "disable-thp",
     "dynamic-hz",

@@ -90,6 +90,8 @@ pub struct Config {
     pub embedding: EmbeddingConfig,
     /// How long a script runs before other clients get `-BUSY` (busy-reply-threshold).
     pub busy_reply_threshold: Duration,
+    /// How many numbered databases SELECT reaches (`databases`).
+    pub databases: usize,
     /// ACL users and tenant namespaces ([`security`]).
     pub acl: AclSettings,
     /// The TLS port and its certificates ([`security`]).
@@ -131,6 +133,7 @@ impl Default for Config {
                 threads: 1,
             },
             busy_reply_threshold: Duration::from_millis(5000),
+            databases: 16,
             acl: AclSettings::default(),
             tls: TlsSettings::default(),
         }
@@ -331,7 +334,7 @@ mod tests {
             Err(SettingError::Immutable("Port".into()))
         );
         assert_eq!(
-            c.set("databases", "16"),
+            c.set("databases", "8"),
             Err(SettingError::Immutable("databases".into()))
         );
         assert!(c.set("maxmemory", "lots").is_err());
@@ -340,7 +343,7 @@ mod tests {
         assert_eq!(c.show("maxmemory").unwrap(), b"67108864");
         c.set("requirepass", b"\xff").unwrap();
         assert_eq!(c.show("requirepass").unwrap(), b"\xff");
-        assert_eq!(c.show("databases").unwrap(), b"1");
+        assert_eq!(c.show("databases").unwrap(), b"16");
         assert_eq!(c.show("nope"), None);
     }
 
@@ -452,7 +455,7 @@ mod tests {
             ("bind", b"* -::1", b"0.0.0.0"),
             ("bind", b"localhost", b"127.0.0.1"),
             ("llm-default-ttl", b"0", b"0"),
-            ("databases", b"1", b"1"),
+            ("databases", b"4", b"4"),
         ];
         for (name, value, shown) in cases {
             let s = find(name).unwrap();

@@ -18,6 +18,7 @@ use crate::persistence::{FsyncPolicy, SaveSchedule};
 use std::time::Duration;
 
 mod compression;
+mod databases;
 mod embedding;
 mod keying;
 mod observe;
@@ -412,20 +413,7 @@ pub static SETTINGS: &[Setting] = &[
         },
         show: |c| values::show(c.llm_max_backoff.as_millis() as u64),
     },
-    Setting {
-        name: "databases",
-        flag: false,
-        env: "",
-        value_name: "N",
-        default: "1",
-        help: "Number of databases: llmcached has one (redis.conf's databases directive is accepted and ignored).",
-        mutable: false,
-        apply: |_, v| match v {
-            b"1" => Ok(()),
-            _ => Err("argument must be between 1 and 1 inclusive".into()),
-        },
-        show: |_| b"1".to_vec(),
-    },
+    databases::DATABASES,
     observe::SLOWLOG_LOG_SLOWER_THAN,
     observe::SLOWLOG_MAX_LEN,
     observe::LATENCY_MONITOR_THRESHOLD,

@@ -147,10 +147,16 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
         }
         "keyspace" => {
             line!(out, "# Keyspace");
-            let keys = shared.store.len();
-            if keys > 0 {
-                let expires = shared.store.stats().expires.get().min(keys);
-                line!(out, "db0:keys={keys},expires={expires},avg_ttl=0");
+            if !shared.store.numbered() {
+                let keys = shared.store.len();
+                if keys > 0 {
+                    let expires = shared.store.stats().expires.get().min(keys);
+                    line!(out, "db0:keys={keys},expires={expires},avg_ttl=0");
+                }
+            } else {
+                for (db, (keys, expires)) in per_database(&shared.store) {
+                    line!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0");
+                }
             }
         }
         "commandstats" => {
@@ -371,7 +377,7 @@ pub fn client_line(shared: &Shared, c: &ClientInfo) -> String {
         .and_then(|i| shared.command_names.get(i))
         .map_or("NULL", |s| s);
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -379,6 +385,7 @@ pub fn client_line(shared: &Shared, c: &ClientInfo) -> String {
         c.created.elapsed().as_secs(),
         c.idle_secs(),
         if meta.blocked { "b" } else if meta.multi >= 0 { "x" } else { "N" },
+        meta.db,
         meta.multi,
         cmd,
         meta.user,
@@ -386,6 +393,19 @@ pub fn client_line(shared: &Shared, c: &ClientInfo) -> String {
         meta.lib_name,
         meta.lib_ver,
     )
+}
+
+/// Keys and keys with a TTL of every database that holds keys, in order: one walk of the store.
+fn per_database(store: &crate::cache::Store) -> std::collections::BTreeMap<usize, (u64, u64)> {
+    store.run_maintenance();
+    let mut dbs = std::collections::BTreeMap::new();
+    for (key, entry) in store.iter_stored() {
+        let (db, _) = crate::cache::databases::split(&key);
+        let counts: &mut (u64, u64) = dbs.entry(db).or_default();
+        counts.0 += 1;
+        counts.1 += entry.expire_at.is_some() as u64;
+    }
+    dbs
 }
 
 /// `1.50M`-style sizes, as Redis prints them.

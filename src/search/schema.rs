@@ -91,9 +91,13 @@ pub struct IndexDef {
 }
 
 impl IndexDef {
-    /// Whether keys named `key` belong to this index.
+    /// Whether keys named `key` (as stored) belong to this index. Indexes follow database 0,
+    /// as RediSearch's do: a key of another database (stored behind
+    /// [`crate::cache::databases::MARK`]) never belongs, nor does the rare key of database 0
+    /// that starts with that byte.
     pub fn covers(&self, key: &[u8]) -> bool {
-        self.prefixes.is_empty() || self.prefixes.iter().any(|p| key.starts_with(p))
+        key.first() != Some(&crate::cache::databases::MARK)
+            && (self.prefixes.is_empty() || self.prefixes.iter().any(|p| key.starts_with(p)))
     }
 
     pub fn field(&self, name: &str) -> Option<(usize, &Field)> {

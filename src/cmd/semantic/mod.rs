@@ -38,6 +38,7 @@ use crate::search::pending::{tenant_of, Decision, Intent, Refused};
 use crate::search::schema::Metric;
 use crate::search::text;
 use crate::search::{distance, guard};
+use crate::cache::databases::{split, user_key};
 use bytes::Bytes;
 
 /// What follows `SEMANTIC`.
@@ -92,7 +93,7 @@ impl Account {
             .iter()
             .map(|c| {
                 Reply::Array(vec![
-                    Reply::Bulk(c.key.clone()),
+                    Reply::Bulk(user_key(&c.key)),
                     text(&text::g12(c.distance as f64)),
                     text(c.why.as_str()),
                     text(if c.pending { "pending" } else { "stored" }),
@@ -126,7 +127,7 @@ fn triple(key: Bytes, r: Reply, distance: Option<f32>, account: &Option<Account>
         Some(a) => a.annotate(r),
         None => r,
     };
-    Reply::Array(vec![Reply::Bulk(key), r, d])
+    Reply::Array(vec![Reply::Bulk(user_key(&key)), r, d])
 }
 
 fn wrap(flow: Flow, key: Bytes, distance: Option<f32>, account: Option<Account>) -> Flow {
@@ -195,11 +196,12 @@ pub fn lookup(
     let space = shared
         .search
         .semantic
-        .get_or_create(tenant_of(&key), &sem.space, dim)
+        .get_or_create(tenant_of(split(&key).1), &sem.space, dim)
         .map_err(CommandError::err)?;
     let lease = shared.flights.lease();
     let allowed = permit::key_filter(ctx, access);
-    let allowed = |k: &[u8]| allowed.as_ref().is_none_or(|f| f(k));
+    // The user's key patterns name keys as the user does, not in their stored form.
+    let allowed = |k: &[u8]| allowed.as_ref().is_none_or(|f| f(split(k).1));
     let (system, user) = guard::texts_of(body);
     let sig = std::sync::Arc::new(guard::Signature::of(&system, &user));
     let refused = match meta {
