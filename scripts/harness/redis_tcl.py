@@ -3,8 +3,9 @@ release llmcached and against a real redis-server, compared case by case.
 
 Each unit runs on a fresh server of each target (units leave configs, scripts and keys behind
 that would spill into the next one), bounded by UNIT_TIMEOUT, with
-`runtest --host 127.0.0.1 --port P --singledb --durable --tags -needs:repl --single UNIT`:
-`--singledb` because llmcached serves database 0 only, `--durable` so that an error outside an
+`runtest --host 127.0.0.1 --port P --durable --tags -needs:repl --single UNIT` (so the units
+run in database 9, as Redis's own CI runs them, and their MOVE / SWAPDB / SELECT cases run too):
+`--durable` so that an error outside an
 assertion (an unknown command) fails its test instead of ending the whole run. A test that hangs
 (a reply that never comes) trips runtest's own `--timeout` (PROGRESS_TIMEOUT without progress);
 it is counted as failed and the unit runs again on a fresh server with a `--skipfile` naming
@@ -249,7 +250,7 @@ def _run_once(ctx: Context, copy: Path, log: Path, target: str, unit: str, skip:
                              redis_args=("--enable-debug-command", "yes"),
                              llmcached_args=("--maxmemory-policy", "noeviction")) as server:
             argv = ["./runtest", "--host", "127.0.0.1", "--port", str(server.port),
-                    "--singledb", "--durable", "--tags", "-needs:repl", "--single", unit,
+                    "--durable", "--tags", "-needs:repl", "--single", unit,
                     "--clients", "1", "--baseport", str(BASEPORT[target]),
                     "--timeout", str(PROGRESS_TIMEOUT)]
             if skip:

@@ -3,6 +3,7 @@
 
 mod acl;
 mod cluster;
+mod databases;
 mod coalescing;
 mod commands;
 mod compression;
