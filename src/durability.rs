@@ -41,7 +41,21 @@ pub fn options(config: &Config) -> Result<Option<Options>, String> {
 }
 
 fn to_record(key: Bytes, entry: &Entry) -> Record {
-    let value = match &entry.value {
+    Record::Set {
+        key,
+        value: persisted(&entry.value),
+        expire_at_ms: entry.expire_at,
+        meta: SetMeta {
+            stored_at_ms: entry.stored_at,
+            grace_ms: entry.grace_ms,
+            tokens: entry.tokens,
+        },
+    }
+}
+
+/// A value as the persistence format writes it (DUMP too).
+pub fn persisted(value: &Value) -> persistence::Value {
+    match value {
         Value::Str(b) => persistence::Value::Str(b.clone()),
         Value::Packed(p) => persistence::Value::Packed(p.frame().clone()),
         Value::Json(b) => persistence::Value::Json(b.clone()),
@@ -53,16 +67,6 @@ fn to_record(key: Bytes, entry: &Entry) -> Record {
         Value::ZSet(c) => {
             persistence::Value::ZSet(c.read(|z| z.iter().map(|(s, m)| (s, m.clone())).collect()))
         }
-    };
-    Record::Set {
-        key,
-        value,
-        expire_at_ms: entry.expire_at,
-        meta: SetMeta {
-            stored_at_ms: entry.stored_at,
-            grace_ms: entry.grace_ms,
-            tokens: entry.tokens,
-        },
     }
 }
 
@@ -75,7 +79,8 @@ fn loaded_entry(value: persistence::Value, expire_at_ms: Option<u64>, meta: SetM
         .with_stored_at(meta.stored_at_ms)
 }
 
-fn from_value(v: persistence::Value) -> Value {
+/// The value a persisted one stands for (loading, RESTORE).
+pub fn from_value(v: persistence::Value) -> Value {
     match v {
         persistence::Value::Str(b) => Value::Str(b),
         persistence::Value::Packed(f) => Value::Packed(Packed::from_frame(f)),

@@ -54,6 +54,18 @@ impl Access {
         }
     }
 
+    /// A key written at `now_ms` with a history given by hand (RESTORE ... IDLETIME / FREQ):
+    /// last read `idle_secs` ago, its counter at `freq`.
+    pub fn given(now_ms: u64, idle_secs: Option<u64>, freq: Option<u8>) -> Access {
+        let now = secs(now_ms);
+        let idle = idle_secs.unwrap_or(0).min(now as u64) as u32;
+        Access {
+            read: AtomicBool::new(false),
+            last_s: AtomicU32::new(now - idle),
+            freq: AtomicU8::new(freq.unwrap_or(LFU_INIT)),
+        }
+    }
+
     /// A copy carrying `other`'s history (a re-timed entry is the same key, read as before).
     pub fn carried(other: &Access) -> Access {
         Access {
@@ -137,6 +149,16 @@ mod tests {
         assert_eq!(a.freq(1_000 + 3 * 60_000), after_10k - 3);
         assert_eq!(a.idle_secs(1_000 + 3 * 60_000), 180);
         assert!(a.was_read());
+    }
+
+    #[test]
+    fn a_given_history_is_what_restore_asked_for() {
+        let a = Access::given(1_000_000_000, None, Some(42));
+        assert_eq!(a.freq(1_000_000_000), 42);
+        assert_eq!(a.idle_secs(1_000_000_000), 0);
+        let b = Access::given(1_000_000_000, Some(100), None);
+        assert_eq!(b.idle_secs(1_000_000_000), 100);
+        assert_eq!(b.freq(1_000_000_000), LFU_INIT - 1);
     }
 
     #[test]

@@ -65,7 +65,10 @@ pub fn split(stored: &[u8]) -> (usize, &[u8]) {
     if stored.get(1) == Some(&MARK) {
         return (0, &stored[1..]);
     }
-    let digits = stored[1..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let digits = stored[1..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     let (num, rest) = stored[1..].split_at(digits);
     let db = std::str::from_utf8(num)
         .ok()

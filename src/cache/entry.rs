@@ -159,6 +159,12 @@ impl Entry {
 
     /// The entry as the store keeps it: written at `now_ms` unless it already carries its write
     /// time (a re-timed or loaded entry).
+    /// This entry with a read history given by hand (see [`Access::given`]).
+    pub fn with_access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
+    }
+
     pub fn stamped(mut self, now_ms: u64) -> Self {
         if self.stored_at == 0 {
             self.stored_at = now_ms;

@@ -149,8 +149,10 @@ impl Stats {
 
 /// The model segment of a key of the shape `llm:v<N>:<model>:<hex>`, or a tenant's
 /// `llm:ns:<namespace>:v<N>:<model>:<hex>` (LLMKEY percent-encodes the model and a namespace
-/// holds no colon; keys written by hand may, so the hash is taken from the right).
+/// holds no colon; keys written by hand may, so the hash is taken from the right), in any
+/// database.
 pub fn model_of(key: &[u8]) -> Option<&str> {
+    let key = super::databases::split(key).1;
     let s = std::str::from_utf8(key).ok()?.strip_prefix("llm:")?;
     let s = match s.strip_prefix("ns:") {
         Some(tenant) => tenant.split_once(':')?.1,

@@ -30,7 +30,11 @@ fn cluster(ctx: &Ctx<'_>) -> bool {
 
 /// A database index the server has, from `arg` (`ERR value is not an integer ...`, or
 /// `invalid`'s words where SWAPDB has its own, then `ERR DB index is out of range`).
-pub fn index(ctx: &Ctx<'_>, arg: &[u8], invalid: Option<&'static str>) -> Result<usize, CommandError> {
+pub fn index(
+    ctx: &Ctx<'_>,
+    arg: &[u8],
+    invalid: Option<&'static str>,
+) -> Result<usize, CommandError> {
     let n = match (args::int(arg), invalid) {
         (Ok(n), _) if n >= i32::MIN as i64 && n <= i32::MAX as i64 => n,
         (_, Some(words)) => return Err(CommandError::err(words)),
@@ -135,8 +139,14 @@ mod tests {
         assert_eq!(c.run(&["SELECT", "0"]), Reply::Ok);
         assert_eq!(c.run(&["GET", "k"]), bulk("zero"));
         assert_eq!(c.run(&["DBSIZE"]), Reply::Int(1));
-        assert_eq!(c.run(&["SELECT", "16"]), error("ERR DB index is out of range"));
-        assert_eq!(c.run(&["SELECT", "-1"]), error("ERR DB index is out of range"));
+        assert_eq!(
+            c.run(&["SELECT", "16"]),
+            error("ERR DB index is out of range")
+        );
+        assert_eq!(
+            c.run(&["SELECT", "-1"]),
+            error("ERR DB index is out of range")
+        );
         assert_eq!(
             c.run(&["SELECT", "x"]),
             error("ERR value is not an integer or out of range")

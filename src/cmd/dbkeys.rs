@@ -116,7 +116,12 @@ fn each_key(index: usize, spec: &CommandSpec, args: &[Bytes], mut f: impl FnMut(
 /// `args` with its key arguments in their stored form for database `db`, or `None` where every
 /// key is stored as sent.
 #[inline]
-pub fn stored_args(db: usize, index: usize, spec: &CommandSpec, args: &[Bytes]) -> Option<Vec<Bytes>> {
+pub fn stored_args(
+    db: usize,
+    index: usize,
+    spec: &CommandSpec,
+    args: &[Bytes],
+) -> Option<Vec<Bytes>> {
     if spec.keys.0 == 0 && rules().get(index).is_none_or(|r| *r == Rule::Range) {
         return None;
     }
@@ -162,15 +167,44 @@ mod tests {
         );
         assert_eq!(
             stored_of(2, &["ZUNIONSTORE", "d", "2", "x", "y", "WEIGHTS", "1", "2"]),
-            vec![w("ZUNIONSTORE"), k(2, "d"), w("2"), k(2, "x"), k(2, "y"), w("WEIGHTS"), w("1"), w("2")]
+            vec![
+                w("ZUNIONSTORE"),
+                k(2, "d"),
+                w("2"),
+                k(2, "x"),
+                k(2, "y"),
+                w("WEIGHTS"),
+                w("1"),
+                w("2")
+            ]
         );
         assert_eq!(
             stored_of(2, &["BLMPOP", "0", "1", "l", "LEFT"]),
             vec![w("BLMPOP"), w("0"), w("1"), k(2, "l"), w("LEFT")]
         );
         assert_eq!(
-            stored_of(1, &["SORT", "l", "BY", "w_*", "LIMIT", "0", "1", "GET", "#", "GET", "o_*->f", "STORE", "d"]),
-            vec![w("SORT"), k(1, "l"), w("BY"), k(1, "w_*"), w("LIMIT"), w("0"), w("1"), w("GET"), w("#"), w("GET"), k(1, "o_*->f"), w("STORE"), k(1, "d")]
+            stored_of(
+                1,
+                &[
+                    "SORT", "l", "BY", "w_*", "LIMIT", "0", "1", "GET", "#", "GET", "o_*->f",
+                    "STORE", "d"
+                ]
+            ),
+            vec![
+                w("SORT"),
+                k(1, "l"),
+                w("BY"),
+                k(1, "w_*"),
+                w("LIMIT"),
+                w("0"),
+                w("1"),
+                w("GET"),
+                w("#"),
+                w("GET"),
+                k(1, "o_*->f"),
+                w("STORE"),
+                k(1, "d")
+            ]
         );
         assert_eq!(
             stored_of(1, &["EVAL", "return 1", "1", "a"]),

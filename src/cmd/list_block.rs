@@ -19,10 +19,10 @@
 use super::blocking::{block, timeout};
 use super::list::{end, move_one, pop_n};
 use super::{CommandError, Ctx, Flow};
+use crate::cache::databases::user_key;
 use crate::protocol::Reply;
 use crate::state::Shared;
 use crate::types::list::End;
-use crate::cache::databases::user_key;
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;

@@ -29,11 +29,11 @@
 use super::llmget::{single_flight, ReadOptions};
 use super::{permit, CommandError, Ctx, Flow};
 use crate::acl::{namespace, READ, WRITE};
+use crate::cache::databases::stored_key;
 use crate::cache::Write;
 use crate::glob;
 use crate::keying::{cache_key, KeyOptions};
 use crate::protocol::Reply;
-use crate::cache::databases::stored_key;
 use bytes::Bytes;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;

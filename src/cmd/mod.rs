@@ -28,6 +28,7 @@ pub mod counters;
 pub mod cscan;
 pub mod databases;
 pub mod dbkeys;
+pub mod dump;
 pub mod embed;
 pub mod error;
 pub mod execute;

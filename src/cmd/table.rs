@@ -12,9 +12,9 @@ use super::spec::acl::{
 use super::spec::acl::{LIST, SET, SORTEDSET};
 use super::spec::flag::*;
 use super::{
-    aclcmd, bits, client, cluster, command, config, connection, counters, embed, expire, hash,
-    databases, json, keyops, keys, latency, llm, llmget, llmkey, monitor, multi, object, persist, range,
-    script, search, server, slowlog, stream, string, CommandSpec, Handler,
+    aclcmd, bits, client, cluster, command, config, connection, counters, databases, dump, embed,
+    expire, hash, json, keyops, keys, latency, llm, llmget, llmkey, monitor, multi, object,
+    persist, range, script, search, server, slowlog, stream, string, CommandSpec, Handler,
 };
 use super::{list, list_block, set as sets, sort, zalgebra, zrange, zset, zset_block};
 use crate::row;
@@ -109,6 +109,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("renamenx", 3, WRITE | FAST, KEYSPACE, (1, 2, 1), "generic", "1.0.0", "key newkey", "Renames a key only when the target key name doesn't exist.", S!(keyops::renamenx)),
     row!("move", 3, WRITE | FAST, KEYSPACE, KEY1, "generic", "1.0.0", "key db", "Moves a key to another database.", S!(databases::move_)),
     row!("swapdb", 3, WRITE | FAST, KEYSPACE | DANGEROUS, NOKEY, "server", "4.0.0", "index1 index2", "Swaps two Redis databases.", S!(databases::swapdb)),
+    row!("dump", 2, READONLY, KEYSPACE, KEY1, "generic", "2.6.0", "key", "Returns a serialized representation of the value stored at a key.", S!(dump::dump)),
+    row!("restore", -4, WRITE | DENY_OOM, KEYSPACE | DANGEROUS, KEY1, "generic", "2.6.0", "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]", "Creates a key from the serialized representation of a value.", S!(dump::restore)),
     row!("copy", -3, WRITE | DENY_OOM, KEYSPACE, (1, 2, 1), "generic", "6.2.0", "source destination [DB destination-db] [REPLACE]", "Copies the value of a key to a new key.", S!(keyops::copy)),
     row!("sort", -2, WRITE | DENY_OOM, LIST | SET | SORTEDSET | DANGEROUS, KEY1, "generic", "1.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.", S!(sort::sort)),
     row!("sort_ro", -2, READONLY, LIST | SET | SORTEDSET | DANGEROUS, KEY1, "generic", "7.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]", "Returns the sorted elements of a list, a set, or a sorted set.", S!(sort::sort_ro)),

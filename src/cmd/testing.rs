@@ -95,6 +95,23 @@ impl TestClient {
         }
     }
 
+    /// [`TestClient::run`] for binary arguments.
+    pub fn run_with(&mut self, args: &[&[u8]]) -> Reply {
+        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
+        match self.flow_bytes(&args) {
+            Flow::Reply(r) => r,
+            _ => panic!("{args:?} did not reply at once"),
+        }
+    }
+
+    /// The bytes of a command's bulk-string reply.
+    pub fn run_bytes(&mut self, args: &[&str]) -> Bytes {
+        match self.run(args) {
+            Reply::Bulk(b) => b,
+            other => panic!("{args:?} answered {other:?}, not a bulk string"),
+        }
+    }
+
     /// Runs a command, awaiting its reply if it blocks. Panics if it closes the connection.
     pub async fn run_async(&mut self, args: &[&str]) -> Reply {
         match self.flow(args) {

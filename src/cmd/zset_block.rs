@@ -18,10 +18,10 @@ use super::blocking::{block, timeout};
 use super::collection::modify;
 use super::zset::score;
 use super::{CommandError, Ctx, Flow};
+use crate::cache::databases::user_key;
 use crate::protocol::{Protocol, Reply};
 use crate::state::Shared;
 use crate::types::zset::ZSet;
-use crate::cache::databases::user_key;
 use bytes::Bytes;
 use std::sync::Arc;
 

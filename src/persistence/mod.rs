@@ -77,6 +77,7 @@
 //! ```
 
 mod clock;
+pub mod dump;
 mod engine;
 mod error;
 mod format;

@@ -18,6 +18,14 @@ from conftest import SOCKET_TIMEOUT
 
 # name -> commands; "{p}" becomes the session's key prefix.
 CASES = {
+    "databases": [
+        "SELECT 3", "SET {p}k v EX 100", "MOVE {p}k 3", "MOVE {p}k 4", "MOVE {p}k 4",
+        "MOVE {p}k 99", "MOVE {p}k x", "MOVE {p}none 5", "SELECT 4", "TTL {p}k", "GET {p}k",
+        "COPY {p}k {p}k", "COPY {p}k {p}k DB 3", "COPY {p}k {p}k DB 3", "COPY {p}k {p}k DB 16",
+        "COPY {p}k {p}c DB x", "SELECT 3", "GET {p}k", "SWAPDB 3 x", "SWAPDB x 3", "SWAPDB 3 100",
+        "SWAPDB -1 3", "SWAPDB 5 5", "SELECT 16", "SELECT -1", "SELECT x", "SELECT 99999999999",
+        "DEL {p}k", "SELECT 4", "DEL {p}k", "SELECT 0",
+    ],
     "sort": [
         "RPUSH {p}l 3 1 2 10 -5", "SORT {p}l", "SORT {p}l DESC", "SORT {p}l ALPHA",
         "SORT {p}l LIMIT 1 2", "SORT {p}l LIMIT -1 2 DESC", "SORT {p}l BY nosort",

@@ -29,7 +29,10 @@ async fn a_url_with_a_database_number_sees_that_database_only() {
     assert_eq!(cmd(&mut zero, &["GET", "session:1"]).await, "web");
     assert_eq!(cmd(&mut one, &["DBSIZE"]).await, "2");
     assert_eq!(cmd(&mut zero, &["DBSIZE"]).await, "1");
-    assert_eq!(cmd(&mut one, &["SCAN", "0", "MATCH", "s*"]).await, "[0,[session:1]]");
+    assert_eq!(
+        cmd(&mut one, &["SCAN", "0", "MATCH", "s*"]).await,
+        "[0,[session:1]]"
+    );
     let info = cmd(&mut zero, &["INFO", "keyspace"]).await;
     assert!(
         info.contains("db0:keys=1,") && info.contains("db1:keys=2,"),
@@ -104,7 +107,10 @@ async fn keys_come_back_to_their_databases_after_a_restart() {
     let mut zero = conn_to(s.addr, 0).await;
     let mut five = conn_to(s.addr, 5).await;
     assert_eq!(cmd(&mut zero, &["SET", "k", "zero"]).await, "OK");
-    assert_eq!(cmd(&mut five, &["SET", "k", "five", "EX", "3600"]).await, "OK");
+    assert_eq!(
+        cmd(&mut five, &["SET", "k", "five", "EX", "3600"]).await,
+        "OK"
+    );
     assert_eq!(cmd(&mut five, &["RPUSH", "l", "a"]).await, "1");
     assert_eq!(cmd(&mut five, &["MOVE", "l", "6"]).await, "1");
     assert_eq!(cmd(&mut zero, &["SWAPDB", "0", "7"]).await, "OK");

@@ -3,11 +3,11 @@
 
 mod acl;
 mod cluster;
-mod databases;
 mod coalescing;
 mod commands;
 mod compression;
 mod config_set;
+mod databases;
 mod durability;
 mod freshness;
 mod hardening;

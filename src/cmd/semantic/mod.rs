@@ -33,12 +33,12 @@
 
 use super::llmget::{hit_reply, single_flight, Mode, ReadOptions};
 use super::{args, permit, CommandError, Ctx, Flow};
+use crate::cache::databases::{split, user_key};
 use crate::protocol::Reply;
 use crate::search::pending::{tenant_of, Decision, Intent, Refused};
 use crate::search::schema::Metric;
 use crate::search::text;
 use crate::search::{distance, guard};
-use crate::cache::databases::{split, user_key};
 use bytes::Bytes;
 
 /// What follows `SEMANTIC`.
