@@ -43,20 +43,25 @@ pub fn exec(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Flow, CommandError> {
     };
     ctx.client.info.meta(|m| m.multi = -1);
     let watching = ctx.client.watching.take();
-    if multi.dirty {
-        return Err(CommandError::coded(
-            "EXECABORT Transaction discarded because of previous errors.",
-        ));
-    }
-    // Nothing else runs while the transaction does (the script gate's exclusive pass).
+    // Nothing else runs while the transaction does (the script gate's exclusive pass). A
+    // script past the busy threshold aborts the transaction, as Redis rejects EXEC itself
+    // then (with that reason, before looking at the queue).
     let shared = ctx.shared.clone();
     let Ok(_pass) = shared
         .scripts
         .gate
         .exclusive(|| shared.config().busy_reply_threshold)
     else {
-        return Err(CommandError::Busy);
+        return Err(CommandError::coded(format!(
+            "EXECABORT Transaction discarded because of: {}",
+            CommandError::Busy
+        )));
     };
+    if multi.dirty {
+        return Err(CommandError::coded(
+            "EXECABORT Transaction discarded because of previous errors.",
+        ));
+    }
     let now = ctx.shared.store.clock().now_ms();
     if watching.is_some_and(|w| w.is_dirty(now)) {
         return Ok(Flow::Reply(Reply::NilArray));

@@ -264,6 +264,11 @@ async fn commands_queued_while_a_script_is_busy_abort_the_transaction() {
         "OK"
     );
     assert_eq!(cmd(&mut other, &["SET", "xx", "1"]).await, "OK");
+    // A transaction queued before the script, executed while it is busy ("EXEC and script
+    // timeout"): EXEC itself is refused, the transaction discarded.
+    let mut early = server.conn(false).await;
+    assert_eq!(cmd(&mut early, &["MULTI"]).await, "OK");
+    assert_eq!(cmd(&mut early, &["INCR", "xx"]).await, "QUEUED");
     let body = "local i = 0 while true do i = i + 1 end";
     let script = tokio::spawn(async move { cmd(&mut runner, &["EVAL", body, "0"]).await });
     // Each GET waits for the running script, then is refused once it is busy; bounded, so a
@@ -279,12 +284,18 @@ async fn commands_queued_while_a_script_is_busy_abort_the_transaction() {
         }
     }
     assert!(busy, "the script never turned busy");
+    assert_eq!(
+        cmd(&mut early, &["EXEC"]).await,
+        "ERROR:EXECABORT Transaction discarded because of: BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    );
     assert_eq!(cmd(&mut tx, &["MULTI"]).await, "OK");
     assert!(cmd(&mut tx, &["INCR", "xx"])
         .await
         .starts_with("ERROR:BUSY"));
     assert_eq!(cmd(&mut other, &["SCRIPT", "KILL"]).await, "OK");
     assert!(script.await.unwrap().contains("Script killed"));
+    // The aborted transaction left its connection out of MULTI.
+    assert_eq!(cmd(&mut early, &["PING", "out"]).await, "out");
     assert_eq!(cmd(&mut tx, &["INCR", "xx"]).await, "QUEUED");
     assert_eq!(
         cmd(&mut tx, &["EXEC"]).await,
