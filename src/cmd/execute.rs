@@ -33,12 +33,24 @@ pub fn serve_blocked(shared: &crate::state::Shared) {
     }
 }
 
+/// The commands that run at once inside MULTI instead of being queued (Redis decides these
+/// by name too).
+const RUN_AT_ONCE: &[&str] = &["multi", "exec", "discard", "watch", "quit", "reset"];
+
 fn run(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Flow {
     match admit(ctx, args) {
         Ok(index) => {
             if ctx.client.multi.is_some() {
                 let spec = row(index);
-                let queue = spec.is_some_and(|spec| !spec.has(flag::NO_MULTI));
+                if spec.is_some_and(|spec| spec.has(flag::NO_MULTI)) {
+                    if let Some(m) = ctx.client.multi.as_mut() {
+                        m.dirty = true;
+                    }
+                    let e = CommandError::err("Command not allowed inside a transaction").into();
+                    ctx.shared.observe.error_reply(&e);
+                    return Flow::Reply(e);
+                }
+                let queue = spec.is_some_and(|spec| !RUN_AT_ONCE.contains(&spec.full_name));
                 // While a script is busy a command is refused rather than queued, and the
                 // transaction is marked dirty, as Redis refuses it before queueing.
                 let allowed = spec.is_some_and(|spec| spec.has(flag::ALLOW_BUSY));
@@ -241,6 +253,12 @@ mod tests {
             Reply::Simple("QUEUED")
         );
         assert!(reply(execute(&mut ctx, &args(&["GET"]))).is_error());
+        // SAVE and SHUTDOWN are refused inside a transaction, not run nor queued.
+        assert_eq!(
+            reply(execute(&mut ctx, &args(&["SHUTDOWN"]))),
+            Reply::error("ERR Command not allowed inside a transaction")
+        );
+        assert!(!shared.shutdown_requested());
         assert_eq!(
             reply(execute(&mut ctx, &args(&["EXEC"]))),
             Reply::error("EXECABORT Transaction discarded because of previous errors.")

@@ -26,7 +26,7 @@ pub mod flag {
     pub const NO_AUTH: u32 = 1 << 3;
     /// Allowed while the data set is loading.
     pub const LOADING: u32 = 1 << 4;
-    /// Executed at once even inside MULTI (MULTI, EXEC, DISCARD, QUIT, RESET, WATCH).
+    /// Refused inside MULTI (`Command not allowed inside a transaction`): SAVE, SHUTDOWN.
     pub const NO_MULTI: u32 = 1 << 5;
     pub const ADMIN: u32 = 1 << 6;
     pub const BLOCKING: u32 = 1 << 7;

@@ -43,8 +43,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("hello", -1, NO_AUTH | FAST | LOADING | STALE | NO_SCRIPT | ALLOW_BUSY, CONNECTION, NOKEY, "connection", "6.0.0", "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the server: protocol version, authentication, client name.", S!(connection::hello)),
     row!("auth", -2, NO_AUTH | FAST | LOADING | STALE | NO_SCRIPT | ALLOW_BUSY, CONNECTION, NOKEY, "connection", "1.0.0", "[username] password", "Authenticates the connection.", S!(connection::auth)),
     row!("select", 2, FAST | LOADING | STALE, CONNECTION, NOKEY, "connection", "1.0.0", "index", "Changes the selected database.", S!(databases::select)),
-    row!("quit", -1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI | NO_SCRIPT | ALLOW_BUSY, CONNECTION, NOKEY, "connection", "1.0.0", "", "Closes the connection.", S!(connection::quit)),
-    row!("reset", 1, NO_AUTH | FAST | LOADING | STALE | NO_MULTI | NO_SCRIPT, CONNECTION, NOKEY, "connection", "6.2.0", "", "Resets the connection.", S!(connection::reset)),
+    row!("quit", -1, NO_AUTH | FAST | LOADING | STALE | NO_SCRIPT | ALLOW_BUSY, CONNECTION, NOKEY, "connection", "1.0.0", "", "Closes the connection.", S!(connection::quit)),
+    row!("reset", 1, NO_AUTH | FAST | LOADING | STALE | NO_SCRIPT, CONNECTION, NOKEY, "connection", "6.2.0", "", "Resets the connection.", S!(connection::reset)),
     row!("acl", -2, 0, 0, NOKEY, "server", "6.0.0", "subcommand [arg ...]", "A container for Access List Control commands.", S!(command::help), subs: aclcmd::SUBCOMMANDS),
     row!("client", -2, 0, 0, NOKEY, "connection", "2.4.0", "subcommand [arg ...]", "A container for client connection commands.", S!(command::help), subs: client::SUBCOMMANDS),
     // server
@@ -119,10 +119,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     row!("object", -2, 0, 0, NOKEY, "generic", "2.2.3", "subcommand [arg ...]", "A container for object introspection commands.", S!(command::help), subs: object::OBJECT),
     row!("memory", -2, 0, 0, NOKEY, "server", "4.0.0", "subcommand [arg ...]", "A container for memory diagnostics commands.", S!(command::help), subs: object::MEMORY),
     // transactions
-    row!("multi", 1, FAST | LOADING | STALE | NO_MULTI | NO_SCRIPT | ALLOW_BUSY, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Starts a transaction.", S!(multi::multi)),
-    row!("exec", 1, LOADING | STALE | NO_MULTI | NO_SCRIPT | EXCLUSIVE, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Executes all commands in a transaction.", F!(multi::exec)),
-    row!("discard", 1, FAST | LOADING | STALE | NO_MULTI | NO_SCRIPT | ALLOW_BUSY, TRANSACTION, NOKEY, "transactions", "2.0.0", "", "Discards a transaction.", S!(multi::discard)),
-    row!("watch", -2, FAST | LOADING | STALE | NO_MULTI | NO_SCRIPT | ALLOW_BUSY, TRANSACTION, ALLKEYS, "transactions", "2.2.0", "key [key ...]", "Monitors changes to keys to determine the execution of a transaction.", S!(multi::watch)),
+    row!("multi", 1, FAST | LOADING | STALE | NO_SCRIPT | ALLOW_BUSY, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Starts a transaction.", S!(multi::multi)),
+    row!("exec", 1, LOADING | STALE | NO_SCRIPT | EXCLUSIVE, TRANSACTION, NOKEY, "transactions", "1.2.0", "", "Executes all commands in a transaction.", F!(multi::exec)),
+    row!("discard", 1, FAST | LOADING | STALE | NO_SCRIPT | ALLOW_BUSY, TRANSACTION, NOKEY, "transactions", "2.0.0", "", "Discards a transaction.", S!(multi::discard)),
+    row!("watch", -2, FAST | LOADING | STALE | NO_SCRIPT | ALLOW_BUSY, TRANSACTION, ALLKEYS, "transactions", "2.2.0", "key [key ...]", "Monitors changes to keys to determine the execution of a transaction.", S!(multi::watch)),
     row!("unwatch", 1, FAST | LOADING | STALE | NO_SCRIPT | ALLOW_BUSY, TRANSACTION, NOKEY, "transactions", "2.2.0", "", "Forgets about watched keys of a transaction.", S!(multi::unwatch)),
     // hashes
     row!("hset", -4, WRITE | DENY_OOM | FAST, HASH, KEY1, "hash", "2.0.0", "key field value [field value ...]", "Creates or modifies the value of a field in a hash.", S!(hash::hset)),

@@ -1,15 +1,37 @@
 """django-redis as a Django project configures it: the cache in CACHES, used through
 django.core.cache. Its `incr`/`decr` run a Lua script (EVAL) so a missing key is an error and
 not a new counter; `cache.lock()` is redis-py's Lock, whose release is a script too (EVALSHA,
-then SCRIPT LOAD after NOSCRIPT).
+then SCRIPT LOAD after NOSCRIPT). The cache lives in database 1, as Django settings commonly put
+it (`redis://host:6379/1`), beside whatever else shares the server in database 0.
 """
 
 import threading
 
 import django
 import pytest
+import redis
 from django.conf import settings
 from redis.exceptions import LockError, LockNotOwnedError
+
+
+@pytest.fixture(scope="module")
+def redis_url(host, port):
+    return f"redis://{host}:{port}/1"
+
+
+@pytest.fixture
+def admin(host, port):
+    """A plain client of database 1, for assertions behind django-redis's back."""
+    client = redis.Redis(host=host, port=port, db=1, protocol=2, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def db0(host, port):
+    client = redis.Redis(host=host, port=port, db=0, protocol=2, decode_responses=True)
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +54,15 @@ def cache(redis_url):
     caches["default"].close()
 
 
-def test_set_get_delete_with_timeout(cache, admin, unique):
+def test_set_get_delete_with_timeout(cache, admin, db0, unique):
     key = f"dj:{unique}"
     cache.set(key, {"answer": [1, 2, 3]}, timeout=120)
     assert cache.get(key) == {"answer": [1, 2, 3]}
     assert 0 < cache.ttl(key) <= 120
-    # django-redis names keys `<prefix>:<version>:<key>`; the server holds one real key.
+    # django-redis names keys `<prefix>:<version>:<key>`; the server holds one real key, in
+    # database 1 only.
     assert admin.exists(f":1:{key}") == 1
+    assert db0.exists(f":1:{key}") == 0
     assert cache.get(f"dj-missing:{unique}", default="fallback") == "fallback"
     assert cache.add(key, "other") is False
     assert cache.delete(key) is True
