@@ -2,10 +2,7 @@
 //! a `redis://host:port/1` URL, blocking pops and scripts in their own database, keys that
 //! survive a restart in the database they were written to.
 
-use crate::support::{cmd, start_with, until_blocked};
-use llmcached::config::Config;
-use llmcached::persistence::FsyncPolicy;
-use std::time::Duration;
+use crate::support::{cmd, start_persistent, start_with, until_blocked};
 
 /// A `redis` crate connection to database `db` of `addr` (the crate sends SELECT itself).
 async fn conn_to(addr: std::net::SocketAddr, db: usize) -> redis::aio::MultiplexedConnection {
@@ -95,15 +92,7 @@ async fn blocked_pops_scripts_and_lookups_work_in_their_own_database() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_come_back_to_their_databases_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let persistent = |c: &mut Config| {
-        c.dir = dir.path().to_path_buf();
-        c.appendonly = true;
-        c.appendfsync = FsyncPolicy::Always;
-    };
-    let s = start_with(persistent).await;
-    tokio::time::timeout(Duration::from_secs(30), s.shared.loaded())
-        .await
-        .unwrap();
+    let s = start_persistent(dir.path()).await;
     let mut zero = conn_to(s.addr, 0).await;
     let mut five = conn_to(s.addr, 5).await;
     assert_eq!(cmd(&mut zero, &["SET", "k", "zero"]).await, "OK");
@@ -117,10 +106,7 @@ async fn keys_come_back_to_their_databases_after_a_restart() {
     drop((zero, five));
     s.stop().await.unwrap();
 
-    let s = start_with(persistent).await;
-    tokio::time::timeout(Duration::from_secs(30), s.shared.loaded())
-        .await
-        .unwrap();
+    let s = start_persistent(dir.path()).await;
     let mut zero = conn_to(s.addr, 0).await;
     let mut five = conn_to(s.addr, 5).await;
     let mut six = conn_to(s.addr, 6).await;

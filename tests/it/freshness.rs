@@ -1,7 +1,7 @@
 //! Freshness through the real server: a herd on a stale answer, META over RESP2 and RESP3, and
 //! the answer's metadata across a restart.
 
-use crate::support::{cmd, start_with};
+use crate::support::{cmd, start_persistent, start_with};
 use llmcached::cache::Clock;
 use llmcached::config::Config;
 use llmcached::persistence::FsyncPolicy;
@@ -86,15 +86,7 @@ async fn meta_replies_are_a_map_in_resp3_and_pairs_in_resp2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answers_age_grace_and_tokens_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let persistent = |c: &mut Config| {
-        c.dir = dir.path().to_path_buf();
-        c.appendonly = true;
-        c.appendfsync = FsyncPolicy::Always;
-    };
-    let s = start_with(persistent).await;
-    tokio::time::timeout(Duration::from_secs(30), s.shared.loaded())
-        .await
-        .unwrap();
+    let s = start_persistent(dir.path()).await;
     let mut c = s.conn(false).await;
     let r = cmd(
         &mut c,
@@ -109,11 +101,13 @@ async fn an_answers_age_grace_and_tokens_survive_a_restart() {
 
     let clock = Clock::new();
     clock.advance(120_000);
-    let mut config = Config {
+    let config = Config {
         port: 0,
+        dir: dir.path().to_path_buf(),
+        appendonly: true,
+        appendfsync: FsyncPolicy::Always,
         ..Config::default()
     };
-    persistent(&mut config);
     let server = Server::bind_with_clock(config, clock).await.unwrap();
     let shared = server.shared();
     let addr = server.local_addr().unwrap();

@@ -43,6 +43,21 @@ pub async fn start() -> TestServer {
     start_with(|_| {}).await
 }
 
+/// A server that logs every write to `dir` with `appendfsync always`, once it has loaded what
+/// an earlier one left there.
+pub async fn start_persistent(dir: &std::path::Path) -> TestServer {
+    let s = start_with(|c| {
+        c.dir = dir.to_path_buf();
+        c.appendonly = true;
+        c.appendfsync = llmcached::persistence::FsyncPolicy::Always;
+    })
+    .await;
+    tokio::time::timeout(Duration::from_secs(30), s.shared.loaded())
+        .await
+        .expect("never finished loading");
+    s
+}
+
 impl TestServer {
     pub fn url(&self, resp3: bool) -> String {
         let proto = if resp3 { "?protocol=resp3" } else { "" };
