@@ -28,8 +28,9 @@ fn cluster(ctx: &Ctx<'_>) -> bool {
     ctx.shared.config().scale.cluster_mode == ClusterMode::Emulated
 }
 
-/// A database index the server has, from `arg` (`ERR value is not an integer ...`, or
-/// `invalid`'s words where SWAPDB has its own, then `ERR DB index is out of range`).
+/// A database index the server has, from `arg`: Redis's errors for a non-integer and for one
+/// outside 32 bits (or `invalid`'s words for both, where SWAPDB has its own), then `ERR DB
+/// index is out of range`.
 pub fn index(
     ctx: &Ctx<'_>,
     arg: &[u8],
@@ -38,7 +39,12 @@ pub fn index(
     let n = match (args::int(arg), invalid) {
         (Ok(n), _) if n >= i32::MIN as i64 && n <= i32::MAX as i64 => n,
         (_, Some(words)) => return Err(CommandError::err(words)),
-        (_, None) => return Err(CommandError::NotInteger),
+        (Ok(_), None) => {
+            return Err(CommandError::err(
+                "value is out of range, value must between -2147483648 and 2147483647",
+            ))
+        }
+        (Err(_), None) => return Err(CommandError::NotInteger),
     };
     match usize::try_from(n) {
         Ok(db) if db < ctx.shared.config().databases => Ok(db),

@@ -23,7 +23,9 @@ CASES = {
         "MOVE {p}k 99", "MOVE {p}k x", "MOVE {p}none 5", "SELECT 4", "TTL {p}k", "GET {p}k",
         "COPY {p}k {p}k", "COPY {p}k {p}k DB 3", "COPY {p}k {p}k DB 3", "COPY {p}k {p}k DB 16",
         "COPY {p}k {p}c DB x", "SELECT 3", "GET {p}k", "SWAPDB 3 x", "SWAPDB x 3", "SWAPDB 3 100",
-        "SWAPDB -1 3", "SWAPDB 5 5", "SELECT 16", "SELECT -1", "SELECT x", "SELECT 99999999999",
+        "SWAPDB -1 3", "SWAPDB 5 5", "SWAPDB 99999999999 1", "SELECT 16", "SELECT -1", "SELECT x",
+        "SELECT 99999999999", "SELECT -2147483649", "SELECT 1.5", "MOVE {p}k 99999999999",
+        "COPY {p}k {p}c DB 99999999999",
         "DEL {p}k", "SELECT 4", "DEL {p}k", "SELECT 0",
     ],
     "sort": [
