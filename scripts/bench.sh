@@ -8,8 +8,9 @@
 # machine and the exact commands; a copy goes to target/bench/.
 #
 # Environment: TESTS (redis-benchmark -t list, default set,get,ping_mbulk), ROUNDS (3), N_P1 (100000 requests per test at -P 1), N_P16 (1000000 at -P 16),
-# LLMCACHED_BIN (default target/release/llmcached, built if it is the default), LLMCACHED_ARGS
-# (extra llmcached flags, e.g. "--io-threads 2").
+# LLMCACHED_BIN (default target/release/llmcached, built if it is the default), BASE_BIN (a
+# second llmcached, an earlier build, run in the same rounds and compared), LLMCACHED_ARGS
+# (extra llmcached flags, e.g. "--io-threads 2"), DBNUM (the database the clients select).
 # Both servers and redis-benchmark share this machine's cores: compare the ratio, not the figures
 # with those of another machine.
 set -euo pipefail
@@ -25,6 +26,8 @@ N_P16=${N_P16:-1000000}
 # Same flags for both servers: 2 KB values, 50 clients, keys drawn from 10,000.
 TESTS=${TESTS:-set,get,ping_mbulk}
 COMMON=(-c 50 -d 2048 -r 10000 -t "$TESTS" --csv)
+# DBNUM: run every server's clients in that database (SELECT n) instead of database 0.
+[[ -z ${DBNUM:-} ]] || COMMON+=(--dbnum "$DBNUM")
 
 if [[ $LLMCACHED_BIN == "$ROOT/target/release/llmcached" ]]; then
     echo "==> cargo build --release"
@@ -36,8 +39,20 @@ trap 'stop_servers; rm -rf -- "$work"' EXIT
 
 # shellcheck disable=SC2086 # LLMCACHED_ARGS is a list of flags
 start_llmcached --maxmemory 512mb ${LLMCACHED_ARGS:-}
+SERVERS=(llmcached)
+PORT_llmcached=$LLMCACHED_PORT
+if [[ -n ${BASE_BIN:-} ]]; then
+    # A base build (an earlier commit) measured in the same rounds, to show what a change costs.
+    # shellcheck disable=SC2086
+    LLMCACHED_BIN=$BASE_BIN start_llmcached --maxmemory 512mb ${LLMCACHED_ARGS:-}
+    SERVERS+=(base)
+    PORT_base=$LLMCACHED_PORT
+    echo "base: $BASE_BIN on 127.0.0.1:$PORT_base"
+fi
 start_redis
-echo "llmcached: 127.0.0.1:$LLMCACHED_PORT (pid $LLMCACHED_PID); redis-server: 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
+SERVERS+=(redis)
+PORT_redis=$REDIS_PORT
+echo "llmcached: 127.0.0.1:$PORT_llmcached; redis-server: 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
 
 # One redis-benchmark run; its CSV rows go to $work/rows as `server,pipeline,test,rps`.
 bench() { # bench SERVER PORT PIPELINE N
@@ -55,8 +70,9 @@ bench() { # bench SERVER PORT PIPELINE N
 started=$SECONDS
 for ((round = 1; round <= ROUNDS; round++)); do
     echo "==> round $round of $ROUNDS"
-    for server in llmcached redis; do
-        if [[ $server == llmcached ]]; then port=$LLMCACHED_PORT; else port=$REDIS_PORT; fi
+    for server in "${SERVERS[@]}"; do
+        port_var=PORT_$server
+        port=${!port_var}
         bench "$server" "$port" 1 "$N_P1"
         bench "$server" "$port" 16 "$N_P16"
     done
@@ -95,6 +111,18 @@ for pipeline in (1, 16):
         name = f"{test} -P {pipeline}"
         print(f"{name:<16} {ma:>14,.0f} {mb:>14,.0f} {ma / mb:>7.2f}   "
               f"({min(a):,.0f}-{max(a):,.0f} | {min(b):,.0f}-{max(b):,.0f})")
+if any(server == "base" for (_, _, server) in runs):
+    print()
+    print(f"{'test':<16} {'llmcached rps':>14} {'base rps':>14} {'ratio':>7}   (min-max llmcached | base)")
+    for pipeline in (1, 16):
+        for test in tests:
+            a, b = runs.get((test, pipeline, "llmcached"), []), runs.get((test, pipeline, "base"), [])
+            if not a or not b:
+                continue
+            ma, mb = statistics.median(a), statistics.median(b)
+            name = f"{test} -P {pipeline}"
+            print(f"{name:<16} {ma:>14,.0f} {mb:>14,.0f} {ma / mb:>7.2f}   "
+                  f"({min(a):,.0f}-{max(a):,.0f} | {min(b):,.0f}-{max(b):,.0f})")
 EOF
 )
 echo
