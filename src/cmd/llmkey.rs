@@ -186,9 +186,12 @@ pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let db = ctx.client.db;
     ctx.client.wrote = true;
     Ok(Flow::Wait(Box::pin(async move {
-        // The tier first: its invalidations reach every node, this one included.
+        // The tier first: its invalidations reach every node, this one included. It holds
+        // keys in their stored form, so the pattern is put in the form of this database (the
+        // prefix holds no glob character; in database 0 the pattern also reaches the keys of
+        // the others there, which a cache may lose).
         let there = match &tier {
-            Some(t) => match t.purge(&pattern).await {
+            Some(t) => match t.purge(&stored_key(db, &pattern)).await {
                 Ok(keys) => keys,
                 Err(_) => return Reply::from(super::fleet::purge_refused()),
             },

@@ -281,7 +281,7 @@ async fn connection_and_server_commands() {
         assert_eq!(cmd(&mut c, &["ECHO", "x y"]).await, "x y");
         assert_eq!(cmd(&mut c, &["SELECT", "0"]).await, "OK");
         assert_eq!(
-            cmd(&mut c, &["SELECT", "1"]).await,
+            cmd(&mut c, &["SELECT", "16"]).await,
             "ERROR:ERR DB index is out of range"
         );
         assert_eq!(cmd(&mut c, &["CLIENT", "SETNAME", "worker-1"]).await, "OK");
