@@ -319,7 +319,7 @@ async fn connection_and_server_commands() {
             .contains(&format!("appendonly{eq}no")));
         assert!(cmd(&mut c, &["CONFIG", "GET", "databases"])
             .await
-            .contains(&format!("databases{eq}1")));
+            .contains(&format!("databases{eq}16")));
         let time = cmd(&mut c, &["TIME"]).await;
         assert!(time.starts_with('[') && time.contains(','), "{time}");
         let count: i64 = cmd(&mut c, &["COMMAND", "COUNT"]).await.parse().unwrap();
