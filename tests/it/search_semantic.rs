@@ -360,3 +360,52 @@ async fn a_tenant_may_not_look_up_semantically_in_another_tenants_namespace() {
     let r = lookup_in(&mut a, &["NAMESPACE", "a"], "m", "q", &v, "0.1").await;
     assert!(parts(&r).0.starts_with("llm:ns:a:v1:m:"), "{r:?}");
 }
+
+/// A near answer is one of the caller's own database: the same question asked in another
+/// database leads its own fill there, and the reply names keys as the caller's database does.
+#[tokio::test]
+async fn answers_are_scoped_by_database() {
+    let s = start().await;
+    let in_db = |db: usize| {
+        let url = format!("redis://{}/{db}", s.addr);
+        async move {
+            Client::open(url)
+                .unwrap()
+                .get_multiplexed_async_connection()
+                .await
+                .unwrap()
+        }
+    };
+    let (mut three, mut zero) = (in_db(3).await, in_db(0).await);
+    let v = [0.6, 0.8];
+    let (key, value, _) =
+        parts(&lookup(&mut three, "gpt-4o", "What is a B-tree?", &v, "0.1").await);
+    assert_eq!(value, Value::Nil);
+    assert!(
+        key.starts_with("llm:"),
+        "the key as the user names it: {key:?}"
+    );
+    let stored: Value = redis::cmd("LLMSETNX")
+        .arg(&key)
+        .arg("a balanced tree")
+        .query_async(&mut three)
+        .await
+        .unwrap();
+    assert_eq!(text(&stored), "1");
+    let near = [0.61, 0.79];
+    let (k, val, _) = parts(&lookup(&mut three, "gpt-4o", "Explain B-trees", &near, "0.1").await);
+    assert_eq!(
+        (k.as_str(), text(&val).as_str()),
+        (key.as_str(), "a balanced tree")
+    );
+    // Database 0 has neither the exact answer nor the near one: it leads its own fill.
+    let (k0, val0, _) = parts(&lookup(&mut zero, "gpt-4o", "Explain B-trees", &near, "0.1").await);
+    assert_eq!(val0, Value::Nil);
+    assert_ne!(k0, key);
+    let exists: Value = redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async(&mut zero)
+        .await
+        .unwrap();
+    assert_eq!(text(&exists), "0");
+}
