@@ -101,28 +101,24 @@ for line in open(sys.argv[1]):
     if test not in tests:
         tests.append(test)
 
-print(f"{'test':<16} {'llmcached rps':>14} {'redis rps':>14} {'ratio':>7}   (min-max llmcached | redis)")
-for pipeline in (1, 16):
-    for test in tests:
-        a, b = runs.get((test, pipeline, "llmcached"), []), runs.get((test, pipeline, "redis"), [])
-        if not a or not b:
-            continue
-        ma, mb = statistics.median(a), statistics.median(b)
-        name = f"{test} -P {pipeline}"
-        print(f"{name:<16} {ma:>14,.0f} {mb:>14,.0f} {ma / mb:>7.2f}   "
-              f"({min(a):,.0f}-{max(a):,.0f} | {min(b):,.0f}-{max(b):,.0f})")
-if any(server == "base" for (_, _, server) in runs):
-    print()
-    print(f"{'test':<16} {'llmcached rps':>14} {'base rps':>14} {'ratio':>7}   (min-max llmcached | base)")
+def table(other):
+    """llmcached against `other` (redis, or the base build), median rps and their ratio."""
+    print(f"{'test':<16} {'llmcached rps':>14} {other + ' rps':>14} {'ratio':>7}   (min-max llmcached | {other})")
     for pipeline in (1, 16):
         for test in tests:
-            a, b = runs.get((test, pipeline, "llmcached"), []), runs.get((test, pipeline, "base"), [])
+            a, b = runs.get((test, pipeline, "llmcached"), []), runs.get((test, pipeline, other), [])
             if not a or not b:
                 continue
             ma, mb = statistics.median(a), statistics.median(b)
             name = f"{test} -P {pipeline}"
             print(f"{name:<16} {ma:>14,.0f} {mb:>14,.0f} {ma / mb:>7.2f}   "
                   f"({min(a):,.0f}-{max(a):,.0f} | {min(b):,.0f}-{max(b):,.0f})")
+
+
+table("redis")
+if any(server == "base" for (_, _, server) in runs):
+    print()
+    table("base")
 EOF
 )
 echo
