@@ -83,12 +83,13 @@ pub fn move_(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let Some(entry) = store.get(src) else {
         return Ok(Reply::Int(0));
     };
+    // Noted before the key lands, so that no count takes it for one of database 0's.
+    store.note_numbered();
     let moved = store.write(&dst, |cur| match cur {
         Some(_) => (Write::Keep, false),
         None => (Write::Put(Entry::clone_of(&entry)), true),
     })?;
     if moved {
-        store.note_numbered();
         store.write(src, |_| (Write::Remove, ()))?;
     }
     Ok(Reply::Int(moved as i64))
