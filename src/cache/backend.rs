@@ -122,6 +122,7 @@ fn on_removal(
     if entry.expire_at.is_some() {
         stats.expires.decr();
     }
+    stats.databases.count(key, entry, -1);
     match cause {
         RemovalCause::Expired => {
             stats.expired_keys.incr();

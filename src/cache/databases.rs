@@ -20,9 +20,10 @@
 //! and its walks and counts take the store's own fast paths.
 
 use super::{Entry, Store, Write, WriteError};
+use ahash::AHashMap;
 use bytes::{BufMut, Bytes, BytesMut};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The byte that starts the stored form of every key outside database 0's plain keys.
 pub const MARK: u8 = 0xFF;
@@ -136,14 +137,35 @@ impl Store {
         })
     }
 
-    /// The number of keys of database `db` (DBSIZE, INFO keyspace). Database 0 alone is
-    /// counted by moka in O(1); once other databases hold keys, a count walks the store.
+    /// The number of keys of database `db` (DBSIZE), after the pending maintenance (as
+    /// [`Store::len`]): database 0's are moka's count less the other databases'.
     pub fn len_db(&self, db: usize) -> u64 {
-        if db == 0 && !self.numbered() {
-            return self.len();
+        let total = self.len();
+        if !self.numbered() {
+            return if db == 0 { total } else { 0 };
         }
-        self.run_maintenance();
-        self.iter_db(db).count() as u64
+        let counts = self.stats.databases.snapshot();
+        match db {
+            0 => total.saturating_sub(counts.values().map(|c| c.0).sum()),
+            _ => counts.get(&db).map_or(0, |c| c.0),
+        }
+    }
+
+    /// Keys and keys with a TTL of every database that holds keys, in order (INFO keyspace),
+    /// after the pending maintenance.
+    pub fn per_database(&self) -> Vec<(usize, u64, u64)> {
+        let total = self.len();
+        let expires = self.stats.expires.get();
+        let counts = self.stats.databases.snapshot();
+        let (others, others_expiring) =
+            counts.values().fold((0, 0), |(k, e), c| (k + c.0, e + c.1));
+        let zero = total.saturating_sub(others);
+        let mut dbs = vec![(0, zero, expires.saturating_sub(others_expiring).min(zero))];
+        let mut rest: Vec<_> = counts.into_iter().map(|(db, c)| (db, c.0, c.1)).collect();
+        rest.sort_unstable();
+        dbs.extend(rest);
+        dbs.retain(|d| d.1 > 0);
+        dbs
     }
 
     /// Removes every key of database `db` (FLUSHDB), one journaled deletion each; the whole
@@ -156,6 +178,51 @@ impl Store {
             self.write(&e.stored, |_| (Write::Remove, ()))?;
         }
         Ok(())
+    }
+}
+
+/// The keys, and keys with a TTL, of each database other than 0, kept as the store keeps its
+/// `expires` count: one more at every moka insert of such a key, one less at every removal
+/// moka reports (a replacement is both), so the counts are exact once maintenance has run.
+/// Database 0's keys cost one byte compare here.
+#[derive(Debug, Default)]
+pub struct DbCounts(Mutex<AHashMap<usize, (i64, i64)>>);
+
+impl DbCounts {
+    /// Counts `entry` stored under `key` in (`delta` 1) or out (-1).
+    #[inline]
+    pub fn count(&self, key: &[u8], entry: &Entry, delta: i64) {
+        if key.first() != Some(&MARK) {
+            return;
+        }
+        let (db, _) = split(key);
+        if db == 0 {
+            return;
+        }
+        let mut counts = match self.0.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        let c = counts.entry(db).or_default();
+        c.0 += delta;
+        if entry.expire_at.is_some() {
+            c.1 += delta;
+        }
+        if *c == (0, 0) {
+            counts.remove(&db);
+        }
+    }
+
+    /// Each database's (keys, keys with a TTL), the counts as they stand.
+    fn snapshot(&self) -> AHashMap<usize, (u64, u64)> {
+        let counts = match self.0.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        counts
+            .iter()
+            .map(|(db, c)| (*db, (c.0.max(0) as u64, c.1.max(0) as u64)))
+            .collect()
     }
 }
 

@@ -46,6 +46,7 @@ impl Store {
         if key.first() == Some(&super::databases::MARK) {
             self.note_numbered();
         }
+        self.stats.databases.count(&key, &entry, 1);
         if let Some(o) = self.observer() {
             o.put(&key, &entry);
         }

@@ -411,6 +411,7 @@ impl Store {
         if entry.expire_at.is_some() {
             self.stats.expires.incr();
         }
+        self.stats.databases.count(key, &entry, 1);
         // Keys are copied so that a stored key never pins a connection's read buffer.
         self.cache
             .load()

@@ -51,6 +51,8 @@ pub struct Stats {
     /// Keys currently holding a TTL (INFO keyspace `expires=`), kept by the store's write path and
     /// its removal listener.
     pub expires: Counter,
+    /// Keys and keys with a TTL of each database other than 0, kept the same way.
+    pub databases: super::databases::DbCounts,
 
     // LLM answers.
     pub expired_unread: Counter,

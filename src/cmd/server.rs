@@ -6,43 +6,20 @@ use super::{CommandError, Ctx, Flow};
 use crate::protocol::Reply;
 use bytes::Bytes;
 
-/// Keys past which a count that walks the store (DBSIZE and INFO keyspace, once databases
-/// other than 0 hold keys) runs on a blocking thread, so that other clients are not held up
-/// for the walk (tens of milliseconds per million keys).
-const WALK_OFF_LOOP: u64 = 100_000;
-
-/// Runs `count` off the event loop if it walks a big store (see [`WALK_OFF_LOOP`]), at once
-/// otherwise (and always inside EXEC or a script, which must not wait).
-fn counted(ctx: &Ctx<'_>, count: impl FnOnce() -> Reply + Send + 'static) -> Flow {
-    let store = &ctx.shared.store;
-    if ctx.client.in_exec || !store.numbered() || store.approx_len() <= WALK_OFF_LOOP {
-        return Flow::Reply(count());
-    }
-    Flow::Wait(Box::pin(async move {
-        tokio::task::spawn_blocking(count)
-            .await
-            .unwrap_or_else(|_| Reply::err("the count failed"))
-    }))
-}
-
 /// `INFO [section ...]`
-pub fn info(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
+pub fn info(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let sections: Vec<String> = a[1..]
         .iter()
         .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
         .collect();
-    let shared = ctx.shared.clone();
-    Ok(counted(ctx, move || {
-        Reply::Verbatim(crate::metrics::info::render(&shared, &sections))
-    }))
+    Ok(Reply::Verbatim(crate::metrics::info::render(
+        ctx.shared, &sections,
+    )))
 }
 
 /// `DBSIZE`
-pub fn dbsize(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Flow, CommandError> {
-    let (shared, db) = (ctx.shared.clone(), ctx.client.db);
-    Ok(counted(ctx, move || {
-        Reply::Int(shared.store.len_db(db) as i64)
-    }))
+pub fn dbsize(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
+    Ok(Reply::Int(ctx.shared.store.len_db(ctx.client.db) as i64))
 }
 
 /// `FLUSHDB [ASYNC|SYNC]` (the selected database) and `FLUSHALL [ASYNC|SYNC]` (every one)
@@ -112,37 +89,43 @@ mod tests {
         assert_eq!(c.run(&["EXISTS", "a"]), Reply::Int(0));
     }
 
-    /// Once another database holds keys, a count walks the store: past `WALK_OFF_LOOP` keys
-    /// it runs off the event loop (the command waits), and its answer is still exact.
-    #[tokio::test]
-    async fn counts_of_a_big_store_walk_it_off_the_event_loop() {
+    /// Each database's count stays exact through what adds, replaces and removes keys.
+    #[test]
+    fn counts_per_database_follow_every_write() {
         let server = TestServer::new();
         let mut c = server.client();
+        let walked = |server: &TestServer, db: usize| server.shared.store.iter_db(db).count();
+        c.run(&["MSET", "a", "1", "b", "2"]);
         c.run(&["SELECT", "1"]);
-        c.run(&["SET", "one", "1"]);
-        c.run(&["SELECT", "0"]);
-        let n = super::WALK_OFF_LOOP as usize + 1;
-        for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
-            let mut mset = vec!["MSET".to_string()];
-            for i in chunk {
-                mset.extend([format!("k{i}"), "v".to_string()]);
-            }
-            let words: Vec<&str> = mset.iter().map(String::as_str).collect();
-            c.run(&words);
-        }
-        server.shared.store.run_maintenance();
-        let Flow::Wait(count) = c.flow(&["DBSIZE"]) else {
-            panic!("a walk of a big store should run off the loop")
-        };
-        assert_eq!(count.await, Reply::Int(n as i64));
-        let Flow::Wait(info) = c.flow(&["INFO", "keyspace"]) else {
-            panic!("INFO keyspace walks the store too")
-        };
-        let Reply::Verbatim(text) = info.await else {
+        c.run(&["MSET", "a", "1", "b", "2", "c", "3"]);
+        c.run(&["SET", "a", "again", "EX", "100"]);
+        c.run(&["SET", "gone", "x", "PX", "1"]);
+        c.run(&["DEL", "b"]);
+        c.run(&["MOVE", "c", "2"]);
+        server.clock.advance(10);
+        c.run(&["GET", "gone"]);
+        assert_eq!(c.run(&["DBSIZE"]), Reply::Int(1));
+        let Reply::Verbatim(info) = c.run(&["INFO", "keyspace"]) else {
             panic!("INFO answers text")
         };
-        assert!(text.contains(&format!("db0:keys={n},")), "{text}");
-        assert!(text.contains("db1:keys=1,"), "{text}");
+        assert!(info.contains("db0:keys=2,expires=0,"), "{info}");
+        assert!(info.contains("db1:keys=1,expires=1,"), "{info}");
+        assert!(info.contains("db2:keys=1,expires=0,"), "{info}");
+        c.run(&["SWAPDB", "0", "2"]);
+        for db in 0..3 {
+            c.run(&["SELECT", &db.to_string()]);
+            assert_eq!(
+                c.run(&["DBSIZE"]),
+                Reply::Int(walked(&server, db) as i64),
+                "db {db}"
+            );
+        }
+        assert_eq!(c.run(&["DBSIZE"]), Reply::Int(2));
+        c.run(&["FLUSHALL"]);
+        for db in 0..3 {
+            c.run(&["SELECT", &db.to_string()]);
+            assert_eq!(c.run(&["DBSIZE"]), Reply::Int(0), "db {db}");
+        }
     }
 
     #[tokio::test]

@@ -50,8 +50,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     // server
     row!("command", -1, LOADING | STALE, CONNECTION, NOKEY, "server", "2.8.13", "[subcommand [arg ...]]", "Returns detailed information about all commands.", S!(command::all), subs: command::SUBCOMMANDS),
     row!("config", -2, 0, 0, NOKEY, "server", "2.0.0", "subcommand [arg ...]", "A container for server configuration commands.", S!(command::help), subs: config::SUBCOMMANDS),
-    row!("info", -1, LOADING | STALE, DANGEROUS, NOKEY, "server", "1.0.0", "[section [section ...]]", "Returns information and statistics about the server.", F!(server::info)),
-    row!("dbsize", 1, READONLY | FAST, KEYSPACE, NOKEY, "server", "1.0.0", "", "Returns the number of keys in the database.", F!(server::dbsize)),
+    row!("info", -1, LOADING | STALE, DANGEROUS, NOKEY, "server", "1.0.0", "[section [section ...]]", "Returns information and statistics about the server.", S!(server::info)),
+    row!("dbsize", 1, READONLY | FAST, KEYSPACE, NOKEY, "server", "1.0.0", "", "Returns the number of keys in the database.", S!(server::dbsize)),
     row!("flushdb", -1, WRITE, KEYSPACE | DANGEROUS, NOKEY, "server", "1.0.0", "[ASYNC|SYNC]", "Removes all keys from the database.", F!(server::flushdb)),
     row!("flushall", -1, WRITE, KEYSPACE | DANGEROUS, NOKEY, "server", "1.0.0", "[ASYNC|SYNC]", "Removes all keys from all databases.", F!(server::flushdb)),
     row!("time", 1, FAST | LOADING | STALE, 0, NOKEY, "server", "2.6.0", "", "Returns the server time.", S!(server::time)),

@@ -154,7 +154,7 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
                     line!(out, "db0:keys={keys},expires={expires},avg_ttl=0");
                 }
             } else {
-                for (db, (keys, expires)) in per_database(&shared.store) {
+                for (db, keys, expires) in shared.store.per_database() {
                     line!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0");
                 }
             }
@@ -393,19 +393,6 @@ pub fn client_line(shared: &Shared, c: &ClientInfo) -> String {
         meta.lib_name,
         meta.lib_ver,
     )
-}
-
-/// Keys and keys with a TTL of every database that holds keys, in order: one walk of the store.
-fn per_database(store: &crate::cache::Store) -> std::collections::BTreeMap<usize, (u64, u64)> {
-    store.run_maintenance();
-    let mut dbs = std::collections::BTreeMap::new();
-    for (key, entry) in store.iter_stored() {
-        let (db, _) = crate::cache::databases::split(&key);
-        let counts: &mut (u64, u64) = dbs.entry(db).or_default();
-        counts.0 += 1;
-        counts.1 += entry.expire_at.is_some() as u64;
-    }
-    dbs
 }
 
 /// `1.50M`-style sizes, as Redis prints them.
