@@ -219,7 +219,8 @@ pub struct Client {
     pub monitor: Option<tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>>,
     /// The client a script's commands run as (MONITOR shows them from `lua`).
     pub script: bool,
-    /// The selected database: key arguments are stored in its form ([`crate::cmd::dbkeys`]).
+    /// The selected database: the dispatcher stores key arguments in its form
+    /// ([`crate::cache::databases`]).
     pub db: usize,
 }
 

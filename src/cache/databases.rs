@@ -89,13 +89,9 @@ pub fn user_key(stored: &Bytes) -> Bytes {
     stored.slice_ref(key)
 }
 
-/// The key of `stored` if it belongs to database `db`.
-#[inline]
-pub fn in_db(stored: &[u8], db: usize) -> Option<&[u8]> {
-    match split(stored) {
-        (d, key) if d == db => Some(key),
-        _ => None,
-    }
+/// The stored form, in database `db`, of the key stored as `stored` (MOVE, COPY ... DB).
+pub fn moved_to(db: usize, stored: &Bytes) -> Bytes {
+    stored_key(db, &user_key(stored))
 }
 
 impl Store {
@@ -141,9 +137,6 @@ impl Store {
     /// [`Store::len`]): database 0's are moka's count less the other databases'.
     pub fn len_db(&self, db: usize) -> u64 {
         let total = self.len();
-        if !self.numbered() {
-            return if db == 0 { total } else { 0 };
-        }
         let counts = self.stats.databases.snapshot();
         match db {
             0 => total.saturating_sub(counts.values().map(|c| c.0).sum()),
@@ -253,7 +246,7 @@ mod tests {
         assert_eq!(split(b"\xff0\xffx"), (0, &b"\xff0\xffx"[..]));
         let twelve = stored(12, b"").unwrap();
         assert_eq!(split(&twelve), (12, &b""[..]));
-        assert_eq!(in_db(&twelve, 1), None);
+        assert_eq!(split(&moved_to(3, &twelve)), (3, &b""[..]));
         assert_eq!(&user_key(&Bytes::from_static(b"\xff12\xffk"))[..], b"k");
     }
 }

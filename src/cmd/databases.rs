@@ -18,7 +18,7 @@
 
 use super::args;
 use super::{CommandError, Ctx};
-use crate::cache::databases::{split, stored_key};
+use crate::cache::databases::{moved_to, stored_key};
 use crate::cache::{Entry, Write};
 use crate::config::ClusterMode;
 use crate::protocol::Reply;
@@ -78,7 +78,7 @@ pub fn move_(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         ));
     }
     let src = &a[1];
-    let dst = stored_key(to, &Bytes::copy_from_slice(split(src).1));
+    let dst = moved_to(to, src);
     let store = &ctx.shared.store;
     let Some(entry) = store.get(src) else {
         return Ok(Reply::Int(0));

@@ -53,16 +53,16 @@ fn rules() -> &'static [Rule] {
     RULES.get_or_init(|| row_names().iter().map(|n| rule_of(n)).collect())
 }
 
-/// Calls `f` with the position of every key argument of `args` (run as row `index`, `spec`).
+/// Calls `f` with the position of every key argument of `args` (run as `spec`, by `rule`).
 #[inline]
-fn each_key(index: usize, spec: &CommandSpec, args: &[Bytes], mut f: impl FnMut(usize)) {
+fn each_key(rule: Rule, spec: &CommandSpec, args: &[Bytes], mut f: impl FnMut(usize)) {
     let argc = args.len();
     let numkeys = |at: usize| -> usize {
         args.get(at)
             .and_then(|n| args::int(n).ok())
             .map_or(0, |n| n.clamp(0, argc as i64) as usize)
     };
-    match rules().get(index).copied().unwrap_or(Rule::Range) {
+    match rule {
         Rule::Range => {
             let (first, last, step) = spec.keys;
             if first <= 0 {
@@ -122,11 +122,12 @@ pub fn stored_args(
     spec: &CommandSpec,
     args: &[Bytes],
 ) -> Option<Vec<Bytes>> {
-    if spec.keys.0 == 0 && rules().get(index).is_none_or(|r| *r == Rule::Range) {
+    let rule = rules().get(index).copied().unwrap_or(Rule::Range);
+    if rule == Rule::PassOn || (rule == Rule::Range && spec.keys.0 <= 0) {
         return None;
     }
     let mut changed: Option<Vec<Bytes>> = None;
-    each_key(index, spec, args, |i| {
+    each_key(rule, spec, args, |i| {
         let key = &args[i];
         if db == 0 && key.first() != Some(&MARK) {
             return;

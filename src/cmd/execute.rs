@@ -42,14 +42,6 @@ fn run(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Flow {
         Ok(index) => {
             if ctx.client.multi.is_some() {
                 let spec = row(index);
-                if spec.is_some_and(|spec| spec.has(flag::NO_MULTI)) {
-                    if let Some(m) = ctx.client.multi.as_mut() {
-                        m.dirty = true;
-                    }
-                    let e = CommandError::err("Command not allowed inside a transaction").into();
-                    ctx.shared.observe.error_reply(&e);
-                    return Flow::Reply(e);
-                }
                 let queue = spec.is_some_and(|spec| !RUN_AT_ONCE.contains(&spec.full_name));
                 // While a script is busy a command is refused rather than queued, and the
                 // transaction is marked dirty, as Redis refuses it before queueing.
@@ -159,6 +151,10 @@ fn admit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<usize, Reply> {
         return refuse(ctx, Some(index), e, true);
     }
     if let Some(e) = super::monitor::refused(ctx, spec) {
+        return refuse(ctx, Some(index), e.into(), true);
+    }
+    if ctx.client.multi.is_some() && spec.has(flag::NO_MULTI) {
+        let e = CommandError::err("Command not allowed inside a transaction");
         return refuse(ctx, Some(index), e.into(), true);
     }
     if ctx.shared.store.refuses_growth() && grows(ctx, spec) {

@@ -18,7 +18,7 @@
 use super::args::{self, Args};
 use super::keyspace::lookup_read;
 use super::{CommandError, Ctx};
-use crate::cache::databases::{split, stored_key};
+use crate::cache::databases::moved_to;
 use crate::cache::{Entry, Write};
 use crate::config::ClusterMode;
 use crate::protocol::Reply;
@@ -85,7 +85,7 @@ pub fn copy(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         a[2].clone()
     } else {
         ctx.shared.store.note_numbered();
-        stored_key(to, &Bytes::copy_from_slice(split(&a[2]).1))
+        moved_to(to, &a[2])
     };
     if src == dst {
         return Err(CommandError::err(

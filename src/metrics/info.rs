@@ -147,16 +147,8 @@ fn section(shared: &Shared, name: &str, out: &mut String) {
         }
         "keyspace" => {
             line!(out, "# Keyspace");
-            if !shared.store.numbered() {
-                let keys = shared.store.len();
-                if keys > 0 {
-                    let expires = shared.store.stats().expires.get().min(keys);
-                    line!(out, "db0:keys={keys},expires={expires},avg_ttl=0");
-                }
-            } else {
-                for (db, keys, expires) in shared.store.per_database() {
-                    line!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0");
-                }
+            for (db, keys, expires) in shared.store.per_database() {
+                line!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0");
             }
         }
         "commandstats" => {
