@@ -15,7 +15,7 @@ use super::filter::{self, Doc};
 use super::hnsw;
 use super::query::Query;
 use super::schema::{Algorithm, IndexDef, Kind};
-use super::vectors::VecStore;
+use super::vectors::{Budget, VecStore};
 use crate::cache::{Entry, Value};
 use bytes::Bytes;
 use std::collections::{HashMap, HashSet};
@@ -57,7 +57,7 @@ pub struct Hit {
 }
 
 /// What a search found: how many matched, and the page asked for.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Found {
     pub total: usize,
     pub hits: Vec<Hit>,
@@ -272,8 +272,16 @@ impl Index {
         d.docs[id as usize] = Some(doc);
     }
 
-    /// Runs `query` at `now_ms` (documents past their expiry are left out).
-    pub fn search(&self, query: &Query, page: &Page, now_ms: u64) -> Result<Found, String> {
+    /// Runs `query` at `now_ms` (documents past their expiry are left out), reading no more
+    /// than `budget` allows: if it runs out (see [`Budget::exhausted`]), the result is
+    /// incomplete and is to be thrown away.
+    pub fn search(
+        &self,
+        query: &Query,
+        page: &Page,
+        now_ms: u64,
+        budget: &Budget,
+    ) -> Result<Found, String> {
         let (plan, range) = filter::compile(&self.def, &query.filter)?;
         let d = self.read();
         let live = |doc: &Doc| doc.expire_at.is_none_or(|at| at > now_ms);
@@ -287,7 +295,14 @@ impl Index {
             if let Some(knn) = &query.knn {
                 let store = self.vector_store(&d, &knn.field)?;
                 let q = self.query_vector(store, &knn.vector)?;
-                let near = store.knn(&q, knn.k, knn.ef_runtime, &accept);
+                // Without a filter the walk leaves out only documents past their expiry that
+                // the store has not yet reported gone, so it takes no check per node (each a
+                // read of the document's slot) and is redone with one if a result is such.
+                let near = plan
+                    .is_all()
+                    .then(|| store.knn(&q, knn.k, knn.ef_runtime, None, budget))
+                    .filter(|near| near.iter().all(|n| accept(n.1)))
+                    .unwrap_or_else(|| store.knn(&q, knn.k, knn.ef_runtime, Some(&accept), budget));
                 (
                     near.into_iter()
                         .map(|Near(dist, id)| (id, Some(dist)))
@@ -298,7 +313,7 @@ impl Index {
                 let name = &self.def.fields[r.field].name;
                 let store = self.vector_store(&d, name)?;
                 let q = self.query_vector(store, &r.vector)?;
-                let near = store.range(&q, r.radius as f32, &accept);
+                let near = store.range(&q, r.radius as f32, &accept, budget);
                 (
                     near.into_iter()
                         .map(|Near(dist, id)| (id, Some(dist)))
@@ -306,6 +321,9 @@ impl Index {
                     r.yield_as.clone(),
                 )
             } else {
+                if !budget.spend(d.docs.len().saturating_mul(Budget::DOC)) {
+                    return Ok(Found::default());
+                }
                 let ids = (0..d.docs.len() as u32).filter(|&id| accept(id));
                 (ids.map(|id| (id, None)).collect(), None)
             };

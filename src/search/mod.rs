@@ -28,6 +28,7 @@ pub mod vectors;
 
 pub use index::{Found, Hit, Index, Page};
 pub use schema::IndexDef;
+pub use vectors::Budget;
 
 use crate::cache::{Entry, Observer};
 use arc_swap::ArcSwap;

@@ -8,10 +8,54 @@
 use super::distance::{distance, Near};
 use super::hnsw::Graph;
 use super::schema::{Algorithm, Metric, VectorParams};
+use std::cell::Cell;
 use std::collections::BinaryHeap;
 
 /// Brute-force scans of at least this many floats are split across threads.
 const PARALLEL_FLOATS: usize = 4 << 20;
+
+/// How much a search may read before it gives up, in floats (a document a scan visits counts as
+/// [`Budget::DOC`]). A search that runs out stops early with an incomplete result, which its
+/// caller throws away (to run it again where it may take longer, off the event loop).
+pub struct Budget {
+    left: Cell<usize>,
+    out: Cell<bool>,
+}
+
+impl Budget {
+    /// What a scan pays per document it visits: about a cache miss's worth of floats.
+    pub const DOC: usize = 64;
+
+    pub fn unlimited() -> Budget {
+        Budget::floats(usize::MAX)
+    }
+
+    pub fn floats(n: usize) -> Budget {
+        Budget {
+            left: Cell::new(n),
+            out: Cell::new(false),
+        }
+    }
+
+    /// Takes `n` floats from what is left; false (and exhausted from then on) if too few are.
+    pub fn spend(&self, n: usize) -> bool {
+        match self.left.get().checked_sub(n) {
+            Some(left) if !self.out.get() => {
+                self.left.set(left);
+                true
+            }
+            _ => {
+                self.out.set(true);
+                false
+            }
+        }
+    }
+
+    /// Whether a search ran out, so that its result is incomplete.
+    pub fn exhausted(&self) -> bool {
+        self.out.get()
+    }
+}
 
 pub struct VecStore {
     /// Schema position of the field.
@@ -141,29 +185,42 @@ impl VecStore {
             .map_or(f32::INFINITY, |y| distance(self.metric, q, y))
     }
 
-    /// The `k` nearest present ids that `accept` lets through, nearest first. Exact on FLAT; on
-    /// HNSW a graph search with `ef` candidates that keeps only accepted ids as it walks (a
-    /// filtered search walks further), falling back to the exact scan of the accepted ids when
-    /// the graph gives fewer than `k` (a filter that lets few documents through).
+    /// The distance from `q` to `b`, paid from `budget`; infinite once it has run out, which
+    /// ends a graph walk (nothing infinitely far is expanded).
+    fn to_within(&self, q: &[f32], b: u32, budget: &Budget) -> f32 {
+        if budget.spend(self.dim) {
+            self.to(q, b)
+        } else {
+            f32::INFINITY
+        }
+    }
+
+    /// The `k` nearest present ids that `accept` (if given) lets through, nearest first. Exact
+    /// on FLAT; on HNSW a graph search with `ef` candidates that keeps only accepted ids as it
+    /// walks (a filtered search walks further), falling back to the exact scan of the accepted
+    /// ids when the graph gives fewer than `k` (a filter that lets few documents through).
     pub fn knn(
         &self,
         q: &[f32],
         k: usize,
         ef: Option<usize>,
-        accept: &(dyn Fn(u32) -> bool + Sync),
+        accept: Option<&(dyn Fn(u32) -> bool + Sync)>,
+        budget: &Budget,
     ) -> Vec<Near> {
         if k == 0 {
             return Vec::new();
         }
         if let Some(g) = &self.graph {
             let ef = ef.unwrap_or(g.ef_default()).max(k);
-            let mut found = g.search(&|b| self.to(q, b), &|n| self.prefetch(n), ef, Some(accept));
-            if found.len() >= k || found.len() >= self.count {
+            let walk = accept.map(|a| a as &dyn Fn(u32) -> bool);
+            let dist = |b| self.to_within(q, b, budget);
+            let mut found = g.search(&dist, &|n| self.prefetch(n), ef, walk);
+            if found.len() >= k || found.len() >= self.count || budget.exhausted() {
                 found.truncate(k);
                 return found;
             }
         }
-        self.scan(q, &|d| d, k, accept)
+        self.scan(q, &|d| d, k, accept.unwrap_or(&|_| true), budget)
     }
 
     /// Every accepted id within `radius`, nearest first.
@@ -172,10 +229,11 @@ impl VecStore {
         q: &[f32],
         radius: f32,
         accept: &(dyn Fn(u32) -> bool + Sync),
+        budget: &Budget,
     ) -> Vec<Near> {
         if let Some(g) = &self.graph {
             let mut found = g.range(
-                &|b| self.to(q, b),
+                &|b| self.to_within(q, b, budget),
                 &|n| self.prefetch(n),
                 radius,
                 g.ef_default(),
@@ -188,20 +246,26 @@ impl VecStore {
             &|d| if d <= radius { d } else { f32::NAN },
             usize::MAX,
             accept,
+            budget,
         );
         all.retain(|n| !n.0.is_nan());
         all
     }
 
-    /// Exact scan: the `k` smallest `score(distance)` (NaN: left out), nearest first.
+    /// Exact scan: the `k` smallest `score(distance)` (NaN: left out), nearest first. Paid
+    /// for whole before it starts: nothing if the budget cannot cover every row.
     fn scan(
         &self,
         q: &[f32],
         score: &(dyn Fn(f32) -> f32 + Sync),
         k: usize,
         accept: &(dyn Fn(u32) -> bool + Sync),
+        budget: &Budget,
     ) -> Vec<Near> {
         let ids = self.present.len();
+        if !budget.spend(ids.saturating_mul(self.dim + Budget::DOC)) {
+            return Vec::new();
+        }
         let part = |lo: usize, hi: usize| {
             let mut heap: BinaryHeap<Near> = BinaryHeap::new();
             for i in lo..hi {
@@ -246,5 +310,74 @@ impl VecStore {
         all.sort_unstable();
         all.truncate(k);
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(algorithm: Algorithm, n: u32) -> VecStore {
+        let p = VectorParams {
+            algorithm,
+            dim: 8,
+            metric: Metric::L2,
+        };
+        let mut s = VecStore::new(0, &p);
+        let mut x = 0x2545_F491_u32;
+        for i in 0..n {
+            let v: Vec<f32> = (0..8)
+                .map(|_| {
+                    x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (x >> 8) as f32 / (1 << 24) as f32
+                })
+                .collect();
+            s.set(i, &v);
+        }
+        s
+    }
+
+    #[test]
+    fn a_search_within_its_budget_matches_an_unlimited_one() {
+        let hnsw = Algorithm::Hnsw {
+            m: 8,
+            ef_construction: 50,
+            ef_runtime: None,
+        };
+        for s in [store(Algorithm::Flat, 300), store(hnsw, 300)] {
+            let q = [0.5; 8];
+            let all = s.knn(&q, 5, None, None, &Budget::unlimited());
+            let budget = Budget::floats(1 << 20);
+            assert_eq!(s.knn(&q, 5, None, None, &budget), all);
+            assert!(!budget.exhausted());
+            let radius = s.knn(&q, 50, None, None, &Budget::unlimited())[49].0;
+            let r = s.range(&q, radius, &|_| true, &Budget::unlimited());
+            assert!(r.len() >= 40 && r.len() < 300, "{} in range", r.len());
+            assert_eq!(s.range(&q, radius, &|_| true, &budget), r);
+            assert!(!budget.exhausted());
+        }
+    }
+
+    #[test]
+    fn a_search_past_its_budget_says_so() {
+        let q = [0.5; 8];
+        // A scan is paid before it starts: 300 rows cost more than 100 rows' worth.
+        let flat = store(Algorithm::Flat, 300);
+        let budget = Budget::floats(100 * (8 + Budget::DOC));
+        assert!(flat.knn(&q, 5, None, None, &budget).is_empty());
+        assert!(budget.exhausted());
+        // A graph walk stops where the budget ends, ten distances in.
+        let hnsw = store(
+            Algorithm::Hnsw {
+                m: 8,
+                ef_construction: 50,
+                ef_runtime: None,
+            },
+            300,
+        );
+        let budget = Budget::floats(10 * 8);
+        hnsw.range(&q, 1e9, &|_| true, &budget);
+        assert!(budget.exhausted());
+        assert!(!budget.spend(1), "an exhausted budget stays exhausted");
     }
 }

@@ -201,7 +201,7 @@ fn a_range_walk_finds_what_brute_force_finds() {
         assert!(got.iter().all(|n| n.0 <= radius));
         assert!(got.windows(2).all(|w| w[0] <= w[1]));
         let exact: Vec<u32> = (0..3000u32).filter(|&j| set.to(&q, j) <= radius).collect();
-        // More than the 16 candidates of the first search: the walk went on.
+        // More than the 16 candidates of a plain search: the walk went on.
         want += exact.len();
         found += got.iter().filter(|n| exact.contains(&n.1)).count();
     }

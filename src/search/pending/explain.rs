@@ -5,6 +5,7 @@ use super::{scope_of, Space};
 use crate::search::distance::{self, Near};
 use crate::search::guard::{Mismatch, Signature};
 use crate::search::schema::Metric;
+use crate::search::vectors::Budget;
 use bytes::Bytes;
 use std::time::Instant;
 
@@ -41,7 +42,7 @@ impl Space {
         };
         let mut out: Vec<Refused> = g
             .stored
-            .range(vector, radius, &in_scope)
+            .range(vector, radius, &in_scope, &Budget::unlimited())
             .into_iter()
             .filter_map(|Near(d, id)| {
                 let other = g.sigs.get(id as usize).and_then(Option::as_ref)?;

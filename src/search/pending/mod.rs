@@ -36,7 +36,7 @@ pub use explain::Refused;
 use super::distance::{self, Near};
 use super::guard::Signature;
 use super::schema::{Algorithm, Metric, VectorParams};
-use super::vectors::VecStore;
+use super::vectors::{Budget, VecStore};
 use crate::cache::{Entry, Value};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -166,7 +166,8 @@ impl Space {
                         .and_then(Option::as_ref)
                         .is_none_or(|s| s.mismatch(sig).is_none())
             };
-            g.stored.range(&vector, radius, &in_scope)
+            g.stored
+                .range(&vector, radius, &in_scope, &Budget::unlimited())
         };
         if !found.is_empty() {
             let hits = found
