@@ -377,16 +377,26 @@ pub fn search(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
     let q = query::parse(&a[2], &o.params).map_err(coded)?;
     let proto = ctx.client.protocol;
     let now = ctx.shared.store.clock().now_ms();
-    let budget = Budget::floats(INLINE_FLOATS);
-    let found = idx.search(&q, &o.page, now, &budget).map_err(coded)?;
-    if !budget.exhausted() {
-        return Ok(Flow::Reply(reply(proto, &idx, &o, found)));
+    // A search of a kind that last read more than the budget goes off the loop at once rather
+    // than spend the budget first (a filtered KNN over 20k x 1536-d: 266 QPS tried here first,
+    // 401 sent straight off).
+    if idx.last_cost(&q) <= INLINE_FLOATS {
+        let budget = Budget::floats(INLINE_FLOATS);
+        let found = idx.search(&q, &o.page, now, &budget).map_err(coded)?;
+        idx.note_cost(&q, budget.spent());
+        if !budget.exhausted() {
+            return Ok(Flow::Reply(reply(proto, &idx, &o, found)));
+        }
     }
     Ok(Flow::Wait(Box::pin(async move {
-        let all = Budget::unlimited();
-        let run = tokio::task::spawn_blocking(move || match idx.search(&q, &o.page, now, &all) {
-            Ok(found) => reply(proto, &idx, &o, found),
-            Err(e) => Reply::Error(e),
+        let run = tokio::task::spawn_blocking(move || {
+            let all = Budget::unlimited();
+            let found = idx.search(&q, &o.page, now, &all);
+            idx.note_cost(&q, all.spent());
+            match found {
+                Ok(found) => reply(proto, &idx, &o, found),
+                Err(e) => Reply::Error(e),
+            }
         });
         run.await
             .unwrap_or_else(|_| Reply::err("the search task failed"))

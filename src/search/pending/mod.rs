@@ -208,19 +208,22 @@ impl Space {
         if !matches!(entry.value, Value::Str(_)) {
             return;
         }
-        let id = match g.ids.get(key.as_ref()) {
-            Some(&id) => id,
+        // A copy of the key, not a clone: `key` may be a slice of the connection's read
+        // buffer, which a clone would keep alive whole.
+        let (id, key) = match g.ids.get_key_value(key.as_ref()) {
+            Some((k, &id)) => (id, k.clone()),
             None => {
                 let id = g.free.pop().unwrap_or(g.docs.len() as u32);
                 if id as usize == g.docs.len() {
                     g.docs.push(None);
                     g.sigs.push(None);
                 }
+                let key = Bytes::copy_from_slice(key);
                 g.ids.insert(key.clone(), id);
-                id
+                (id, key)
             }
         };
-        g.docs[id as usize] = Some(key.clone());
+        g.docs[id as usize] = Some(key);
         g.sigs[id as usize] = Some(p.sig);
         g.stored.set(id, &p.vector);
     }
