@@ -169,7 +169,9 @@ fn shorten(args: &[Bytes]) -> Vec<Bytes> {
                 s.extend_from_slice(format!("... ({more} more bytes)").as_bytes());
                 Bytes::from(s)
             } else {
-                args[j].clone()
+                // A copy: an argument is a slice of the connection's read buffer, which a
+                // clone would keep alive for as long as the entry stays in the log.
+                Bytes::copy_from_slice(&args[j])
             }
         })
         .collect()
