@@ -169,38 +169,40 @@ def main():
     args = ap.parse_args()
     global NOISE
     NOISE = args.noise
-    PORT = free_port()
-    server = subprocess.Popen([args.bin, "--port", str(PORT), "--bind", "127.0.0.1", "--appendonly", "no",
-                               "--save", "", "--maxmemory", "8gb"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 30
-        while True:
+    rng = np.random.default_rng(7)
+    print(f"# {os.cpu_count()} cores; {args.queries} queries per kind; noise {NOISE}; "
+          "one client (eight in brackets); a fresh server per index")
+    print("| index | load docs/s | RSS B/vector | KNN 10 QPS | KNN recall@10 | KNN+TAG QPS (recall) "
+          "| range+TAG QPS (p99 ms) |")
+    print("|---|---|---|---|---|---|---|")
+    for size in args.sizes.split(","):
+        dim, n = (int(v) for v in size.split(":"))
+        for algo in args.algos.split(","):
+            # A fresh server per index: memory freed by the one before would be reused and
+            # hide part of this one's growth.
+            PORT = free_port()
+            server = subprocess.Popen([args.bin, "--port", str(PORT), "--bind", "127.0.0.1", "--appendonly",
+                                       "no", "--save", "", "--maxmemory", "8gb"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                make_conn().ping()
-                break
-            except redis.ConnectionError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
-        rng = np.random.default_rng(7)
-        print(f"# {os.cpu_count()} cores; {args.queries} queries per kind; noise {NOISE}; "
-              "one client (eight in brackets)")
-        print("| index | load docs/s | RSS B/vector | KNN 10 QPS | KNN recall@10 | KNN+TAG QPS (recall) "
-              "| range+TAG QPS (p99 ms) |")
-        print("|---|---|---|---|---|---|---|")
-        for size in args.sizes.split(","):
-            dim, n = (int(v) for v in size.split(":"))
-            for algo in args.algos.split(","):
+                deadline = time.time() + 30
+                while True:
+                    try:
+                        make_conn().ping()
+                        break
+                    except redis.ConnectionError:
+                        if time.time() > deadline:
+                            raise
+                        time.sleep(0.05)
                 o = bench(args, dim, n, algo, server.pid, rng)
-                k, kt, rg = o["knn"], o["knn_tag"], o["range"]
-                print(f"| {algo} {dim}-d, {n // 1000}k | {o['load']:,.0f} | {o['bytes']:,.0f} "
-                      f"| {k[0]:,.0f} ({k[1]:,.0f}) | {o['knn_recall']:.2f} "
-                      f"| {kt[0]:,.0f} ({kt[1]:,.0f}) ({o['knn_tag_recall']:.2f}) "
-                      f"| {rg[0]:,.0f} ({rg[1]:,.0f}) ({rg[2]:.2f}) |", flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            k, kt, rg = o["knn"], o["knn_tag"], o["range"]
+            print(f"| {algo} {dim}-d, {n // 1000}k | {o['load']:,.0f} | {o['bytes']:,.0f} "
+                  f"| {k[0]:,.0f} ({k[1]:,.0f}) | {o['knn_recall']:.2f} "
+                  f"| {kt[0]:,.0f} ({kt[1]:,.0f}) ({o['knn_tag_recall']:.2f}) "
+                  f"| {rg[0]:,.0f} ({rg[1]:,.0f}) ({rg[2]:.2f}) |", flush=True)
 
 
 if __name__ == "__main__":

@@ -25,13 +25,11 @@ use std::cmp::Reverse;
 use std::sync::Mutex;
 use visited::Scratch;
 
+mod range;
 mod visited;
 
 /// Scratch spaces kept for searches (more are made under contention and dropped after).
 const POOL: usize = 16;
-
-/// How far past the radius a range walk looks, as a fraction of the radius.
-const RANGE_MARGIN: f32 = 0.01;
 
 pub struct Graph {
     m: usize,
@@ -433,75 +431,6 @@ impl Graph {
         self.give_scratch(s);
         found.retain(|n| n.0.is_finite());
         found
-    }
-
-    /// Every id within `radius` of the query, nearest first, in one best-first walk: a node
-    /// is expanded while it is among the `ef` nearest found so far (a plain search, which finds
-    /// the region however far the entry point is) or nearer than the radius plus a margin of
-    /// `RANGE_MARGIN` of it (RediSearch's EPSILON), however many such nodes there are. Each
-    /// node is measured once; a first search followed by a walk from its results measured the
-    /// region twice, and widening a plain search cost 512 candidates for a hundred documents.
-    pub fn range(
-        &self,
-        dist: &impl Fn(u32) -> f32,
-        pre: &impl Fn(u32),
-        radius: f32,
-        ef: usize,
-    ) -> Vec<Near> {
-        let Some(entry) = self.entry else {
-            return Vec::new();
-        };
-        let mut ep = Near(dist(entry), entry);
-        for l in (1..=self.level_of(entry)).rev() {
-            ep = self.greedy(dist, ep, l);
-        }
-        let ef = ef.max(1);
-        let bound = radius + radius.abs() * RANGE_MARGIN;
-        let mut s = self.take_scratch();
-        s.seen.start(self.levels.len());
-        s.todo.clear();
-        s.best.clear();
-        let mut out = Vec::new();
-        // A node is worth expanding (and its links measuring) while it is within `bound` or
-        // the `ef` nearest are not yet all within reach of it.
-        let reach = |best: &std::collections::BinaryHeap<Near>| match best.peek() {
-            Some(w) if best.len() >= ef => w.0.max(bound),
-            _ => f32::INFINITY,
-        };
-        let take = |s: &mut Scratch, out: &mut Vec<Near>, n: Near| {
-            if n.0 <= radius {
-                out.push(n);
-            }
-            if n.0 <= reach(&s.best) {
-                s.todo.push(Reverse(n));
-                s.best.push(n);
-                if s.best.len() > ef {
-                    s.best.pop();
-                }
-            }
-        };
-        s.seen.insert(ep.1);
-        take(&mut s, &mut out, ep);
-        while let Some(Reverse(c)) = s.todo.pop() {
-            if c.0 > reach(&s.best) {
-                break;
-            }
-            s.fresh.clear();
-            for &n in self.links(c.1, 0) {
-                if s.seen.insert(n) {
-                    pre(n);
-                    s.fresh.push(n);
-                }
-            }
-            for i in 0..s.fresh.len() {
-                let n = s.fresh[i];
-                take(&mut s, &mut out, Near(dist(n), n));
-            }
-        }
-        self.give_scratch(s);
-        out.retain(|n| n.0.is_finite());
-        out.sort_unstable();
-        out
     }
 }
 
