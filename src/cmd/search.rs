@@ -38,7 +38,7 @@ pub const SEARCH_VERSION: i64 = 21005;
 /// What a search may read on the event loop, in floats (8 MB of vectors, about a millisecond): a
 /// search that needs more is run again on a blocking thread. Most graph searches read a few
 /// hundred vectors however many documents there are, and handing one to another thread and
-/// back cost more than the walk (KNN 10 over 100k x 384-d: 2,954 QPS offloaded, 3,377 here).
+/// back cost more than the walk (docs/BENCHMARKS.md, vector search on a quiet machine).
 const INLINE_FLOATS: usize = 2 << 20;
 
 fn coded(text: impl Into<String>) -> CommandError {
