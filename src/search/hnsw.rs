@@ -410,6 +410,17 @@ impl Graph {
         }
     }
 
+    /// Where a search starts on level 0: the node a greedy walk down the upper levels from the
+    /// entry point reaches, with its distance (`None` for an empty graph).
+    fn descend(&self, dist: &impl Fn(u32) -> f32) -> Option<Near> {
+        let entry = self.entry?;
+        let mut ep = Near(dist(entry), entry);
+        for l in (1..=self.level_of(entry)).rev() {
+            ep = self.greedy(dist, ep, l);
+        }
+        Some(ep)
+    }
+
     /// The `ef` nearest ids to the query (`dist` gives its distance to an id, `pre` prefetches
     /// an id's vector) that `accept` lets through, nearest first.
     pub fn search(
@@ -419,13 +430,9 @@ impl Graph {
         ef: usize,
         accept: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<Near> {
-        let Some(entry) = self.entry else {
+        let Some(ep) = self.descend(dist) else {
             return Vec::new();
         };
-        let mut ep = Near(dist(entry), entry);
-        for l in (1..=self.level_of(entry)).rev() {
-            ep = self.greedy(dist, ep, l);
-        }
         let mut s = self.take_scratch();
         let mut found = self.layer(&mut s, (dist, pre), &[ep], ef.max(1), 0, accept);
         self.give_scratch(s);

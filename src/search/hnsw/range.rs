@@ -22,13 +22,9 @@ impl Graph {
         radius: f32,
         ef: usize,
     ) -> Vec<Near> {
-        let Some(entry) = self.entry else {
+        let Some(ep) = self.descend(dist) else {
             return Vec::new();
         };
-        let mut ep = Near(dist(entry), entry);
-        for l in (1..=self.level_of(entry)).rev() {
-            ep = self.greedy(dist, ep, l);
-        }
         let ef = ef.max(1);
         let bound = radius + radius.abs() * RANGE_MARGIN;
         let mut s = self.take_scratch();
