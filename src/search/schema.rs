@@ -124,7 +124,8 @@ pub fn parse(name: &[u8], args: &[Bytes]) -> Result<IndexDef, String> {
         prefixes: Vec::new(),
         score: 1.0,
         fields: Vec::new(),
-        args: args.to_vec(),
+        // Copies, as the prefixes below: the arguments are slices of the request's buffer.
+        args: args.iter().map(|a| Bytes::copy_from_slice(a)).collect(),
     };
     let mut i = 0;
     let at = |i: usize| args.get(i);
