@@ -248,7 +248,14 @@ impl Index {
             self.drop_doc(d, key);
             return;
         };
-        let (mut doc, vecs) = match filter::build(&self.def, key, hash, expire_at) {
+        // The document keeps the index's own copy of the key: `key` may be a slice of the
+        // connection's read buffer, which a clone would keep alive whole (a pipeline of HSETs
+        // kept every byte it was sent, 2.2 KB per 384-d document).
+        let (stored, known) = match d.by_key.get_key_value(key) {
+            Some((k, &id)) => (k.clone(), Some(id)),
+            None => (Bytes::copy_from_slice(key), None),
+        };
+        let (doc, vecs) = match filter::build(&self.def, &stored, hash, expire_at) {
             Ok(built) => built,
             Err(filter::Failure) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
@@ -256,21 +263,14 @@ impl Index {
                 return;
             }
         };
-        // The document keeps the index's own copy of the key: `key` may be a slice of the
-        // connection's read buffer, which a clone would keep alive whole (a pipeline of HSETs
-        // kept every byte it was sent, 2.2 KB per 384-d document).
-        let id = match d.by_key.get_key_value(key) {
-            Some((k, &id)) => {
-                doc.key = k.clone();
-                id
-            }
+        let id = match known {
+            Some(id) => id,
             None => {
                 let id = d.free.pop().unwrap_or(d.docs.len() as u32);
                 if id as usize == d.docs.len() {
                     d.docs.push(None);
                 }
-                doc.key = Bytes::copy_from_slice(key);
-                d.by_key.insert(doc.key.clone(), id);
+                d.by_key.insert(stored, id);
                 id
             }
         };

@@ -4,11 +4,11 @@
 //! # Invariants
 //! - `row(id)` (`BLOCK` rows to a block) is the prepared vector of document `id` iff
 //!   `present[id]`.
+//! - The graph (if any) holds exactly the present ids.
 //!
 //! The rows sit in blocks of [`BLOCK`], never moved once written: one array grown by
 //! reallocation held the old and the new array at once at each growth and copied every row
 //! into fresh pages (a quarter of the page faults of loading 100k x 384-d).
-//! - The graph (if any) holds exactly the present ids.
 
 use super::distance::{distance, Near};
 use super::hnsw::Graph;
@@ -148,6 +148,11 @@ impl VecStore {
         &self.blocks[i / BLOCK][at..at + self.dim]
     }
 
+    fn row_mut(&mut self, i: usize) -> &mut [f32] {
+        let at = (i % BLOCK) * self.dim;
+        &mut self.blocks[i / BLOCK][at..at + self.dim]
+    }
+
     pub fn set(&mut self, id: u32, v: &[f32]) {
         let i = id as usize;
         if self.present.len() <= i {
@@ -160,8 +165,7 @@ impl VecStore {
         if self.present[i] {
             self.clear(id);
         }
-        let at = (i % BLOCK) * self.dim;
-        self.blocks[i / BLOCK][at..at + self.dim].copy_from_slice(v);
+        self.row_mut(i).copy_from_slice(v);
         self.present[i] = true;
         self.count += 1;
         if let Some(mut g) = self.graph.take() {
