@@ -28,12 +28,10 @@ use crate::protocol::reply::Output;
 use crate::protocol::{Limits, ParseError, Reply, RequestParser};
 use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
-use std::future::Future;
 use std::io::{self, IoSlice};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
 /// Replies are written out once this much is buffered, even mid-batch, so a huge pipeline does
@@ -45,26 +43,6 @@ const READ_CHUNK: usize = 16 * 1024;
 const MIN_READ: usize = 1024;
 /// The first buffer of a big bulk, unless the bulk is shorter.
 const BIG_BULK_FIRST: usize = 64 * 1024;
-
-/// A client's byte stream as the connection reads it: wait until readable without holding a
-/// buffer, then take what is there without blocking. TCP ([`TcpStream`]) and TLS
-/// (the TLS module's socket).
-pub trait Socket: AsyncWrite + Unpin + Send + 'static {
-    /// Resolves once a read would not block (or the stream ended). Cancel-safe.
-    fn readable(&mut self) -> impl Future<Output = io::Result<()>> + Send;
-    /// Appends what can be read now: `Ok(0)` at the end, `WouldBlock` when nothing is there.
-    fn try_read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize>;
-}
-
-impl Socket for TcpStream {
-    fn readable(&mut self) -> impl Future<Output = io::Result<()>> + Send {
-        TcpStream::readable(self)
-    }
-
-    fn try_read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
-        TcpStream::try_read_buf(self, buf)
-    }
-}
 
 /// Serves one client until it quits, disconnects, breaks the protocol or the server shuts down.
 pub async fn serve<S: Socket>(shared: Arc<Shared>, socket: S, info: Arc<ClientInfo>) {
@@ -486,5 +464,8 @@ async fn idle_timer(idle: Option<std::time::Duration>) {
     }
 }
 
+mod socket;
 #[cfg(test)]
 mod tests;
+
+pub use socket::Socket;

@@ -109,6 +109,12 @@ impl Access {
         }
     }
 
+    /// Whether the last read (or the write, until the first read) was in the second of
+    /// `now_ms`.
+    pub fn used_in_second_of(&self, now_ms: u64) -> bool {
+        self.last_s.load(Ordering::Relaxed) == secs(now_ms)
+    }
+
     pub fn was_read(&self) -> bool {
         self.read.load(Ordering::Relaxed)
     }

@@ -1,6 +1,7 @@
 //! How the store's moka cache is built: the weigher, the per-entry expiry and the removal
 //! listener that counts evictions and expirations and queues evicted keys for the journal.
 
+use super::index::Index;
 use super::{Cache, EvictionKind, Journal, Observer, Stats};
 use super::{Clock, Entry, Slot};
 use ahash::RandomState;
@@ -8,6 +9,7 @@ use bytes::Bytes;
 use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
 use moka::Expiry;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -19,12 +21,16 @@ pub(super) struct Removed {
     pub journal: bool,
 }
 
-/// What the listener and weigher reach: the store's journal and observer, once attached, and the
-/// queue of keys moka removed.
+/// What the listener and weigher reach: the store's journal and observer, once attached, the
+/// queue of keys moka removed, and the store's table of slots with this cache's switch for it.
 pub(super) struct Hooks {
     pub journal: Arc<OnceLock<Arc<dyn Journal>>>,
     pub observer: Arc<OnceLock<Arc<dyn Observer>>>,
     pub evicted: Arc<Mutex<Vec<Removed>>>,
+    pub index: Arc<Index>,
+    /// While set, what moka removes on its own leaves `index` too; cleared when the cache is
+    /// replaced (its slots then live on in the next cache).
+    pub listening: Arc<AtomicBool>,
 }
 
 /// A moka cache bounded to `max_bytes` with `eviction`, reporting removals to `stats` and
@@ -40,6 +46,8 @@ pub(super) fn build(
     let listener_journal = hooks.journal.clone();
     let listener_observer = hooks.observer.clone();
     let listener_evicted = hooks.evicted.clone();
+    let listener_index = hooks.index.clone();
+    let listening = hooks.listening.clone();
     let weigh_observer = hooks.observer.clone();
     let policy = match eviction {
         EvictionKind::TinyLfu => EvictionPolicy::tiny_lfu(),
@@ -53,7 +61,7 @@ pub(super) fn build(
     };
     moka::sync::Cache::builder()
         .max_capacity(capacity)
-        .weigher(move |k: &Bytes, v: &Arc<Slot>| {
+        .weigher(move |k: &Arc<[u8]>, v: &Arc<Slot>| {
             let entry = v.load();
             let extra = weigh_observer
                 .get()
@@ -64,7 +72,12 @@ pub(super) fn build(
         .expire_after(TtlExpiry {
             clock: clock.clone(),
         })
-        .eviction_listener(move |key: Arc<Bytes>, slot: Arc<Slot>, cause| {
+        .eviction_listener(move |key: Arc<Arc<[u8]>>, slot: Arc<Slot>, cause| {
+            if matches!(cause, RemovalCause::Expired | RemovalCause::Size)
+                && listening.load(Ordering::Acquire)
+            {
+                listener_index.remove_slot(&key, &slot);
+            }
             let entry = slot.load();
             on_removal(
                 &listener_stats,
@@ -90,14 +103,14 @@ impl TtlExpiry {
     }
 }
 
-impl Expiry<Bytes, Arc<Slot>> for TtlExpiry {
-    fn expire_after_create(&self, _: &Bytes, v: &Arc<Slot>, _: Instant) -> Option<Duration> {
+impl Expiry<Arc<[u8]>, Arc<Slot>> for TtlExpiry {
+    fn expire_after_create(&self, _: &Arc<[u8]>, v: &Arc<Slot>, _: Instant) -> Option<Duration> {
         self.remaining(&v.load())
     }
 
     fn expire_after_update(
         &self,
-        _: &Bytes,
+        _: &Arc<[u8]>,
         v: &Arc<Slot>,
         _: Instant,
         _: Option<Duration>,
@@ -115,7 +128,7 @@ fn on_removal(
     stats: &Stats,
     (journal, observer): Attached<'_>,
     evicted: &Mutex<Vec<Removed>>,
-    key: &Bytes,
+    key: &[u8],
     entry: &Entry,
     cause: RemovalCause,
 ) {
@@ -132,7 +145,7 @@ fn on_removal(
             if observer.get().is_some() {
                 if let Ok(mut v) = evicted.lock() {
                     v.push(Removed {
-                        key: key.clone(),
+                        key: Bytes::copy_from_slice(key),
                         journal: false,
                     });
                 }
@@ -148,7 +161,7 @@ fn on_removal(
             if journal || observer.get().is_some() {
                 if let Ok(mut v) = evicted.lock() {
                     v.push(Removed {
-                        key: key.clone(),
+                        key: Bytes::copy_from_slice(key),
                         journal,
                     });
                 }

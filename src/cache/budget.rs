@@ -62,8 +62,19 @@ impl Store {
             journal: self.journal.clone(),
             observer: self.observer.clone(),
             evicted: self.evicted.clone(),
+            index: self.index.clone(),
+            listening: Arc::new(true.into()),
         };
         let next = backend::build(max_bytes, eviction, &self.clock, &self.stats, &hooks);
+        // From here the old cache's removals are not the store's: its slots move to `next`,
+        // whose listener takes what it evicts out of the table.
+        let mut listening = match self.listening.lock() {
+            Ok(l) => l,
+            Err(p) => p.into_inner(),
+        };
+        listening.store(false, Ordering::Release);
+        *listening = hooks.listening;
+        drop(listening);
         let old = self.cache.load_full();
         for (key, slot) in old.iter() {
             next.insert((*key).clone(), slot);

@@ -8,12 +8,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Bytes counted for one entry besides its key and value: moka's node and its access and write
-/// order links, the hash table slot, the frequency sketch's share, our `Arc<Slot>` and
-/// `Arc<Entry>`, the stored copy of the key, and the allocator's rounding. Measured, not
-/// estimated: 400,000 SETs of 10-byte values into the release build cost 470 bytes of resident
-/// memory per key over the empty server, 446 besides the key and value. Counting less lets the
-/// resident set outgrow the byte budget (a 1 KB write flood into 64 MB peaked at 1.33x).
-pub const ENTRY_OVERHEAD: usize = 448;
+/// order links, its hash table slot, the frequency sketch's share, the store's own table slot,
+/// our `Arc<Slot>` and `Arc<Entry>`, the stored key, and the allocator's rounding. Measured,
+/// not estimated: 400,000 SETs of 10-byte values (16-byte keys, `redis-benchmark -t set -n
+/// 400000 -r 1000000000 -d 10 -P 16`) into the release build cost 551 bytes of resident memory
+/// per key over the empty server, 525 besides the key and value (496 before the store's own
+/// table, whose first measurement, 446, predates the numbered databases and the compression).
+/// Counting less lets the resident set outgrow the byte budget (a 1 KB write flood into 64 MB
+/// peaked at 1.33x when 176 was counted).
+pub const ENTRY_OVERHEAD: usize = 528;
 /// Bytes counted per field of a hash besides the field and value themselves.
 pub const FIELD_OVERHEAD: usize = 48;
 
@@ -302,7 +305,8 @@ impl Entry {
     }
 }
 
-/// What moka stores for a key: a cell holding the current entry.
+/// What moka stores for a key: a cell holding the current entry, and the key itself (the
+/// store's own table finds slots by it, see the cache's `index` module).
 ///
 /// Overwriting a key with an entry of the same weight and the same expiry swaps the cell's
 /// contents instead of inserting into moka: moka's insert (measured at 1.6-2 us with its
@@ -310,28 +314,39 @@ impl Entry {
 /// by the change. Anything else goes through a real moka insert.
 #[derive(Debug)]
 pub struct Slot {
-    entry: arc_swap::ArcSwap<Entry>,
+    /// A lock rather than an `ArcSwap`: a swap of an `ArcSwap` walks every thread's debt list
+    /// (measured at 6% of a SET -P 16 run), and a read of either costs about the same.
+    entry: parking_lot::Mutex<Arc<Entry>>,
+    key: Arc<[u8]>,
 }
 
 impl Slot {
-    pub fn new(entry: Entry) -> Slot {
+    pub fn new(key: Arc<[u8]>, entry: Entry) -> Slot {
         Slot {
-            entry: arc_swap::ArcSwap::from_pointee(entry),
+            entry: parking_lot::Mutex::new(Arc::new(entry)),
+            key,
         }
     }
 
     pub fn load(&self) -> Arc<Entry> {
-        self.entry.load_full()
+        self.entry.lock().clone()
+    }
+
+    pub fn key(&self) -> &Arc<[u8]> {
+        &self.key
     }
 
     /// Replaces the entry if that needs no moka bookkeeping: same weight, same expiry. Returns
     /// the entry back otherwise.
     pub fn try_replace(&self, key: &[u8], entry: Entry) -> Result<(), Entry> {
-        let cur = self.entry.load();
+        let mut cur = self.entry.lock();
         if cur.expire_at == entry.expire_at
             && Entry::weight(key, &cur) == Entry::weight(key, &entry)
         {
-            self.entry.store(Arc::new(entry));
+            let old = std::mem::replace(&mut *cur, Arc::new(entry));
+            drop(cur);
+            // The old value is freed (if this was its last reference) outside the lock.
+            drop(old);
             Ok(())
         } else {
             Err(entry)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 impl Store {
     /// Removes a key at start-up (a logged deletion), bypassing the journal.
     pub fn load_remove(&self, key: &[u8]) {
-        self.cache.load().invalidate(key);
+        self.unlink(key);
         if let Some(o) = self.observer() {
             o.remove(key);
         }
@@ -17,6 +17,7 @@ impl Store {
     /// Removes every key at start-up (a logged flush), bypassing the journal.
     pub fn load_clear(&self) {
         self.cache.load().invalidate_all();
+        self.index.clear();
         self.cache.load().run_pending_tasks();
         if let Some(o) = self.observer() {
             o.flush_all();
@@ -50,12 +51,12 @@ impl Store {
         if let Some(o) = self.observer() {
             o.put(&key, &entry);
         }
-        self.cache.load().insert(key, Arc::new(Slot::new(entry)));
+        self.link(Arc::new(Slot::new(Arc::from(key.as_ref()), entry)));
     }
 
     /// Every live key and entry, in no particular order. Walks concurrently with writers: a
     /// key changed during the walk may be seen in either state or not at all. The walk is
-    /// collected first (two pointers per key), since the cache it walks may be swapped by
+    /// collected first (a copy of each key and a pointer to its entry), since the cache it walks may be swapped by
     /// [`Store::resize`] meanwhile; every caller walks the whole keyspace anyway.
     ///
     /// Strings come out as their original bytes, unpacked as the walk reaches them; a walk
@@ -75,6 +76,7 @@ impl Store {
             .iter()
             .map(|(k, s)| (k, s.load()))
             .filter(move |(_, e)| !e.is_expired(now))
+            .map(|(k, e)| (Arc::new(Bytes::copy_from_slice(&k)), e))
             .collect();
         live.into_iter()
     }

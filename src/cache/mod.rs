@@ -36,6 +36,7 @@ pub mod entry;
 pub mod flight;
 pub mod fresh;
 mod hooks;
+mod index;
 mod loading;
 pub mod pack;
 mod packing;
@@ -97,12 +98,17 @@ pub enum Write {
 
 /// moka's table hashed with ahash: keeps hash-flooding resistance (random keys per process)
 /// at a fraction of SipHash's cost on every lookup.
-type Cache = moka::sync::Cache<Bytes, Arc<Slot>, RandomState>;
+type Cache = moka::sync::Cache<Arc<[u8]>, Arc<Slot>, RandomState>;
 
 /// The keyspace. Cheap to share: clone the `Arc<Store>`.
 pub struct Store {
     /// Swapped whole by [`Store::resize`]; every other access loads the current one.
     cache: ArcSwap<Cache>,
+    /// Whether the current `cache`'s removal listener keeps `index` in step (a cache replaced by
+    /// [`Store::resize`] is told to stop: its slots now belong to the next one).
+    listening: Mutex<Arc<std::sync::atomic::AtomicBool>>,
+    /// Every key's slot, as moka holds it: reads look keys up here (see [`index`]).
+    index: Arc<index::Index>,
     stripes: Box<[Mutex<()>]>,
     clock: Clock,
     stats: Arc<Stats>,
@@ -135,15 +141,20 @@ impl Store {
         let journal_for_codec = journal.clone();
         let observer: Arc<OnceLock<Arc<dyn Observer>>> = Arc::new(OnceLock::new());
         let evicted = Arc::new(Mutex::new(Vec::new()));
+        let index = Arc::new(index::Index::new());
         let hooks = backend::Hooks {
             journal: journal.clone(),
             observer: observer.clone(),
             evicted: evicted.clone(),
+            index: index.clone(),
+            listening: Arc::new(true.into()),
         };
         let cache = backend::build(max_bytes, eviction, &clock, &stats, &hooks);
         let stripes = (0..STRIPES).map(|_| Mutex::new(())).collect();
         Store {
             cache: ArcSwap::from_pointee(cache),
+            listening: Mutex::new(hooks.listening),
+            index,
             stripes,
             clock,
             stats,
@@ -256,8 +267,9 @@ impl Store {
 
     /// The live entry for `key` as stored: a string may be [`Value::Packed`].
     fn get_stored(&self, key: &[u8]) -> Option<Arc<Entry>> {
-        let entry = self.cache.load().get(key)?.load();
-        if entry.is_expired(self.clock.now_ms()) {
+        let now = self.clock.now_ms();
+        let (_, entry) = self.slot(key, now)?;
+        if entry.is_expired(now) {
             self.expire(key);
             return None;
         }
@@ -275,18 +287,19 @@ impl Store {
     /// the key's stripe lock: no change to `key` lands while `f` runs (WATCH registers so).
     pub fn with_locked<R>(&self, key: &[u8], f: impl FnOnce(Option<Arc<Entry>>) -> R) -> R {
         let _guard = self.lock(key);
-        let entry = self.cache.load().get(key).map(|s| s.load());
+        let now = self.clock.now_ms();
+        let entry = self.slot(key, now).map(|(_, e)| e);
         f(entry
-            .filter(|e| !e.is_expired(self.clock.now_ms()))
+            .filter(|e| !e.is_expired(now))
             .and_then(|e| self.reading(e)))
     }
 
     /// Removes `key` if it is still expired, counting it as an expiration.
     fn expire(&self, key: &[u8]) {
         let _guard = self.lock(key);
-        if let Some(entry) = self.cache.load().get(key).map(|s| s.load()) {
+        if let Some(entry) = self.index.get(key).map(|s| s.load()) {
             if entry.is_expired(self.clock.now_ms()) {
-                self.cache.load().invalidate(key);
+                self.unlink(key);
                 self.count_removed_by_expiry(&entry);
                 if let Some(j) = self.journal.get() {
                     j.remove(&Bytes::copy_from_slice(key));
@@ -329,9 +342,8 @@ impl Store {
             j.check_writable().map_err(WriteError::NotDurable)?;
         }
         let _guard = self.lock(key);
-        let slot = self.cache.load().get(key.as_ref());
-        let current = slot.as_ref().map(|s| s.load());
         let now = self.clock.now_ms();
+        let (slot, current) = self.slot(key, now).unzip();
         let live = match current {
             Some(e) if e.is_expired(now) => {
                 self.count_removed_by_expiry(&e);
@@ -345,7 +357,7 @@ impl Store {
             Write::Keep => {
                 if live.is_none() && self.cache.load().contains_key(key.as_ref()) {
                     // It had expired: drop it now that we hold the lock.
-                    self.cache.load().invalidate(key.as_ref());
+                    self.unlink(key);
                     if let Some(j) = journal {
                         j.remove(key);
                     }
@@ -363,7 +375,7 @@ impl Store {
             }
             Write::Remove => {
                 if self.cache.load().contains_key(key.as_ref()) {
-                    self.cache.load().invalidate(key.as_ref());
+                    self.unlink(key);
                     if let Some(j) = journal {
                         j.remove(key);
                     }
@@ -384,11 +396,12 @@ impl Store {
             j.check_writable().map_err(WriteError::NotDurable)?;
         }
         let _guard = self.lock(key);
-        let entry = self.prepare(key, entry.stamped(self.clock.now_ms()));
+        let now = self.clock.now_ms();
+        let entry = self.prepare(key, entry.stamped(now));
         if let Some(j) = journal {
             j.put(key, &entry);
         }
-        let slot = self.cache.load().get(key.as_ref());
+        let slot = self.slot(key, now).map(|(s, _)| s);
         self.install(key, slot, entry);
         Ok(())
     }
@@ -397,12 +410,15 @@ impl Store {
     /// cell, if it holds a live entry.
     ///
     /// Overwriting in place is safe against a concurrent eviction because every insert of this
-    /// key holds the stripe we hold: if the key is still in moka after the swap, the cell we
-    /// swapped is the one moka holds; if moka dropped it meanwhile, we insert a new cell.
+    /// key holds the stripe we hold: if the table still holds the cell after the swap, so did
+    /// moka a moment before, and if moka evicts it (now, or before its listener has taken it
+    /// out of the table) the new value is evicted with it: the listener queues the key, and
+    /// [`Store::run_maintenance`] journals its removal. If the table no longer holds it, we
+    /// insert a new cell.
     fn install(&self, key: &Bytes, slot: Option<Arc<Slot>>, entry: Entry) {
         let entry = match slot {
             Some(slot) => match slot.try_replace(key, entry) {
-                Ok(()) if self.cache.load().contains_key(key.as_ref()) => return,
+                Ok(()) if self.index.holds(&slot) => return,
                 Ok(()) => Entry::clone_of(&slot.load()),
                 Err(entry) => entry,
             },
@@ -413,9 +429,34 @@ impl Store {
         }
         self.stats.databases.count(key, &entry, 1);
         // Keys are copied so that a stored key never pins a connection's read buffer.
-        self.cache
-            .load()
-            .insert(Bytes::copy_from_slice(key), Arc::new(Slot::new(entry)));
+        self.link(Arc::new(Slot::new(Arc::from(key.as_ref()), entry)));
+    }
+
+    /// The slot of `key` as the table holds it and its entry as stored, telling moka of the
+    /// use unless the entry was already read (or written) in this second of the clock: moka's
+    /// eviction order then sees each key at most once a second, the resolution of Redis's own
+    /// LRU clock (see [`index`]).
+    fn slot(&self, key: &[u8], now_ms: u64) -> Option<(Arc<Slot>, Arc<Entry>)> {
+        let slot = self.index.get(key)?;
+        let entry = slot.load();
+        if !entry.access().used_in_second_of(now_ms) {
+            // The read that moka's order counts; its answer is the slot we hold.
+            let _ = self.cache.load().get(key);
+        }
+        Some((slot, entry))
+    }
+
+    /// Makes `slot` its key's, in the table and then in moka (so that if moka drops it at
+    /// once, its removal listener finds it in the table to remove).
+    fn link(&self, slot: Arc<Slot>) {
+        self.index.insert(slot.clone());
+        self.cache.load().insert(slot.key().clone(), slot);
+    }
+
+    /// Removes `key` from moka and the table.
+    fn unlink(&self, key: &[u8]) {
+        self.cache.load().invalidate(key);
+        self.index.remove(key);
     }
 
     /// Removes every key. Holds every stripe while it clears and journals, so no write can land
@@ -430,6 +471,7 @@ impl Store {
                 j.flush_all();
             }
             self.cache.load().invalidate_all();
+            self.index.clear();
             if let Some(o) = self.observer() {
                 o.flush_all();
             }
