@@ -21,7 +21,9 @@
 //!   so per key it sees them in order; evictions and moka's own expirations reach it through
 //!   [`Store::run_maintenance`], under the key's stripe lock and only if the key is still absent.
 //! - A key's value lives in a [`Slot`]: an overwrite with the same weight and expiry swaps the
-//!   slot's entry instead of inserting into moka (see [`Slot::try_replace`]).
+//!   slot's entry instead of inserting into moka (see [`Slot::try_replace`]). Reads find slots
+//!   in the store's own table (the `index` module: it holds what moka holds); moka hears of a
+//!   key's use at most once a second.
 //! - A long string may be stored compressed ([`Value::Packed`], weighed at its compressed size);
 //!   every read path ([`Store::get`], [`Store::with_locked`], the entry [`Store::write`]'s
 //!   `decide` sees, [`Store::iter`]) hands it out as the original bytes. The observer sees

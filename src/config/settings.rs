@@ -146,7 +146,7 @@ pub static SETTINGS: &[Setting] = &[
         env: "LLMCACHED_MAXMEMORY",
         value_name: "BYTES",
         default: "1gb",
-        help: "Byte budget for keys, values and about 450 bytes of overhead per entry, e.g. 512mb or 2gb (k, m, g are powers of 1000, kb, mb, gb powers of 1024, as in redis.conf); 0 means the default.",
+        help: "Byte budget for keys, values and about 530 bytes of overhead per entry, e.g. 512mb or 2gb (k, m, g are powers of 1000, kb, mb, gb powers of 1024, as in redis.conf); 0 means the default.",
         mutable: true,
         apply: |c, v| {
             let n = values::memory(v)?;
