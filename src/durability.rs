@@ -150,14 +150,15 @@ impl Durability {
                 let dict_record = std::rc::Rc::new(dict_record);
                 let per_value = {
                     let (codec, dict_record) = (codec.clone(), dict_record.clone());
-                    move |(k, e): (Arc<Bytes>, Arc<Entry>)| {
+                    move |(k, e): (Arc<[u8]>, Arc<Entry>)| {
                         let dict = match &e.value {
                             Value::Packed(p) if p.dict_id() != 0 => {
                                 dict_record(p.dict_id(), &codec)
                             }
                             _ => None,
                         };
-                        dict.into_iter().chain([to_record((*k).clone(), &e)])
+                        dict.into_iter()
+                            .chain([to_record(Bytes::copy_from_slice(&k), &e)])
                     }
                 };
                 let tail = std::iter::once(()).flat_map(move |()| {

@@ -120,16 +120,20 @@ impl Store {
     pub fn iter_db(&self, db: usize) -> impl Iterator<Item = DbEntry> {
         let all = db == 0 && !self.numbered();
         self.iter_stored().filter_map(move |(stored, entry)| {
-            let key = if all {
-                (*stored).clone()
+            let from = if all {
+                0
             } else {
                 let (d, key) = split(&stored);
                 if d != db {
                     return None;
                 }
-                stored.slice_ref(key)
+                stored.len() - key.len()
             };
-            Some(DbEntry { stored, key, entry })
+            Some(DbEntry {
+                stored,
+                from,
+                entry,
+            })
         })
     }
 
@@ -168,7 +172,7 @@ impl Store {
             return self.flush();
         }
         for e in self.iter_db(db) {
-            self.write(&e.stored, |_| (Write::Remove, ()))?;
+            self.write(&e.stored_bytes(), |_| (Write::Remove, ()))?;
         }
         Ok(())
     }
@@ -219,13 +223,26 @@ impl DbCounts {
     }
 }
 
-/// One key of a database, from [`Store::iter_db`].
+/// One key of a database, from [`Store::iter_db`]: the store's own copy of the key (shared,
+/// not copied, so that a walk of the keyspace allocates nothing per key).
 pub struct DbEntry {
     /// As stored.
-    pub stored: Arc<Bytes>,
-    /// As its user names it.
-    pub key: Bytes,
+    pub stored: Arc<[u8]>,
+    /// Where the name its user knows starts in `stored`.
+    from: usize,
     pub entry: Arc<Entry>,
+}
+
+impl DbEntry {
+    /// The key as its user names it.
+    pub fn key(&self) -> &[u8] {
+        &self.stored[self.from..]
+    }
+
+    /// The key as stored, as the store's writes take it (a copy).
+    pub fn stored_bytes(&self) -> Bytes {
+        Bytes::copy_from_slice(&self.stored)
+    }
 }
 
 #[cfg(test)]

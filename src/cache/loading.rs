@@ -56,12 +56,12 @@ impl Store {
 
     /// Every live key and entry, in no particular order. Walks concurrently with writers: a
     /// key changed during the walk may be seen in either state or not at all. The walk is
-    /// collected first (a copy of each key and a pointer to its entry), since the cache it walks may be swapped by
+    /// collected first (two pointers per key, no copy), since the cache it walks may be swapped by
     /// [`Store::resize`] meanwhile; every caller walks the whole keyspace anyway.
     ///
     /// Strings come out as their original bytes, unpacked as the walk reaches them; a walk
     /// that needs only keys or types should use [`Store::iter_stored`].
-    pub fn iter(&self) -> impl Iterator<Item = (Arc<Bytes>, Arc<Entry>)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (Arc<[u8]>, Arc<Entry>)> + '_ {
         self.iter_stored()
             .filter_map(|(k, e)| self.reading(e).map(|e| (k, e)))
     }
@@ -69,14 +69,14 @@ impl Store {
     /// [`Store::iter`] of the entries as stored: a string may be [`Value::Packed`] (its
     /// `type_name` is still `string`). For walks that look at keys, types and expiries only,
     /// and for the rewrite, which writes the compressed form.
-    pub fn iter_stored(&self) -> impl Iterator<Item = (Arc<Bytes>, Arc<Entry>)> {
+    pub fn iter_stored(&self) -> impl Iterator<Item = (Arc<[u8]>, Arc<Entry>)> {
         let now = self.clock.now_ms();
         let cache = self.cache.load_full();
         let live: Vec<_> = cache
             .iter()
             .map(|(k, s)| (k, s.load()))
             .filter(move |(_, e)| !e.is_expired(now))
-            .map(|(k, e)| (Arc::new(Bytes::copy_from_slice(&k)), e))
+            .map(|(k, e)| ((*k).clone(), e))
             .collect();
         live.into_iter()
     }

@@ -112,8 +112,8 @@ pub fn swapdb(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
     let mut moving = Vec::new();
     for (from, to) in [(one, two), (two, one)] {
         for e in store.iter_db(from) {
-            store.write(&e.stored, |_| (Write::Remove, ()))?;
-            moving.push((stored_key(to, &e.key), e.entry));
+            store.write(&e.stored_bytes(), |_| (Write::Remove, ()))?;
+            moving.push((stored_key(to, &Bytes::copy_from_slice(e.key())), e.entry));
         }
     }
     for (key, entry) in moving {

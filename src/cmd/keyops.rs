@@ -122,13 +122,13 @@ pub fn touch(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
 /// does.
 pub fn randomkey(ctx: &mut Ctx<'_>, _: &[Bytes]) -> Result<Reply, CommandError> {
     let store = &ctx.shared.store;
-    let live: Vec<_> = store.iter_db(ctx.client.db).map(|e| e.key).collect();
+    let live: Vec<_> = store.iter_db(ctx.client.db).collect();
     if live.is_empty() {
         return Ok(Reply::Nil);
     }
     let pick =
         (store.clock().now_us() as usize ^ live.len().wrapping_mul(0x9E37_79B9)) % live.len();
-    Ok(Reply::Bulk(live[pick].clone()))
+    Ok(Reply::Bulk(Bytes::copy_from_slice(live[pick].key())))
 }
 
 #[cfg(test)]

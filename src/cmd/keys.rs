@@ -47,9 +47,9 @@ pub fn keys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         ctx.shared
             .store
             .iter_db(ctx.client.db)
-            .filter(|e| glob::matches(pattern, &e.key, false))
-            .filter(|e| allowed.as_ref().is_none_or(|f| f(&e.key)))
-            .map(|e| Reply::Bulk(e.key))
+            .filter(|e| glob::matches(pattern, e.key(), false))
+            .filter(|e| allowed.as_ref().is_none_or(|f| f(e.key())))
+            .map(|e| Reply::Bulk(Bytes::copy_from_slice(e.key())))
             .collect(),
     ))
 }
@@ -97,8 +97,7 @@ pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
         BinaryHeap::with_capacity(count.min(1024) + 1);
     let mut more = false;
     for e in store.iter_db(ctx.client.db) {
-        let (key, entry) = (e.key, e.entry);
-        let h = store.scan_hash(&key);
+        let h = store.scan_hash(e.key());
         if h < cursor {
             continue;
         }
@@ -114,7 +113,11 @@ pub fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> {
                 }
             }
         }
-        heap.push((h, key, entry.value.type_name()));
+        heap.push((
+            h,
+            Bytes::copy_from_slice(e.key()),
+            e.entry.value.type_name(),
+        ));
     }
     let mut picked = heap.into_sorted_vec();
     let next = match picked.last() {

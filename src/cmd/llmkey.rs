@@ -201,9 +201,9 @@ pub fn llmpurge(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Flow, CommandError> {
             let store = &shared.store;
             let keys: Vec<Bytes> = store
                 .iter_db(db)
-                .filter(|e| glob::matches(&pattern, &e.key, false))
-                .filter(|e| allowed.as_ref().is_none_or(|f| f(&e.key)))
-                .map(|e| (*e.stored).clone())
+                .filter(|e| glob::matches(&pattern, e.key(), false))
+                .filter(|e| allowed.as_ref().is_none_or(|f| f(e.key())))
+                .map(|e| e.stored_bytes())
                 .collect();
             let mut gone: std::collections::HashSet<Bytes> = there.into_iter().collect();
             for batch in keys.chunks(PURGE_BATCH) {

@@ -159,11 +159,11 @@ impl Observer for Registry {
 }
 
 /// Indexes `entries` (the keyspace when the index was created) into `index`, recording progress.
-pub fn backfill(index: &Index, entries: Vec<(Arc<Bytes>, Arc<Entry>)>) {
+pub fn backfill(index: &Index, entries: Vec<(Arc<[u8]>, Arc<Entry>)>) {
     index.begin_backfill();
     let n = entries.len().max(1);
     for (done, (key, entry)) in entries.iter().enumerate() {
-        index.backfill(key, entry);
+        index.backfill(&Bytes::copy_from_slice(key), entry);
         if done % 1024 == 0 {
             index.set_progress(done as f64 / n as f64);
         }

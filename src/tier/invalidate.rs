@@ -97,18 +97,20 @@ impl Tier {
         for v in self.versions.iter() {
             v.fetch_add(1, Ordering::AcqRel);
         }
-        let copies: Vec<(Arc<Bytes>, Arc<Entry>)> = self
+        let copies: Vec<(Arc<[u8]>, Arc<Entry>)> = self
             .store
             .iter()
             .filter(|(_, e)| e.is_near_copy())
             .collect();
         for (key, entry) in copies {
-            let _ = self.store.write(&key, |cur| match cur {
-                Some(c) if Arc::ptr_eq(Entry::stored_of(c), Entry::stored_of(&entry)) => {
-                    (Write::Remove, ())
-                }
-                _ => (Write::Keep, ()),
-            });
+            let _ = self
+                .store
+                .write(&Bytes::copy_from_slice(&key), |cur| match cur {
+                    Some(c) if Arc::ptr_eq(Entry::stored_of(c), Entry::stored_of(&entry)) => {
+                        (Write::Remove, ())
+                    }
+                    _ => (Write::Keep, ()),
+                });
         }
         for b in self.bells.iter() {
             b.notify_waiters();

@@ -38,7 +38,7 @@ fn store() -> Store {
 
 fn stored(s: &Store, key: &[u8]) -> Arc<Entry> {
     s.iter_stored()
-        .find(|(k, _)| k.as_ref().as_ref() == key)
+        .find(|(k, _)| **k == *key)
         .map(|(_, e)| e)
         .unwrap()
 }
@@ -60,7 +60,7 @@ fn long_compressible_strings_are_stored_packed_and_read_back_whole() {
     assert_eq!(s.get(b"a:1").unwrap().as_str(), Some(&v));
     assert_eq!(
         s.iter()
-            .find(|(k, _)| k.as_ref().as_ref() == b"a:1")
+            .find(|(k, _)| **k == b"a:1"[..])
             .unwrap()
             .1
             .as_str(),

@@ -159,7 +159,7 @@ fn getkeysinslot(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply, CommandError> 
         .store
         .iter()
         .filter(|(k, _)| key_slot(k) == slot && allowed.as_ref().is_none_or(|f| f(k)))
-        .map(|(k, _)| (*k).clone())
+        .map(|(k, _)| Bytes::copy_from_slice(&k))
         .collect();
     keys.sort_unstable();
     keys.truncate(count);
