@@ -346,6 +346,8 @@ impl Store {
         let _guard = self.lock(key);
         let now = self.clock.now_ms();
         let (slot, current) = self.slot(key, now).unzip();
+        // Present as reads see it: in the table (what moka holds, or is just dropping).
+        let present = slot.is_some();
         let live = match current {
             Some(e) if e.is_expired(now) => {
                 self.count_removed_by_expiry(&e);
@@ -357,7 +359,7 @@ impl Store {
         let (write, result) = decide(seen.as_ref());
         match write {
             Write::Keep => {
-                if live.is_none() && self.cache.load().contains_key(key.as_ref()) {
+                if live.is_none() && present {
                     // It had expired: drop it now that we hold the lock.
                     self.unlink(key);
                     if let Some(j) = journal {
@@ -376,7 +378,7 @@ impl Store {
                 self.install(key, slot.filter(|_| live.is_some()), entry);
             }
             Write::Remove => {
-                if self.cache.load().contains_key(key.as_ref()) {
+                if present {
                     self.unlink(key);
                     if let Some(j) = journal {
                         j.remove(key);
