@@ -16,8 +16,7 @@ impl Store {
 
     /// Removes every key at start-up (a logged flush), bypassing the journal.
     pub fn load_clear(&self) {
-        self.cache.load().invalidate_all();
-        self.index.clear();
+        self.unlink_all();
         self.cache.load().run_pending_tasks();
         if let Some(o) = self.observer() {
             o.flush_all();

@@ -463,6 +463,12 @@ impl Store {
         self.index.remove(key);
     }
 
+    /// Removes every key from moka and the table.
+    fn unlink_all(&self) {
+        self.cache.load().invalidate_all();
+        self.index.clear();
+    }
+
     /// Removes every key. Holds every stripe while it clears and journals, so no write can land
     /// between the two and be ordered differently in memory and on disk.
     pub fn flush(&self) -> Result<(), WriteError> {
@@ -474,8 +480,7 @@ impl Store {
             if let Some(j) = self.journal.get() {
                 j.flush_all();
             }
-            self.cache.load().invalidate_all();
-            self.index.clear();
+            self.unlink_all();
             if let Some(o) = self.observer() {
                 o.flush_all();
             }
